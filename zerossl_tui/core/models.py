@@ -1,0 +1,173 @@
+"""Plain, frozen data that every layer passes around."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+KEY_TYPES = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
+DEFAULT_KEY_TYPE = "ec256"
+REVOCATION_REASONS = {
+    "unspecified": 0,
+    "keycompromise": 1,
+    "affiliationchanged": 3,
+    "superseded": 4,
+    "cessationofoperation": 5,
+}
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A CA: its ACME directory and how we authenticate to it. Secrets are left out of ``repr``."""
+
+    name: str
+    directory: str
+    email: str = ""
+    eab_kid: str = ""
+    eab_hmac_key: str = field(default="", repr=False)
+    api_key: str = field(default="", repr=False)
+    ca_bundle: str = ""
+
+    @property
+    def has_eab(self) -> bool:
+        """True when both EAB values are configured."""
+        return bool(self.eab_kid and self.eab_hmac_key)
+
+    @property
+    def is_zerossl(self) -> bool:
+        """ZeroSSL's directory, whose EAB credentials can be fetched from its REST API."""
+        return "zerossl.com" in self.directory
+
+
+@dataclass(frozen=True)
+class CertificateSpec:
+    """One managed certificate as configured."""
+
+    name: str
+    domains: tuple[str, ...]
+    provider: str
+    key_type: str = DEFAULT_KEY_TYPE
+    http_port: int = 80
+    http_bind: str = ""
+    webroot: str = ""
+    certfile: str = ""
+    keyfile: str = ""
+    fullchain: str = ""
+    chainfile: str = ""
+    reuse_key: bool = False
+    deploy_hook: str = ""
+    failure_hook: str = ""
+    profile: str = ""
+    required_profile: str = ""
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What we read back from an issued certificate."""
+
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    domains: tuple[str, ...]
+    issuer: str = ""
+
+    @property
+    def lifetime_seconds(self) -> float:
+        """Length of the validity period."""
+        return (self.not_after - self.not_before).total_seconds()
+
+
+class CertStatus(str, enum.Enum):
+    """What the dashboard and ``list`` show for a certificate."""
+
+    VALID = "valid"
+    DUE = "due"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    ISSUING = "issuing"
+    NEVER_ISSUED = "never-issued"
+
+
+class EventKind(str, enum.Enum):
+    """The steps of an order, as written to the journal and shown in the timeline."""
+
+    STARTED = "started"
+    ACCOUNT = "account"
+    ORDER_CREATED = "order-created"
+    CHALLENGE_PRESENTED = "challenge-presented"
+    AUTHORIZATION_VALID = "authorization-valid"
+    FINALIZING = "finalizing"
+    PROCESSING = "processing"
+    ISSUED = "issued"
+    DEPLOYED = "deployed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+    RETRY = "retry"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of one certificate's order, sent up from the engine and service while it runs."""
+
+    cert: str
+    kind: EventKind
+    message: str
+    at: datetime
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """An event as stored in the journal."""
+
+    kind: str
+    message: str
+    at: datetime
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """One order of one certificate, from the journal."""
+
+    id: int
+    cert: str
+    started: datetime
+    finished: datetime | None
+    result: str
+    error_type: str = ""
+    error_detail: str = ""
+    serial: str = ""
+    order_url: str = ""
+    events: tuple[OrderEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenewalState:
+    """Per-certificate scheduling facts that survive restarts (kept in the state database)."""
+
+    failures: int = 0
+    next_attempt: datetime | None = None
+    rate_limited_until: datetime | None = None
+    ari_window_start: datetime | None = None
+    ari_window_end: datetime | None = None
+    ari_chosen: datetime | None = None
+    ari_retry_at: datetime | None = None
+    ari_explanation: str = ""
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """A row of ``list`` and of the dashboard table."""
+
+    spec: CertificateSpec
+    status: CertStatus
+    info: CertInfo | None
+    next_renewal: datetime | None
+    renewal_source: str
+    last_result: str = ""
+    last_error: str = ""

@@ -1,0 +1,101 @@
+"""Renewal policy: pure functions of (certificate, renewal state, now). No I/O, no clock reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import CertInfo, CertStatus, RenewalState
+
+SHORT_LIFETIME = timedelta(days=10)
+EXPIRING_FRACTION = 1 / 20
+
+
+@dataclass(frozen=True)
+class Decision:
+    """When a certificate should next be renewed, and why (``lifetime``, ``emergency``, ``backoff``, ...)."""
+
+    at: datetime
+    source: str
+
+
+def lifetime_renewal_at(info: CertInfo) -> datetime:
+    """Renew when 1/3 of the lifetime remains (1/2 for lifetimes of 10 days or less)."""
+    lifetime = info.not_after - info.not_before
+    fraction = 1 / 2 if lifetime <= SHORT_LIFETIME else 1 / 3
+    return info.not_after - lifetime * fraction
+
+
+def emergency_at(info: CertInfo) -> datetime:
+    """The moment after which we renew whatever ARI says: 1/20 of the lifetime left."""
+    return info.not_after - (info.not_after - info.not_before) * EXPIRING_FRACTION
+
+
+def next_renewal(info: CertInfo | None, state: RenewalState, now: datetime) -> Decision:
+    """The next moment to attempt renewal and the rule that chose it."""
+    if info is None:
+        base = Decision(now, "never-issued")
+    else:
+        base = _base_decision(info, state, now)
+    return _apply_holds(base, state, info, now)
+
+
+def _base_decision(info: CertInfo, state: RenewalState, now: datetime) -> Decision:
+    emergency = emergency_at(info)
+    if state.ari_chosen is not None and state.ari_chosen < emergency:
+        return Decision(state.ari_chosen, "ari")
+    lifetime = lifetime_renewal_at(info)
+    if lifetime >= emergency:
+        return Decision(emergency, "emergency")
+    return Decision(lifetime, "lifetime")
+
+
+def _apply_holds(
+    base: Decision, state: RenewalState, info: CertInfo | None, now: datetime
+) -> Decision:
+    """A backoff after failures or a CA's rate limit postpones an attempt; a backoff never past expiry."""
+    hold, source = _hold(state)
+    if hold is None or hold <= base.at:
+        return base
+    last_chance = info.not_after - timedelta(minutes=5) if info is not None else None
+    if source == "backoff" and last_chance is not None and hold > last_chance:
+        return Decision(max(base.at, last_chance), source)
+    return Decision(hold, source)
+
+
+def _hold(state: RenewalState) -> tuple[datetime | None, str]:
+    candidates = [
+        (state.rate_limited_until, "rate-limit"),
+        (state.next_attempt, "backoff"),
+    ]
+    present = [(at, src) for at, src in candidates if at is not None]
+    if not present:
+        return None, ""
+    return max(present, key=lambda pair: pair[0])
+
+
+def is_due(info: CertInfo | None, state: RenewalState, now: datetime) -> bool:
+    """True when an attempt should be made now."""
+    return next_renewal(info, state, now).at <= now
+
+
+def backoff_delay(failures: int) -> timedelta:
+    """1 minute after the first failure, doubling, capped at 6 hours."""
+    return timedelta(minutes=min(2 ** max(failures - 1, 0), 360))
+
+
+def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing: bool) -> CertStatus:
+    """The status word shown in ``list`` and on the dashboard."""
+    if issuing:
+        return CertStatus.ISSUING
+    if info is None:
+        return CertStatus.FAILED if state.failures else CertStatus.NEVER_ISSUED
+    if now >= info.not_after:
+        return CertStatus.EXPIRED
+    if now >= emergency_at(info):
+        return CertStatus.EXPIRING
+    if state.failures:
+        return CertStatus.FAILED
+    if now >= next_renewal(info, state, now).at:
+        return CertStatus.DUE
+    return CertStatus.VALID
