@@ -1,0 +1,167 @@
+"""Small filesystem primitives: atomic writes, private folders, and OSError turned into StorageError.
+
+Every file the product writes goes through ``atomic_write``: readers see the old content or the new content,
+never a mix, and a crash at any moment leaves the old file in place (plus, at worst, a hidden ``.*.tmp``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from ..core.errors import StorageError
+
+_ADVICE = {
+    errno.EACCES: "permission denied: run as the user that owns it, or fix its permissions",
+    errno.EPERM: "operation not permitted: run as the user that owns it",
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+}
+
+
+def storage_error(action: str, path: Path | str, exc: OSError) -> StorageError:
+    """One line naming the path and the cause, e.g. ``cannot write /x: permission denied: run as ...``."""
+    cause = _ADVICE.get(exc.errno or 0) or exc.strerror or str(exc)
+    return StorageError(f"cannot {action} {path}: {cause}")
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int, int] | None = None) -> None:
+    """Replace ``path`` with ``data`` so that no reader ever sees a partial file.
+
+    The temporary file is created in the same folder with ``O_EXCL`` and at most ``mode`` from the start, so
+    a private key is never readable by others, not even for a moment and not even under ``umask 000``; it
+    is then set to exactly ``mode`` (a strict umask must not make a served certificate unreadable to the
+    web server). ``owner`` = (uid, gid), -1 for "unchanged", hands the new file to the owner of the file it
+    replaces where we may (best effort: a key shared with a service's group must stay readable to it).
+    After ``os.replace`` the folder is fsynced so the rename survives a power cut. A symlink at ``path``
+    is replaced by the file, never followed.
+    """
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777)
+    except OSError as exc:
+        raise storage_error("write", path, exc) from None
+    try:
+        _fill(fd, data, mode, owner)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        _discard(tmp)
+        if isinstance(exc, OSError):
+            raise storage_error("write", path, exc) from None
+        raise
+    fsync_dir(path.parent)
+
+
+def _fill(fd: int, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        if owner is not None:
+            _try_chown(handle.fileno(), owner)
+        os.fchmod(handle.fileno(), mode & 0o777)
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _try_chown(fd: int, owner: tuple[int, int]) -> None:
+    # Only root, or a member of the group for a group change, may do this; otherwise the file stays ours.
+    try:
+        os.fchown(fd, *owner)
+    except OSError:
+        pass
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink()
+    except OSError:
+        pass
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (a rename or a new file in it) to disk; ignored where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def ensure_dir(path: Path, mode: int = 0o700, *, tighten: bool = True) -> Path:
+    """Create ``path`` and its missing parents with exactly ``mode`` (whatever the umask) and return it.
+
+    With ``tighten`` (folders of our own store) an existing folder that we own and that grants more than
+    ``mode`` is narrowed to it. Pass ``tighten=False`` for a folder the user named (where a web server
+    reads its files): it is created private when missing, but an existing one is left as the user set it.
+    """
+    missing = _missing_folders(path)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, mode)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise storage_error("create folder", folder, exc) from None
+        _chmod(folder, mode)
+    if not os.path.isdir(path):
+        raise StorageError(f"cannot use {path} as a folder: it is not a folder (or cannot be reached)")
+    if tighten and not missing:
+        _narrow(path, mode)
+    return path
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+def _narrow(path: Path, mode: int) -> None:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise storage_error("read", path, exc) from None
+    if st.st_uid == os.geteuid() and st.st_mode & 0o777 & ~mode:
+        _chmod(path, mode)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError as exc:
+        raise storage_error("set permissions of", path, exc) from None
+
+
+def read_bytes_or_none(path: Path) -> bytes | None:
+    """The content of ``path``, or None when it does not exist; other failures are StorageError."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise storage_error("read", path, exc) from None
+
+
+def read_text_or_none(path: Path) -> str | None:
+    """Like ``read_bytes_or_none`` but decoded as UTF-8 (a file that is not UTF-8 is a StorageError)."""
+    data = read_bytes_or_none(path)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StorageError(f"cannot read {path}: it is not UTF-8 text") from None

@@ -1,0 +1,319 @@
+"""The order journal: every order, its events, and each certificate's renewal state, in SQLite (stdlib).
+
+One ``Journal`` is shared by the threads of a process (one connection, guarded by a lock); several
+processes (dashboard and daemon) share the file through WAL mode and a busy timeout. Times are stored as
+ISO 8601 UTC text and come back timezone-aware. Rows hold what the caller gives: messages must never
+contain secrets, and nothing else is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import StorageError
+from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
+from .fsutil import ensure_dir
+
+SCHEMA_VERSION = 1
+RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
+BUSY_TIMEOUT_MS = 10_000
+INTERRUPTED = "interrupted"
+
+_SCHEMA_V1 = f"""
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cert TEXT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    result TEXT NOT NULL DEFAULT 'running' CHECK (result IN ({", ".join(repr(r) for r in RESULTS)})),
+    error_type TEXT NOT NULL DEFAULT '',
+    error_detail TEXT NOT NULL DEFAULT '',
+    serial TEXT NOT NULL DEFAULT '',
+    order_url TEXT NOT NULL DEFAULT '',
+    pid INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX orders_by_cert ON orders (cert, id);
+CREATE INDEX orders_running ON orders (result) WHERE result = 'running';
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    retry_after REAL
+);
+CREATE INDEX events_by_order ON events (order_id, id);
+CREATE TABLE renewal_state (
+    cert TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+);
+"""
+# MIGRATIONS[n] brings a database from user_version n to n + 1.
+MIGRATIONS = (_SCHEMA_V1,)
+_ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
+
+
+class Journal:
+    """Orders, events and renewal state of every certificate; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        ensure_dir(self.path.parent)
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            self._setup()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the database; the Journal cannot be used afterwards."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- orders -------------------------------------------------------------------------------------
+
+    def start_order(self, cert: str, at: datetime) -> int:
+        """Record a new running order and return its id."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO orders (cert, started, pid) VALUES (?, ?, ?)", (cert, _iso(at), os.getpid())
+            )
+            return int(cursor.lastrowid or 0)
+
+    def add_event(
+        self, order_id: int, kind: str, message: str, at: datetime, retry_after: float | None = None
+    ) -> None:
+        """Append one step to an order's timeline (``kind`` is an EventKind value)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO events (order_id, at, kind, message, retry_after) VALUES (?, ?, ?, ?, ?)",
+                (order_id, _iso(at), str(getattr(kind, "value", kind)), message, retry_after),
+            )
+
+    def finish_order(
+        self,
+        order_id: int,
+        result: str,
+        at: datetime,
+        *,
+        error_type: str = "",
+        error_detail: str = "",
+        serial: str = "",
+        order_url: str = "",
+    ) -> None:
+        """Close an order with its result ('issued', 'failed', 'cancelled' or 'revoked') and details."""
+        if result not in RESULTS or result == "running":
+            raise ValueError(f"not a final order result: {result!r}")
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE orders SET finished = ?, result = ?, error_type = ?, error_detail = ?,"
+                " serial = ?, order_url = ? WHERE id = ?",
+                (_iso(at), result, error_type, error_detail, serial, order_url, order_id),
+            )
+
+    def orders(self, cert: str, limit: int = 50) -> list[OrderRecord]:
+        """A certificate's latest ``limit`` orders, newest first, each with its events (oldest first)."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE cert = ? ORDER BY id DESC LIMIT ?", (cert, limit)
+            ).fetchall()
+            events = _events_of(db, [row[0] for row in rows])
+        return [_order(row, tuple(events.get(row[0], ()))) for row in rows]
+
+    def last_orders(self) -> dict[str, OrderRecord]:
+        """The latest order of every certificate (without events), in one query."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id IN (SELECT MAX(id) FROM orders GROUP BY cert)"
+            ).fetchall()
+        return {row[1]: _order(row, ()) for row in rows}
+
+    def heal(self, at: datetime) -> list[int]:
+        """Mark orders left 'running' by a process that no longer exists as failed ('interrupted').
+
+        Orders of live processes (this one, or a dashboard and a daemon running side by side) are left
+        alone. Returns the ids that were healed.
+        """
+        detail = "the process running this order stopped before it finished"
+        with self._transaction() as db:
+            running = db.execute("SELECT id, pid FROM orders WHERE result = 'running'").fetchall()
+            dead = [order_id for order_id, pid in running if not _process_alive(pid)]
+            for order_id in dead:
+                db.execute(
+                    "UPDATE orders SET result = 'failed', finished = ?, error_type = ?, error_detail = ?"
+                    " WHERE id = ?",
+                    (_iso(at), INTERRUPTED, detail, order_id),
+                )
+                db.execute(
+                    "INSERT INTO events (order_id, at, kind, message) VALUES (?, ?, ?, ?)",
+                    (order_id, _iso(at), EventKind.FAILED.value, f"{INTERRUPTED}: {detail}"),
+                )
+        return dead
+
+    # -- renewal state ------------------------------------------------------------------------------
+
+    def get_state(self, cert: str) -> RenewalState:
+        """A certificate's renewal state (the default state when none was stored)."""
+        with self._transaction(write=False) as db:
+            row = db.execute("SELECT state FROM renewal_state WHERE cert = ?", (cert,)).fetchone()
+        return _state_from_json(row[0]) if row else RenewalState()
+
+    def put_state(self, cert: str, state: RenewalState) -> None:
+        """Store a certificate's renewal state, replacing the previous one."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO renewal_state (cert, state) VALUES (?, ?)"
+                " ON CONFLICT (cert) DO UPDATE SET state = excluded.state",
+                (cert, _state_to_json(state)),
+            )
+
+    def all_states(self) -> dict[str, RenewalState]:
+        """Every stored renewal state by certificate name."""
+        with self._transaction(write=False) as db:
+            rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
+        return {cert: _state_from_json(text) for cert, text in rows}
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction under the thread lock; writers take the write lock up front (no upgrade
+        deadlock between processes), and SQLite errors become StorageError naming the journal."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
+    def _setup(self) -> None:
+        try:
+            for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "foreign_keys = ON"):
+                self._db.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the schema to SCHEMA_VERSION; two processes starting at once migrate only once."""
+        with self._transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"journal {self.path} was written by a newer zerossl-tui (schema {version}): upgrade it"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+
+    def _error(self, exc: sqlite3.Error) -> StorageError:
+        hint = ""
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            hint = " (the file is damaged: move it aside to start a fresh journal)"
+        return StorageError(f"journal {self.path}: {exc}{hint}")
+
+
+def _iso(at: datetime) -> str:
+    """ISO 8601 text in UTC; a naive datetime is a programming error."""
+    if at.tzinfo is None:
+        raise ValueError("journal times must be timezone-aware")
+    return at.astimezone(UTC).isoformat()
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _events_of(db: sqlite3.Connection, order_ids: list[int]) -> dict[int, list[OrderEvent]]:
+    if not order_ids:
+        return {}
+    marks = ", ".join("?" * len(order_ids))
+    rows = db.execute(
+        "SELECT order_id, kind, message, at, retry_after FROM events"
+        f" WHERE order_id IN ({marks}) ORDER BY id",
+        order_ids,
+    ).fetchall()
+    out: dict[int, list[OrderEvent]] = {}
+    for order_id, kind, message, at, retry_after in rows:
+        event = OrderEvent(kind, message, datetime.fromisoformat(at), retry_after)
+        out.setdefault(order_id, []).append(event)
+    return out
+
+
+def _order(row: tuple[Any, ...], events: tuple[OrderEvent, ...]) -> OrderRecord:
+    order_id, cert, started, finished, result, error_type, error_detail, serial, order_url = row
+    return OrderRecord(
+        id=order_id,
+        cert=cert,
+        started=datetime.fromisoformat(started),
+        finished=_when(finished),
+        result=result,
+        error_type=error_type,
+        error_detail=error_detail,
+        serial=serial,
+        order_url=order_url,
+        events=events,
+    )
+
+
+_STATE_FIELDS = {f.name: f for f in fields(RenewalState)}
+
+
+def _state_to_json(state: RenewalState) -> str:
+    values = {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in asdict(state).items()}
+    return json.dumps(values, sort_keys=True)
+
+
+def _state_from_json(text: str) -> RenewalState:
+    """The stored state; keys this version does not know are ignored, missing ones take defaults."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return RenewalState()
+    values: dict[str, Any] = {}
+    for key, value in data.items() if isinstance(data, dict) else ():
+        spec = _STATE_FIELDS.get(key)
+        if spec is not None:
+            values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
+    return RenewalState(**values)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but belongs to another user
+    return True

@@ -1,0 +1,163 @@
+"""A lock per certificate, across processes and threads: ``flock`` on ``locks/<name>.lock``.
+
+The kernel releases a ``flock`` when its holder dies, so a crashed process never leaves a stale lock: the
+next one simply takes it. Each ``CertLock`` opens its own file description, so two threads of one
+process exclude each other just like two processes do. Lock files are never deleted (deleting one while
+another process waits on it would let two holders in); they hold the holder's pid, for diagnostics only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+
+from ..core.errors import Cancelled, LockBusy
+from .fsutil import ensure_dir, storage_error
+from .paths import safe_name
+
+POLL_SECONDS = 0.1
+
+
+def lock_path(locks_dir: Path, name: str) -> Path:
+    """``locks/<name>.lock``."""
+    return Path(locks_dir) / f"{safe_name(name, 'certificate')}.lock"
+
+
+class CertLock:
+    """Exclusive right to issue, renew or revoke one certificate."""
+
+    def __init__(self, locks_dir: Path, name: str) -> None:
+        self.name = name
+        self.path = lock_path(locks_dir, name)
+        self._fd: int | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free, without waiting; True when held (also if already held)."""
+        with self._guard:
+            if self._fd is not None:
+                return True
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            except OSError as exc:
+                os.close(fd)
+                raise storage_error("lock", self.path, exc) from None
+            self._fd = fd
+            _note_holder(fd)
+            return True
+
+    def is_locked(self) -> bool:
+        """True when anyone holds this certificate's lock (this object included): an order is running."""
+        return self.held or is_locked(self.path.parent, self.name)
+
+    def acquire(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
+        """Wait for the lock: up to ``timeout`` seconds (None: no limit) or until ``cancel`` is set.
+
+        Polls every POLL_SECONDS; a set ``cancel`` cuts the wait short at once. True when held.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.try_acquire():
+            if cancel is not None and cancel.is_set():
+                return False
+            left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            if cancel is not None:
+                cancel.wait(left)
+            else:
+                time.sleep(left)
+        return True
+
+    def acquire_or_raise(self, timeout: float | None = None, cancel: threading.Event | None = None) -> None:
+        """``acquire``, raising Cancelled when ``cancel`` was set and LockBusy when the time ran out."""
+        if self.acquire(timeout, cancel):
+            return
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{self.name}: cancelled while waiting for another order to finish")
+        raise LockBusy(busy_message(self.path.parent, self.name))
+
+    def release(self) -> None:
+        """Give the lock back (nothing happens when it is not held)."""
+        with self._guard:
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
+            os.close(fd)  # closing the last descriptor releases the flock
+
+    def __enter__(self) -> CertLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _open(self) -> int:
+        ensure_dir(self.path.parent)
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise storage_error("open lock file", self.path, exc) from None
+
+
+def _note_holder(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # the pid is only a diagnostic
+
+
+def is_locked(locks_dir: Path, name: str) -> bool:
+    """True when some process (or another CertLock of this one) holds ``name``'s lock right now.
+
+    It tests by taking a shared lock for an instant, so a ``try_acquire`` at that very moment can fail
+    once: issuers should wait with ``acquire(timeout=...)`` rather than give up after one try.
+    """
+    path = lock_path(locks_dir, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise storage_error("open lock file", path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def holder_pid(locks_dir: Path, name: str) -> int | None:
+    """The pid written by the last holder, when the lock is held; for messages only."""
+    if not is_locked(locks_dir, name):
+        return None
+    try:
+        text = lock_path(locks_dir, name).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def busy_message(locks_dir: Path, name: str) -> str:
+    """``NAME is being issued by process PID``: one line for LockBusy."""
+    pid = holder_pid(locks_dir, name)
+    by = f" by process {pid}" if pid else " by another process"
+    return f"{name}: another order for it is running{by}; try again when it has finished"

@@ -1,0 +1,207 @@
+"""Reading and writing ``settings.toml`` and its private companion ``secrets.toml``.
+
+Secrets (``eab_hmac_key``, ``api_key``) are written to ``secrets.toml`` (0600, in a folder created 0700)
+and merged back into their provider on load, so ``settings.toml`` can be shared or shown. A secret that
+the user wrote into ``settings.toml`` by hand stays there, and that file is then kept 0600.
+
+Saving rewrites the files from the parsed settings: comments and layout of a hand-written settings file
+are not kept (every setting is).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from ..core.errors import ConfigError
+from ..core.settings import (
+    SECRET_KEYS,
+    TABLES,
+    Settings,
+    certificate_to_dict,
+    parse_settings,
+    provider_to_dict,
+)
+from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
+from .paths import Paths
+
+PUBLIC_MODE = 0o644
+SECRET_MODE = 0o600
+_TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
+
+# (provider, key) pairs of secrets that live in settings.toml itself.
+InlineSecrets = set[tuple[str, str]]
+
+
+def load_settings(paths: Paths) -> Settings:
+    """The validated settings; empty settings when the file does not exist yet.
+
+    Raises ConfigError naming the file (and line and key where known) for invalid TOML, unknown keys or
+    wrong values, in either file.
+    """
+    text = _read_config_text(paths.config_file)
+    if text is None:
+        return Settings()
+    data = parse_toml(text, paths.config_file)
+    secrets = load_secrets(paths.secrets_file)
+    return parse_settings(merge_secrets(data, secrets), text, source=str(paths.config_file))
+
+
+def _read_config_text(path: Path) -> str | None:
+    raw = read_bytes_or_none(path)
+    try:
+        return raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1}): save it as UTF-8") from None
+
+
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    """``tomllib.loads``; its error becomes one line: ``FILE: invalid TOML at line N, column M: ...``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML{_describe_toml_error(exc)}") from None
+
+
+def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
+    text = " ".join(str(exc).split())
+    found = _TOML_POSITION.match(text)
+    if not found:
+        return f": {text}"
+    msg = found["msg"]
+    return f" at line {found['line']}, column {found['col']}: {msg[:1].lower()}{msg[1:]}"
+
+
+def load_secrets(path: Path) -> dict[str, dict[str, str]]:
+    """``{provider: {secret key: value}}`` from the secrets file ({} when it does not exist)."""
+    text = _read_config_text(path)
+    if text is None:
+        return {}
+    data = parse_toml(text, path)
+    return _check_secrets(data, text, path)
+
+
+def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dict[str, str]]:
+    def fail(what: str, key: str, why: str) -> ConfigError:
+        line = _line_of(text, key)
+        return ConfigError(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}")
+
+    for top in data:
+        if top != "providers":
+            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME] tables)")
+    providers = data.get("providers", {})
+    if not isinstance(providers, dict):
+        raise fail("providers", "providers", "must be a table of named entries, like [providers.NAME]")
+    out: dict[str, dict[str, str]] = {}
+    for name, body in providers.items():
+        if not isinstance(body, dict):
+            raise fail(f"providers.{name}", name, f"must be a table: write [providers.{name}]")
+        for key, value in body.items():
+            if key not in SECRET_KEYS:
+                raise fail(f"providers.{name}.{key}", key, f"unknown key (known: {', '.join(SECRET_KEYS)})")
+            if not isinstance(value, str):
+                raise fail(f"providers.{name}.{key}", key, f"must be a string in quotes, not {value!r}")
+        out[name] = dict(body)
+    return out
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(r"^\s*(\[.*)?[\"']?" + re.escape(key) + r"[\"']?\s*(=|\])")
+    return next((i + 1 for i, line in enumerate(text.splitlines()) if pattern.match(line)), None)
+
+
+def merge_secrets(data: dict[str, Any], secrets: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """A copy of ``data`` with each provider's secrets added, unless settings.toml already sets them.
+
+    Secrets of a provider that settings.toml no longer has are ignored (and dropped at the next save).
+    """
+    providers = data.get("providers")
+    if not isinstance(providers, dict):
+        return data
+    merged = dict(providers)
+    for name, values in secrets.items():
+        body = providers.get(name)
+        if isinstance(body, dict):
+            merged[name] = {**values, **body}
+    return {**data, "providers": merged}
+
+
+def save_settings(paths: Paths, settings: Settings) -> None:
+    """Write ``settings`` atomically: public values to settings.toml, secrets to secrets.toml (0600).
+
+    Refuses (ConfigError) to write settings that would not load again, so a save never leaves a file
+    that the next start rejects. Comments in a hand-written settings file are lost. A settings file that
+    is a symlink (kept in a dotfiles repository) is written through the link, which is kept; secrets
+    still go beside the link, not into the repository.
+    """
+    inline = _inline_secrets(paths.config_file)
+    public, secret = split_settings(settings, inline)
+    text = tomli_w.dumps(public)
+    parse_settings(merge_secrets(public, secret), source=f"not saved to {paths.config_file}")
+    ensure_dir(paths.config_file.parent, 0o700, tighten=False)
+    if secret or paths.secrets_file.exists():
+        atomic_write(paths.secrets_file, tomli_w.dumps({"providers": secret}).encode(), SECRET_MODE)
+    mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, PUBLIC_MODE)
+    atomic_write(_through_link(paths.config_file), text.encode(), mode)
+
+
+def _through_link(path: Path) -> Path:
+    """The file a symlink points at (so that the link survives an atomic replace), else ``path``."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def split_settings(
+    settings: Settings, inline: Collection[tuple[str, str]] = ()
+) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """(settings.toml document, {provider: secrets}); secrets listed in ``inline`` stay in the first."""
+    doc: dict[str, Any] = {name: dict(getattr(settings, name)) for name in TABLES if getattr(settings, name)}
+    providers: dict[str, Any] = {}
+    secrets: dict[str, dict[str, str]] = {}
+    for name, spec in settings.providers.items():
+        public, secret = provider_to_dict(spec)
+        for key, value in secret.items():
+            if (name, key) in inline:
+                public[key] = value
+            else:
+                secrets.setdefault(name, {})[key] = value
+        providers[name] = public
+    if providers:
+        doc["providers"] = providers
+    if settings.certificates:
+        doc["certificates"] = {name: certificate_to_dict(c) for name, c in settings.certificates.items()}
+    return doc, secrets
+
+
+def _inline_secrets(config_file: Path) -> InlineSecrets:
+    """Secrets that the current settings.toml holds itself (written there by hand)."""
+    text = _read_config_text(config_file)
+    if text is None:
+        return set()
+    providers = parse_toml(text, config_file).get("providers", {})
+    if not isinstance(providers, dict):
+        return set()
+    return {
+        (name, key)
+        for name, body in providers.items()
+        if isinstance(body, dict)
+        for key in body
+        if key in SECRET_KEYS
+    }
+
+
+def _holds_secrets(doc: dict[str, Any]) -> bool:
+    providers = doc.get("providers", {})
+    return any(key in SECRET_KEYS for body in providers.values() for key in body)
+
+
+def _current_mode(path: Path, default: int) -> int:
+    """The permission bits of ``path`` (kept when rewriting it), or ``default`` for a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return default
