@@ -78,7 +78,7 @@ class CertInfo:
         return (self.not_after - self.not_before).total_seconds()
 
 
-class CertStatus(str, enum.Enum):
+class CertStatus(enum.StrEnum):
     """What the dashboard and ``list`` show for a certificate."""
 
     VALID = "valid"
@@ -90,7 +90,7 @@ class CertStatus(str, enum.Enum):
     NEVER_ISSUED = "never-issued"
 
 
-class EventKind(str, enum.Enum):
+class EventKind(enum.StrEnum):
     """The steps of an order, as written to the journal and shown in the timeline."""
 
     STARTED = "started"
@@ -106,6 +106,7 @@ class EventKind(str, enum.Enum):
     CANCELLED = "cancelled"
     REVOKED = "revoked"
     RETRY = "retry"
+    HOOK = "hook"
 
 
 @dataclass(frozen=True)

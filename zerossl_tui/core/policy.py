@@ -42,8 +42,10 @@ def next_renewal(info: CertInfo | None, state: RenewalState, now: datetime) -> D
 
 def _base_decision(info: CertInfo, state: RenewalState, now: datetime) -> Decision:
     emergency = emergency_at(info)
-    if state.ari_chosen is not None and state.ari_chosen < emergency:
-        return Decision(state.ari_chosen, "ari")
+    if state.ari_chosen is not None:
+        # ARI leads, but never later than the point where 1/20 of the lifetime is left.
+        return Decision(state.ari_chosen, "ari") if state.ari_chosen < emergency else Decision(
+            emergency, "emergency")
     lifetime = lifetime_renewal_at(info)
     if lifetime >= emergency:
         return Decision(emergency, "emergency")

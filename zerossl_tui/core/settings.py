@@ -295,3 +295,14 @@ def with_certificate(settings: Settings, spec: CertificateSpec) -> Settings:
 def with_provider(settings: Settings, spec: ProviderSpec) -> Settings:
     """A copy of ``settings`` with ``spec`` added or replaced."""
     return replace(settings, providers={**settings.providers, spec.name: spec})
+
+
+def validate_table(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check values for [general], [renewal] or [ui] as typed in a form or on the command line."""
+    if table not in TABLES:
+        raise UsageError(f"unknown settings table {table!r} (known: {', '.join(TABLES)})")
+
+    def fail(tbl: str, key: str | None, why: str) -> UsageError:
+        return UsageError(f"{tbl}.{key}: {why}")
+
+    return _parse_table(values, TABLES[table], table, fail)

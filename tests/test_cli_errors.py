@@ -1,0 +1,206 @@
+"""Bad input and failures through the CLI: one line on stderr, the right exit status, nothing changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from conftest import EAB_HMAC, EAB_KID, Home
+
+from zerossl_tui.engine.pebble import PebbleServer
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got: {stderr!r}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_wildcard_is_refused_with_reason(home: Home) -> None:
+    done = home.run("add", "w", "-d", "*.example.com", "--provider", "letsencrypt")
+    assert done.returncode == 2
+    assert "dns-01" in one_line(done.stderr)
+
+
+@pytest.mark.parametrize("bad", ["exa mple.com", "a..example.com", "-lead.example.com", "x" * 64 + ".com",
+                                 "localhost", ""])
+def test_malformed_names_are_refused(home: Home, bad: str) -> None:
+    done = home.run("add", "bad", "-d", bad, "--provider", "letsencrypt")
+    assert done.returncode == 2
+    assert "domain" in one_line(done.stderr)
+    assert not home.config.exists()
+
+
+def test_too_many_names_are_refused(home: Home) -> None:
+    args = ["add", "many", "--provider", "letsencrypt"]
+    for i in range(101):
+        args += ["-d", f"n{i}.example.com"]
+    done = home.run(*args)
+    assert done.returncode == 2 and "at most 100" in one_line(done.stderr)
+
+
+def test_plain_http_directory_is_refused(home: Home) -> None:
+    done = home.run("provider", "add", "x", "--directory", "http://ca.example.com/dir")
+    assert done.returncode == 2 and "https" in one_line(done.stderr)
+
+
+def test_bad_eab_hmac_value_is_refused_and_not_echoed(home: Home) -> None:
+    secret = "not base64!!secret"
+    done = home.run("provider", "add", "zerossl", "--eab-kid", "k", "--eab-hmac-key", secret)
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert "base64url" in line and secret not in line
+
+
+def test_invalid_toml_names_file_and_line_and_is_left_alone(home: Home) -> None:
+    home.config.parent.mkdir(parents=True)
+    text = '[providers.local]\ndirectory = "https://x.example/dir"\n[certificates.a\n'
+    home.config.write_text(text)
+    done = home.run("add", "b", "-d", "b.example.com", "--provider", "local")
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert str(home.config) in line and "line 3" in line
+    assert home.config.read_text() == text
+
+
+def test_unknown_key_is_named_with_its_line(home: Home) -> None:
+    home.config.parent.mkdir(parents=True)
+    home.config.write_text('[certificates.a]\ndomains = ["a.example.com"]\nprovider = "letsencrypt"\ncolour = 1\n')
+    done = home.run("list")
+    assert done.returncode == 2
+    line = one_line(done.stderr)
+    assert "colour" in line and "line 4" in line
+
+
+def test_unknown_certificate_is_a_usage_error(home: Home) -> None:
+    done = home.run("issue", "nope")
+    assert done.returncode == 2 and "nope" in one_line(done.stderr)
+
+
+def test_usage_error_is_one_line(home: Home) -> None:
+    done = home.run("renew", "--frobnicate")
+    assert done.returncode == 2 and "--frobnicate" in one_line(done.stderr)
+
+
+def test_every_command_has_help(home: Home) -> None:
+    for cmd in (["--help"], ["add", "--help"], ["issue", "--help"], ["renew", "--help"], ["list", "--help"],
+                ["log", "--help"], ["revoke", "--help"], ["remove", "--help"], ["provider", "add", "--help"],
+                ["account", "rollover", "--help"], ["daemon", "--help"], ["sandbox", "--help"]):
+        done = home.run(*cmd)
+        assert done.returncode == 0 and "usage:" in done.stdout, cmd
+
+
+@pytest.mark.pebble
+def test_ca_down_fails_cleanly_and_keeps_served_files(home: Home, tmp_path: Path) -> None:
+    server = PebbleServer(tmp_path / "p").start()
+    try:
+        cert, key = home.root / "srv" / "fullchain.pem", home.root / "srv" / "privkey.pem"
+        home.run("provider", "add", "local", "--directory", server.directory, "--ca-bundle",
+                 str(server.ca_bundle), check=True)
+        home.run("add", "s", "-d", "s.example.test", "--provider", "local", "--http-port", str(server.http_port),
+                 "--http-bind", "127.0.0.1", "--certfile", str(cert), "--keyfile", str(key), check=True)
+        home.run("issue", "s", check=True)
+        before = cert.read_bytes(), key.read_bytes()
+        settings_before = home.config.read_bytes()
+    finally:
+        server.stop()
+    done = home.run("renew", "--force")
+    assert done.returncode == 1
+    assert "unreachable" in one_line(done.stderr).lower() or "connect" in done.stderr.lower()
+    assert (cert.read_bytes(), key.read_bytes()) == before
+    assert home.config.read_bytes() == settings_before
+    row = json.loads(home.run("list", "--json").stdout)[0]
+    assert row["last_error"]
+
+
+@pytest.mark.pebble
+def test_ca_restart_forgets_account_and_we_register_again(local_home: Home, pebble: PebbleServer,
+                                                          tmp_path: Path) -> None:
+    server = PebbleServer(tmp_path / "p").start()
+    try:
+        local_home.run("provider", "add", "fresh", "--directory", server.directory, "--ca-bundle",
+                       str(server.ca_bundle), check=True)
+        local_home.run("add", "r", "-d", "r.example.test", "--provider", "fresh", "--http-port",
+                       str(server.http_port), "--http-bind", "127.0.0.1", check=True)
+        local_home.run("issue", "r", check=True)
+        server.restart()
+        local_home.run("provider", "add", "fresh", "--ca-bundle", str(server.ca_bundle), check=True)
+        done = local_home.run("renew", "r", "--force")
+        assert done.returncode == 0, done.stderr
+    finally:
+        server.stop()
+
+
+@pytest.mark.pebble
+def test_account_rollover_then_issue(local_home: Home, pebble: PebbleServer) -> None:
+    local_home.run("add", "ro", "-d", "ro.example.test", "--provider", "local", "--http-port",
+                   str(pebble.http_port), "--http-bind", "127.0.0.1", check=True)
+    local_home.run("issue", "ro", check=True)
+    key_file = local_home.data / "accounts" / "local" / "account.key"
+    old_key = key_file.read_bytes()
+    done = local_home.run("account", "rollover", "local")
+    assert done.returncode == 0, done.stderr
+    assert key_file.read_bytes() != old_key
+    assert local_home.run("issue", "ro").returncode == 0
+
+
+@pytest.mark.pebble
+def test_eab_issue_and_wrong_hmac(home: Home, pebble_eab: PebbleServer) -> None:
+    common = ["--directory", pebble_eab.directory, "--ca-bundle", str(pebble_eab.ca_bundle)]
+    wrong = "A" * 43
+    home.run("provider", "add", "eab", *common, "--eab-kid", EAB_KID, "--eab-hmac-key", wrong, check=True)
+    home.run("add", "e", "-d", "e.example.test", "--provider", "eab", "--http-port", str(pebble_eab.http_port),
+             "--http-bind", "127.0.0.1", check=True)
+    done = home.run("issue", "e")
+    assert done.returncode == 1
+    line = done.stderr.strip().splitlines()[-1]
+    assert "eab" in line.lower() or "binding" in line.lower() or "unauthorized" in line.lower()
+    assert wrong not in done.stderr
+    home.run("provider", "add", "eab", "--eab-kid", EAB_KID, "--eab-hmac-key", EAB_HMAC, check=True)
+    done = home.run("issue", "e")
+    assert done.returncode == 0, done.stderr
+    assert EAB_HMAC not in home.config.read_text()
+    secrets = home.config.with_name("secrets.toml")
+    assert EAB_HMAC in secrets.read_text() and (secrets.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.pebble
+def test_eab_required_but_missing_says_how_to_fix(home: Home, pebble_eab: PebbleServer) -> None:
+    home.run("provider", "add", "eab", "--directory", pebble_eab.directory, "--ca-bundle",
+             str(pebble_eab.ca_bundle), check=True)
+    home.run("add", "e", "-d", "e.example.test", "--provider", "eab", "--http-port", str(pebble_eab.http_port),
+             "--http-bind", "127.0.0.1", check=True)
+    done = home.run("issue", "e")
+    assert done.returncode == 1
+    assert "--eab-kid" in done.stderr.strip().splitlines()[-1]
+
+
+def test_sigterm_stops_a_hung_issue_within_seconds(home: Home) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(8)
+    port = blackhole.getsockname()[1]
+    home.run("provider", "add", "hung", "--directory", f"https://localhost:{port}/dir", check=True)
+    home.run("add", "h", "-d", "h.example.test", "--provider", "hung", check=True)
+    proc = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "issue", "h"], env=home.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)
+        assert proc.poll() is None, "the CA never answers, so the order must still be waiting"
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - start < 5
+        assert proc.returncode != 0 and "Traceback" not in err
+    finally:
+        proc.kill()
+        blackhole.close()

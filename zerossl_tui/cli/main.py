@@ -1,0 +1,193 @@
+"""Entry point of `zerossl-tui`: parse, call the service, print one clear line per error."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from ..core.errors import ZtError
+from ..core.models import ProgressEvent
+from ..core.validate import check_reason
+from . import output
+from .parser import CERT_OPTION_KEYS, build_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 1 operation failed, 2 usage/settings)."""
+    args = build_parser().parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(f"zerossl-tui {__version__}")
+        return 0
+    try:
+        return _dispatch(args)
+    except ZtError as exc:
+        output.error(exc.message)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted: the running order was abandoned; served files are unchanged")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        if os.environ.get("ZEROSSL_TUI_DEBUG"):
+            raise
+        output.error(f"unexpected {type(exc).__name__}: {exc} (set ZEROSSL_TUI_DEBUG=1 for details)")
+        return 1
+
+
+def _service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ..service.service import CertificateService
+
+    return CertificateService(getattr(args, "config", None))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    handlers = {
+        None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
+        "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
+        "account": _account, "daemon": _daemon, "sandbox": _sandbox,
+    }
+    return handlers[args.command](args)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from ..ui.app import run_dashboard
+
+    return run_dashboard(_service(args))
+
+
+def _provider(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.action == "list":
+        output.providers(service.settings, as_json=args.json)
+        return 0
+    spec = service.set_provider(
+        args.name, directory=args.directory, email=args.email, eab_kid=args.eab_kid,
+        eab_hmac_key=args.eab_hmac_key, api_key=args.api_key, ca_bundle=args.ca_bundle,
+    )
+    print(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else ""))
+    if args.test:
+        print(f"account ready: {service.test_provider(spec.name)}")
+    return 0
+
+
+def _cert_options(args: argparse.Namespace) -> dict[str, object]:
+    return {key: getattr(args, key) for key in CERT_OPTION_KEYS}
+
+
+def _add(args: argparse.Namespace) -> int:
+    service = _service(args)
+    spec = service.add_certificate(args.name, args.domains, args.provider, **_cert_options(args))
+    print(f"added {spec.name}: {', '.join(spec.domains)} via {spec.provider}; "
+          f"run `zerossl-tui issue {spec.name}` to obtain it")
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    service = _service(args)
+    options = _cert_options(args)
+    if args.provider:
+        options["provider"] = args.provider
+    spec = service.edit_certificate(args.name, args.domains, **options)
+    print(f"updated {spec.name}: {', '.join(spec.domains)} via {spec.provider}")
+    return 0
+
+
+def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    # Steps go to stderr on a terminal (or with --verbose); from cron, only the result and errors print.
+    wanted = getattr(args, "verbose", False) or sys.stderr.isatty()
+    show = wanted and not getattr(args, "quiet", False) and not getattr(args, "json", False)
+    lock = threading.Lock()
+
+    def emit(event: ProgressEvent) -> None:
+        if show:
+            with lock:
+                output.progress(event)
+
+    return emit
+
+
+def _cancel_on_sigterm() -> threading.Event:
+    """SIGTERM cancels running orders and interrupts the main thread even inside a blocking request."""
+    cancel = threading.Event()
+
+    def stop(*_: object) -> None:
+        cancel.set()
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+    return cancel
+
+
+def _issue(args: argparse.Namespace) -> int:
+    service = _service(args)
+    info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+    output.issued(args.name, info, as_json=args.json)
+    return 0
+
+
+def _renew(args: argparse.Namespace) -> int:
+    service = _service(args)
+    results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
+                            cancel=_cancel_on_sigterm())
+    output.renewals(results, as_json=args.json)
+    return 1 if any(err for _, _, err in results) else 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    output.views(_service(args).views(), as_json=args.json)
+    return 0
+
+
+def _log(args: argparse.Namespace) -> int:
+    output.orders(_service(args).orders(args.name, max(1, args.limit)), as_json=args.json)
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    reason = check_reason(args.reason)
+    info = _service(args).revoke(args.name, reason, progress=_progress_printer(args))
+    output.revoked(args.name, info, as_json=args.json)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    service = _service(args)
+    service.remove_certificate(args.name)
+    print(f"removed {args.name} from management; its files were kept in {service.paths.data_dir}")
+    return 0
+
+
+def _account(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.action == "rollover":
+        print(f"{args.provider}: new account key in use for {service.rollover(args.provider)}")
+    else:
+        print(f"{args.provider}: account {service.deactivate(args.provider)} deactivated")
+    return 0
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    from ..service.scheduler import run_daemon
+
+    return run_daemon(_service(args), _cancel_on_sigterm(), log=output.log_line)
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from ..service.sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        service = sandbox.service()
+        if args.no_ui:
+            print(f"sandbox CA: {sandbox.directory}\nsettings: {service.paths.config_file}")
+            print("press Ctrl-C to stop")
+            threading.Event().wait()
+            return 0
+        from ..ui.app import run_dashboard
+
+        return run_dashboard(service, title="zerossl-tui sandbox")

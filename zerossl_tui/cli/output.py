@@ -1,0 +1,160 @@
+"""How the command line prints: plain text for people, ``--json`` for scripts, one line per error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
+from ..core.settings import Settings
+
+
+def rfc3339(at: datetime | None) -> str | None:
+    """UTC time as RFC 3339 with a Z, or None."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def error(message: str) -> None:
+    """One line on stderr."""
+    sys.stderr.write("zerossl-tui: error: " + " ".join(message.split()) + "\n")
+
+
+def log_line(message: str) -> None:
+    """A timestamped line on stderr, for the daemon."""
+    sys.stderr.write(f"{rfc3339(datetime.now(UTC))} {message}\n")
+    sys.stderr.flush()
+
+
+def progress(event: ProgressEvent) -> None:
+    """A step of a running order, on stderr."""
+    wait = f" (retry after {event.retry_after:.0f} s)" if event.retry_after else ""
+    sys.stderr.write(f"{event.cert}: {event.kind.value}: {event.message}{wait}\n")
+    sys.stderr.flush()
+
+
+def _dump(data: Any) -> None:
+    print(json.dumps(data, indent=2))
+
+
+def info_dict(info: CertInfo | None) -> dict[str, Any] | None:
+    """A certificate's facts for JSON."""
+    if info is None:
+        return None
+    return {"serial": info.serial, "not_before": rfc3339(info.not_before),
+            "not_after": rfc3339(info.not_after), "domains": list(info.domains), "issuer": info.issuer}
+
+
+def view_dict(view: CertificateView) -> dict[str, Any]:
+    """One row of ``list --json``."""
+    return {
+        "name": view.spec.name,
+        "domains": list(view.spec.domains),
+        "provider": view.spec.provider,
+        "status": view.status.value,
+        "not_after": rfc3339(view.info.not_after) if view.info else None,
+        "next_renewal": rfc3339(view.next_renewal),
+        "renewal_source": view.renewal_source,
+        "serial": view.info.serial if view.info else None,
+        "last_result": view.last_result or None,
+        "last_error": view.last_error or None,
+    }
+
+
+def views(rows: Sequence[CertificateView], *, as_json: bool) -> None:
+    """``list``."""
+    if as_json:
+        _dump([view_dict(v) for v in rows])
+        return
+    if not rows:
+        print("no certificates yet: add one with `zerossl-tui add NAME -d DOMAIN --provider P`")
+        return
+    table: list[tuple[str, ...]] = [("NAME", "DOMAINS", "PROVIDER", "STATUS", "NOT AFTER", "NEXT RENEWAL")]
+    for v in rows:
+        domains = v.spec.domains[0] + (f" +{len(v.spec.domains) - 1}" if len(v.spec.domains) > 1 else "")
+        table.append((v.spec.name, domains, v.spec.provider, v.status.value,
+                      rfc3339(v.info.not_after) or "-" if v.info else "-",
+                      f"{rfc3339(v.next_renewal)} ({v.renewal_source})" if v.next_renewal else "-"))
+    _columns(table)
+
+
+def _columns(table: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def orders(records: Sequence[OrderRecord], *, as_json: bool) -> None:
+    """``log``."""
+    if as_json:
+        _dump([_order_dict(r) for r in records])
+        return
+    if not records:
+        print("no orders yet")
+    for r in records:
+        print(f"order {r.id}: {r.result} (started {rfc3339(r.started)}"
+              + (f", finished {rfc3339(r.finished)})" if r.finished else ")")
+              + (f" serial {r.serial}" if r.serial else ""))
+        for e in r.events:
+            wait = f" (retry after {e.retry_after:.0f} s)" if e.retry_after else ""
+            print(f"  {rfc3339(e.at)}  {e.kind:<20} {e.message}{wait}")
+
+
+def _order_dict(r: OrderRecord) -> dict[str, Any]:
+    return {
+        "id": r.id, "certificate": r.cert, "result": r.result, "started": rfc3339(r.started),
+        "finished": rfc3339(r.finished), "serial": r.serial or None, "order_url": r.order_url or None,
+        "error_type": r.error_type or None, "error_detail": r.error_detail or None,
+        "events": [{"at": rfc3339(e.at), "kind": e.kind, "message": e.message,
+                    "retry_after": e.retry_after} for e in r.events],
+    }
+
+
+def issued(name: str, info: CertInfo | None, *, as_json: bool) -> None:
+    """``issue``."""
+    if as_json:
+        _dump({"name": name, "result": "issued", "certificate": info_dict(info)})
+    elif info is not None:
+        print(f"{name}: issued serial {info.serial}, valid until {rfc3339(info.not_after)}")
+
+
+def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *, as_json: bool) -> None:
+    """``renew``: one line per certificate considered; errors on stderr."""
+    if as_json:
+        _dump([{"name": n, "result": "failed" if e else ("renewed" if i else "not-due"),
+                "certificate": info_dict(i), "error": str(e) if e else None} for n, i, e in results])
+        return
+    if not results:
+        print("nothing is due for renewal")
+    for name, info, err in results:
+        if err is not None:
+            error(f"{name}: {err}")
+        elif info is None:
+            print(f"{name}: not due")
+        else:
+            print(f"{name}: renewed, serial {info.serial}, valid until {rfc3339(info.not_after)}")
+
+
+def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:
+    """``revoke``."""
+    if as_json:
+        _dump({"name": name, "result": "revoked", "certificate": info_dict(info)})
+    else:
+        print(f"{name}: revoked serial {info.serial}")
+
+
+def providers(settings: Settings, *, as_json: bool) -> None:
+    """``provider list``: never shows secrets, only whether EAB is set."""
+    rows = [{"name": p.name, "directory": p.directory, "email": p.email or None, "eab": p.has_eab,
+             "ca_bundle": p.ca_bundle or None} for p in settings.providers.values()]
+    if as_json:
+        _dump(rows)
+        return
+    if not rows:
+        print("no providers configured; built-in names work directly: letsencrypt, zerossl, ...")
+    for r in rows:
+        print(f"{r['name']}: {r['directory']}" + ("  (EAB)" if r["eab"] else ""))

@@ -1,0 +1,129 @@
+"""The argparse definition of the command-line contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from ..core.models import KEY_TYPES, REVOCATION_REASONS
+from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
+
+DOCS = {f.key: f.doc for f in (*CERTIFICATE_FIELDS, *PROVIDER_FIELDS)}
+EPILOG = """examples:
+  zerossl-tui sandbox                                   try everything against a local test CA
+  zerossl-tui provider add zerossl --email ops@example.com
+  zerossl-tui add shop -d shop.example.com -d www.shop.example.com --provider zerossl \\
+      --certfile /etc/ssl/shop/fullchain.pem --keyfile /etc/ssl/shop/privkey.pem
+  zerossl-tui issue shop
+  zerossl-tui renew                                     from cron: renews only what is due
+
+exit status: 0 success, 1 an operation failed, 2 usage or settings error.
+settings: $ZEROSSL_TUI_CONFIG or --config FILE, else the platform's config folder."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> Parser:
+    """The full command tree."""
+    common = Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                        help="settings file (default: $ZEROSSL_TUI_CONFIG or the platform config folder)")
+    parser = Parser(prog="zerossl-tui", parents=[common], epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="Issue, renew and revoke TLS certificates from ZeroSSL, Let's Encrypt or any "
+                                "ACME CA. With no command, opens the dashboard.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def cmd(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    _provider_commands(cmd("provider", "add, update or list CAs (providers)"), common)
+    _cert_options(cmd("add", "add a certificate to manage"), required=True)
+    _cert_options(cmd("edit", "change a managed certificate's settings"), required=False)
+    issue = cmd("issue", "obtain the certificate now, whatever its state")
+    issue.add_argument("name", help="certificate name")
+    _output_options(issue)
+    renew = cmd("renew", "renew certificates that are due (all by default); nothing when none is due")
+    renew.add_argument("names", nargs="*", metavar="NAME", help="certificates to consider (default: all)")
+    renew.add_argument("--force", action="store_true", help="renew even when not due")
+    _output_options(renew)
+    listing = cmd("list", "names, domains, provider, status, not-after, next renewal")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    log = cmd("log", "a certificate's orders and their events, newest first")
+    log.add_argument("name", help="certificate name")
+    log.add_argument("--limit", type=int, default=20, help="how many orders (default 20)")
+    log.add_argument("--json", action="store_true", help="machine-readable output")
+    revoke = cmd("revoke", "revoke the current certificate at its CA")
+    revoke.add_argument("name", help="certificate name")
+    revoke.add_argument("--reason", default="unspecified",
+                        help="one of: " + ", ".join(REVOCATION_REASONS) + " (default unspecified)")
+    _output_options(revoke)
+    remove = cmd("remove", "stop managing a certificate (its files are kept)")
+    remove.add_argument("name", help="certificate name")
+    account = cmd("account", "account key rollover and deactivation")
+    acc_sub = account.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    for action, text in (("rollover", "replace the account key at the CA (RFC 8555 7.3.5)"),
+                         ("deactivate", "deactivate the account at the CA")):
+        p = acc_sub.add_parser(action, help=text, description=text, parents=[common])
+        p.add_argument("provider", help="provider name")
+    cmd("daemon", "headless autorenewal loop (logs to stderr and the journal)")
+    sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
+    sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
+    return parser
+
+
+def _output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-q", "--quiet", action="store_true", help="print no progress lines, even on a terminal")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every ACME step on stderr even when it is not a terminal")
+
+
+def _provider_commands(provider: argparse.ArgumentParser, common: Parser) -> None:
+    sub = provider.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    add = sub.add_parser("add", parents=[common], help="add or update a provider",
+                         description="Add or update a CA. Built-in names: " + ", ".join(BUILTIN_PROVIDERS)
+                         + " (their directory is known).")
+    add.add_argument("name", help="provider name")
+    add.add_argument("--directory", metavar="URL", help=DOCS["directory"])
+    add.add_argument("--email", metavar="E", help=DOCS["email"])
+    add.add_argument("--eab-kid", metavar="K", help=DOCS["eab_kid"])
+    add.add_argument("--eab-hmac-key", metavar="H", help=DOCS["eab_hmac_key"])
+    add.add_argument("--api-key", metavar="KEY", help=DOCS["api_key"])
+    add.add_argument("--ca-bundle", metavar="F", help=DOCS["ca_bundle"])
+    add.add_argument("--test", action="store_true", help="register the account now to check the values")
+    listing = sub.add_parser("list", parents=[common], help="list providers")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument("name", help="certificate name (letters, digits, '.', '_', '-')")
+    p.add_argument("-d", "--domain", dest="domains", action="append", required=required, metavar="DOMAIN",
+                   help="a name to cover; repeat for more (up to 100)")
+    p.add_argument("--provider", metavar="P", help=DOCS["provider"])
+    p.add_argument("--key-type", choices=KEY_TYPES, help=DOCS["key_type"])
+    solver = p.add_mutually_exclusive_group()
+    solver.add_argument("--http-port", type=int, metavar="N", help=DOCS["http_port"])
+    solver.add_argument("--webroot", metavar="DIR", help=DOCS["webroot"])
+    p.add_argument("--http-bind", metavar="ADDR", help=DOCS["http_bind"])
+    p.add_argument("--certfile", metavar="F", help=DOCS["certfile"])
+    p.add_argument("--keyfile", metavar="F", help=DOCS["keyfile"])
+    p.add_argument("--fullchain", metavar="F", help=DOCS["fullchain"])
+    p.add_argument("--chainfile", metavar="F", help=DOCS["chainfile"])
+    p.add_argument("--reuse-key", action=argparse.BooleanOptionalAction, default=None, help=DOCS["reuse_key"])
+    p.add_argument("--deploy-hook", metavar="CMD", help=DOCS["deploy_hook"])
+    p.add_argument("--failure-hook", metavar="CMD", help=DOCS["failure_hook"])
+    p.add_argument("--profile", metavar="NAME", help=DOCS["profile"])
+    p.add_argument("--required-profile", metavar="NAME", help=DOCS["required_profile"])
+
+
+CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
+                    "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile")

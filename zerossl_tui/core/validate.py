@@ -1,0 +1,127 @@
+"""Input checks shared by the command line and the dashboard forms: one set of rules, one set of messages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import replace
+from typing import Any
+
+from .domains import normalize_domains, validate_entry_name
+from .errors import UsageError
+from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, ProviderSpec
+from .settings import BUILTIN_PROVIDERS, check_directory_url
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+_KID = re.compile(r"^[\x21-\x7e]{1,256}$")
+
+
+def check_email(email: str) -> str:
+    """A plausible contact address, or UsageError."""
+    email = email.strip()
+    if email and not _EMAIL.match(email):
+        raise UsageError(f"email {email!r} is not a valid address: use the form name@example.com")
+    return email
+
+
+def check_eab_kid(kid: str) -> str:
+    """The EAB key ID as the CA gave it: printable, no spaces."""
+    kid = kid.strip()
+    if not _KID.match(kid):
+        raise UsageError("EAB key ID must be the printable text the CA gave you, without spaces")
+    return kid
+
+
+def check_eab_hmac(value: str) -> str:
+    """The EAB HMAC key: base64url text decoding to at least 16 bytes. Never echoes the value."""
+    value = value.strip()
+    if not _B64URL.match(value):
+        raise UsageError(
+            "EAB HMAC key must be base64url (letters, digits, '-' and '_'), exactly as the CA gave it"
+        )
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise UsageError("EAB HMAC key is not valid base64url: copy it again from the CA") from None
+    if len(raw) < 16:
+        raise UsageError("EAB HMAC key is too short (under 16 bytes): copy the whole key from the CA")
+    return value
+
+
+def check_port(port: int | str) -> int:
+    """A TCP port from 1 to 65535."""
+    try:
+        number = int(port)
+    except (TypeError, ValueError):
+        raise UsageError(f"port {port!r} is not a number: give 1 to 65535") from None
+    if not 1 <= number <= 65535:
+        raise UsageError(f"port {number} is out of range: give 1 to 65535")
+    return number
+
+
+def check_key_type(key_type: str) -> str:
+    """One of the supported key types."""
+    if key_type not in KEY_TYPES:
+        raise UsageError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
+    return key_type
+
+
+def check_reason(reason: str) -> int:
+    """An RFC 5280 revocation reason name -> its code."""
+    code = REVOCATION_REASONS.get(reason.replace("-", "").replace("_", "").lower())
+    if code is None:
+        names = ", ".join(REVOCATION_REASONS)
+        raise UsageError(f"revocation reason {reason!r} is not one of {names}")
+    return code
+
+
+def build_certificate(
+    name: str,
+    domains: list[str] | tuple[str, ...],
+    provider: str,
+    base: CertificateSpec | None = None,
+    **changes: Any,
+) -> CertificateSpec:
+    """A validated CertificateSpec from user input; ``base`` is the one being edited, if any."""
+    validate_entry_name(name)
+    if not provider:
+        raise UsageError("no provider given: name one with --provider (see `provider add`)")
+    values = {k: v for k, v in changes.items() if v is not None}
+    if "key_type" in values:
+        check_key_type(values["key_type"])
+    if "http_port" in values:
+        values["http_port"] = check_port(values["http_port"])
+        values.setdefault("webroot", "")
+    elif values.get("webroot"):
+        values["http_port"] = 80
+    if bool(values.get("certfile", base.certfile if base else "")) != bool(
+        values.get("keyfile", base.keyfile if base else "")
+    ):
+        raise UsageError("certfile and keyfile go together: give both or neither")
+    spec = base or CertificateSpec(name=name, domains=(), provider=provider)
+    return replace(spec, name=name, domains=normalize_domains(domains), provider=provider, **values)
+
+
+def build_provider(
+    name: str, base: ProviderSpec | None = None, **changes: str | None
+) -> ProviderSpec:
+    """A validated ProviderSpec from user input; unset values keep ``base``'s."""
+    validate_entry_name(name, "provider")
+    values = {k: v.strip() for k, v in changes.items() if v is not None}
+    spec = base or ProviderSpec(name=name, directory=BUILTIN_PROVIDERS.get(name, ""))
+    directory = values.get("directory", spec.directory)
+    if not directory:
+        raise UsageError(f"provider {name!r} needs --directory URL (the CA's ACME directory)")
+    check_directory_url(directory)
+    if values.get("email"):
+        check_email(values["email"])
+    if values.get("eab_kid"):
+        check_eab_kid(values["eab_kid"])
+    if values.get("eab_hmac_key"):
+        check_eab_hmac(values["eab_hmac_key"])
+    merged = replace(spec, **values)
+    if bool(merged.eab_kid) != bool(merged.eab_hmac_key):
+        raise UsageError("EAB needs both --eab-kid and --eab-hmac-key")
+    return merged

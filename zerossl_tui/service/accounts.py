@@ -1,0 +1,89 @@
+"""Accounts per provider: open an ACME session with the stored key, keep what the CA tells us."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..core.models import EventKind, ProviderSpec
+
+if TYPE_CHECKING:
+    from ..engine.session import AccountState, AcmeSession
+    from .service import CertificateService
+
+EngineProgress = Callable[[EventKind, str, float | None], None]
+
+
+def _ignore(kind: EventKind, message: str, retry_after: float | None = None) -> None:
+    """Progress sink for account-only operations."""
+
+
+def provider_with_cache(service: CertificateService, name: str) -> ProviderSpec:
+    """The provider's settings, with ZeroSSL EAB credentials fetched earlier when none are configured."""
+    spec = service.settings.provider(name)
+    if spec.has_eab:
+        return spec
+    kid, hmac_key = service.store.load_eab_cache(name)
+    if kid and hmac_key:
+        return replace(spec, eab_kid=kid, eab_hmac_key=hmac_key)
+    return spec
+
+
+def open_session(
+    service: CertificateService,
+    provider: str,
+    progress: EngineProgress = _ignore,
+    cancel: threading.Event | None = None,
+) -> AcmeSession:
+    """An ACME session for ``provider`` with its stored account (if any)."""
+    from ..engine.session import AccountState, AcmeSession
+
+    spec = provider_with_cache(service, provider)
+    key_pem, url = service.store.load_account(provider)
+    account = AccountState(key_pem=key_pem, url=url) if key_pem else None
+    return AcmeSession(
+        spec, account, progress=progress, cancel=cancel or threading.Event(), clock=service.clock,
+        zerossl_api=service.zerossl_api,
+    )
+
+
+def ensure_account(service: CertificateService, provider: str, session: AcmeSession) -> AccountState:
+    """Register or reuse the account, and store whatever changed (key, URL, fetched EAB)."""
+    account = session.ensure_account()
+    remember_account(service, provider, account)
+    return account
+
+
+def remember_account(service: CertificateService, provider: str, account: AccountState) -> None:
+    """Keep the account key and URL, and cache EAB credentials that were fetched from ZeroSSL."""
+    old_key, old_url = service.store.load_account(provider)
+    if account.key_pem != old_key or account.url != old_url:
+        service.store.save_account(provider, account.key_pem, account.url)
+    if account.eab_kid and account.eab_hmac_key and not service.settings.provider(provider).has_eab:
+        service.store.save_eab_cache(provider, account.eab_kid, account.eab_hmac_key)
+
+
+def test_provider(service: CertificateService, provider: str) -> str:
+    """Register (or find) the account; return its URL."""
+    session = open_session(service, provider)
+    return ensure_account(service, provider, session).url
+
+
+def rollover(service: CertificateService, provider: str) -> str:
+    """New account key at the CA (RFC 8555 7.3.5), stored only once the CA accepted it."""
+    session = open_session(service, provider)
+    ensure_account(service, provider, session)
+    account = session.rollover()
+    remember_account(service, provider, account)
+    return account.url
+
+
+def deactivate(service: CertificateService, provider: str) -> str:
+    """Deactivate the account; forget its URL so that the next order registers afresh."""
+    session = open_session(service, provider)
+    account = ensure_account(service, provider, session)
+    session.deactivate()
+    service.store.save_account(provider, b"", "")  # a deactivated key can never register again
+    return account.url

@@ -1,0 +1,241 @@
+"""The order flow around the engine: lock, journal, store, deploy, hooks, backoff bookkeeping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, ZtError
+from ..core.models import CertificateSpec, CertInfo, EventKind, ProgressEvent, RenewalState
+from ..core.policy import backoff_delay, is_due
+from .accounts import ensure_account, open_session
+from .hooks import run_hook
+from .responders import SharedResponder
+
+if TYPE_CHECKING:
+    from ..engine.solvers import Solver
+    from .service import CertificateService, Progress
+
+LOCK_WAIT = 900.0
+
+
+class _Recorder:
+    """Writes every step of one order to the journal and forwards it to the caller's progress sink."""
+
+    def __init__(self, service: CertificateService, name: str, progress: Progress) -> None:
+        self.service, self.name, self.progress = service, name, progress
+        self.order_id = service.journal.start_order(name, service.clock.now())
+
+    def __call__(self, kind: EventKind, message: str, retry_after: float | None = None) -> None:
+        at = self.service.clock.now()
+        self.service.journal.add_event(self.order_id, kind.value, message, at, retry_after)
+        self.progress(ProgressEvent(self.name, kind, message, at, retry_after))
+
+
+def run_order(
+    service: CertificateService, name: str, *, force: bool, progress: Progress, cancel: threading.Event
+) -> CertInfo | None:
+    """Issue ``name`` (when ``force`` or due) under its cross-process lock; None when not due."""
+    spec = service.certificate(name)
+    lock = service.lock_for(name)
+    if not lock.acquire(timeout=LOCK_WAIT, cancel=cancel):
+        if cancel.is_set():
+            raise Cancelled(f"{name}: cancelled while waiting for another process to finish its order")
+        raise LockBusy(f"{name}: another process has been issuing it for {LOCK_WAIT:.0f} s; try later")
+    service.mark_running(name, True)
+    try:
+        # Look again after taking the lock: another process may have just renewed it.
+        if not force and not is_due(service.current_info(name), service.journal.get_state(name),
+                                    service.clock.now()):
+            return None
+        return _issue_locked(service, spec, progress, cancel)
+    finally:
+        service.mark_running(name, False)
+        lock.release()
+
+
+def _issue_locked(
+    service: CertificateService, spec: CertificateSpec, progress: Progress, cancel: threading.Event
+) -> CertInfo:
+    record = _Recorder(service, spec.name, progress)
+    record(EventKind.STARTED, f"order for {', '.join(spec.domains)} at {spec.provider}")
+    try:
+        info, serial, order_url = _obtain(service, spec, record, cancel)
+    except ZtError as exc:
+        _record_failure(service, spec, record, exc)
+        raise
+    service.journal.put_state(spec.name, RenewalState())
+    _deploy_hook(service, spec, info, record)
+    service.journal.finish_order(record.order_id, "issued", service.clock.now(), serial=serial,
+                                 order_url=order_url)
+    return info
+
+
+def _obtain(
+    service: CertificateService, spec: CertificateSpec, record: _Recorder, cancel: threading.Event
+) -> tuple[CertInfo, str, str]:
+    from ..engine.keys import generate_key, parse_cert
+
+    session = open_session(service, spec.provider, record, cancel)
+    ensure_account(service, spec.provider, session)
+    record(EventKind.ACCOUNT, "account ready")
+    current = service.store.current(spec.name)
+    key_pem = current.key_pem if spec.reuse_key and current else generate_key(spec.key_type)
+    deadline = service.clock.monotonic() + service.settings.table("renewal")["order_timeout"]
+    solver = _solver(spec)
+    solver.start()
+    try:
+        issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=spec.profile)
+    finally:
+        solver.stop()
+    info = parse_cert(issued.cert_pem)
+    stored = service.store.save_version(
+        spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
+    )
+    written = service.store.deploy(spec, stored)
+    record(EventKind.ISSUED, f"serial {info.serial}, valid until {info.not_after.isoformat()}")
+    if written:
+        record(EventKind.DEPLOYED, "wrote " + ", ".join(written))
+    return info, info.serial, issued.order_url
+
+
+def _solver(spec: CertificateSpec) -> Solver | SharedResponder:
+    from ..engine.solvers import WebrootSolver
+
+    if spec.webroot:
+        return WebrootSolver(spec.webroot)
+    return SharedResponder(spec.http_port, spec.http_bind)
+
+
+def _meta(spec: CertificateSpec, info: CertInfo) -> dict[str, object]:
+    return {
+        "serial": info.serial,
+        "not_before": info.not_before.isoformat(),
+        "not_after": info.not_after.isoformat(),
+        "domains": list(info.domains),
+        "issuer": info.issuer,
+        "provider": spec.provider,
+        "key_type": spec.key_type,
+    }
+
+
+def _record_failure(
+    service: CertificateService, spec: CertificateSpec, record: _Recorder, exc: ZtError
+) -> None:
+    now = service.clock.now()
+    kind = EventKind.CANCELLED if isinstance(exc, Cancelled) else EventKind.FAILED
+    record(kind, exc.message)
+    result = "cancelled" if isinstance(exc, Cancelled) else "failed"
+    error_type = getattr(exc, "short_type", type(exc).__name__)
+    service.journal.finish_order(record.order_id, result, now, error_type=error_type,
+                                 error_detail=exc.message)
+    if isinstance(exc, Cancelled):
+        return
+    old = service.journal.get_state(spec.name)
+    failures = old.failures + 1
+    state = replace(old, failures=failures, next_attempt=now + backoff_delay(failures), last_error=exc.message)
+    if isinstance(exc, RateLimited) and exc.retry_after:
+        state = replace(state, rate_limited_until=now + timedelta(seconds=exc.retry_after))
+    service.journal.put_state(spec.name, state)
+    _failure_hook(service, spec, exc, failures, record)
+
+
+def _hook_settings(service: CertificateService) -> tuple[float, bool]:
+    renewal = service.settings.table("renewal")
+    return float(renewal["hook_timeout"]), bool(renewal["hook_shell"])
+
+
+def _deploy_hook(
+    service: CertificateService, spec: CertificateSpec, info: CertInfo, record: _Recorder
+) -> None:
+    stored = service.store.current(spec.name)
+    env = {
+        "ZT_NAME": spec.name,
+        "ZT_DOMAINS": " ".join(spec.domains),
+        "ZT_SERIAL": info.serial,
+        "ZT_NOT_AFTER": info.not_after.isoformat(),
+        "ZT_CERTFILE": spec.certfile or (str(stored.dir / "fullchain.pem") if stored else ""),
+        "ZT_KEYFILE": spec.keyfile or (str(stored.dir / "privkey.pem") if stored else ""),
+    }
+    _run_hooks(service, spec, "deploy_hook", env, record)
+
+
+def _failure_hook(
+    service: CertificateService, spec: CertificateSpec, exc: ZtError, failures: int, record: _Recorder
+) -> None:
+    info = service.current_info(spec.name)
+    left = (info.not_after - service.clock.now()).total_seconds() if info else 0
+    env = {
+        "ZT_NAME": spec.name,
+        "ZT_DOMAINS": " ".join(spec.domains),
+        "ZT_ERROR_TYPE": getattr(exc, "short_type", type(exc).__name__),
+        "ZT_ERROR_DETAIL": exc.message,
+        "ZT_ATTEMPTS": str(failures),
+        "ZT_SECONDS_LEFT": str(int(left)),
+    }
+    _run_hooks(service, spec, "failure_hook", env, record)
+
+
+def _run_hooks(
+    service: CertificateService, spec: CertificateSpec, which: str, env: dict[str, str], record: _Recorder
+) -> None:
+    """The certificate's own hook, then the global one; a failing hook is journaled and blocks nothing."""
+    timeout, shell = _hook_settings(service)
+    commands = [getattr(spec, which), service.settings.table("renewal")[which]]
+    for command in filter(None, commands):
+        run_hook(command, env, timeout=timeout, shell=shell,
+                 log=lambda line: record(EventKind.HOOK, f"{which}: {line}"))
+
+
+def renew_many(
+    service: CertificateService, names: Iterable[str] | None, *, force: bool, progress: Progress,
+    cancel: threading.Event,
+) -> list[tuple[str, CertInfo | None, Exception | None]]:
+    """Renew several certificates concurrently (up to the configured limit); one result per name."""
+    chosen = list(names) if names else sorted(service.settings.certificates)
+    for name in chosen:
+        service.certificate(name)
+    if not force:
+        chosen = [v.spec.name for v in service.views(chosen) if v.next_renewal and
+                  v.next_renewal <= service.clock.now()]
+    workers = max(1, int(service.settings.table("renewal")["concurrency"]))
+
+    def one(name: str) -> tuple[str, CertInfo | None, Exception | None]:
+        try:
+            return name, run_order(service, name, force=force, progress=progress, cancel=cancel), None
+        except ZtError as exc:
+            return name, None, exc
+
+    if len(chosen) <= 1 or workers == 1:
+        return [one(n) for n in chosen]
+    with ThreadPoolExecutor(max_workers=min(workers, len(chosen))) as pool:
+        return list(pool.map(one, chosen))
+
+
+def revoke(service: CertificateService, name: str, reason: int, progress: Progress) -> CertInfo:
+    """Revoke the current certificate at its CA and journal it."""
+    spec = service.certificate(name)
+    stored = service.store.current(name)
+    if stored is None:
+        raise OperationError(f"{name} has no certificate to revoke: it was never issued")
+    from ..engine.keys import parse_cert
+
+    info = parse_cert(stored.cert_pem)
+    record = _Recorder(service, name, progress)
+    try:
+        session = open_session(service, spec.provider, record)
+        ensure_account(service, spec.provider, session)
+        session.revoke(stored.cert_pem, reason)
+    except ZtError as exc:
+        record(EventKind.FAILED, f"revocation failed: {exc.message}")
+        service.journal.finish_order(record.order_id, "failed", service.clock.now(),
+                                     error_type=getattr(exc, "short_type", type(exc).__name__),
+                                     error_detail=exc.message)
+        raise
+    record(EventKind.REVOKED, f"serial {info.serial} revoked (reason {reason})")
+    service.journal.finish_order(record.order_id, "revoked", service.clock.now(), serial=info.serial)
+    return info
