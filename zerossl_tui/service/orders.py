@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, ZtError
 from ..core.models import CertificateSpec, CertInfo, EventKind, ProgressEvent, RenewalState
 from ..core.policy import backoff_delay, is_due
-from .accounts import ensure_account, open_session
+from .accounts import ensure_account, open_session, remember_account
 from .hooks import run_hook
 from .responders import SharedResponder
 
@@ -92,6 +92,8 @@ def _obtain(
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=spec.profile)
     finally:
         solver.stop()
+    if session.account is not None:  # the CA may have forgotten us and we registered again
+        remember_account(service, spec.provider, session.account)
     info = parse_cert(issued.cert_pem)
     stored = service.store.save_version(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),

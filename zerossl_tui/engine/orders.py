@@ -1,0 +1,132 @@
+"""Orders: the messages acme 5.x lacks, and pure readings of what the CA sent back.
+
+Pure helpers for ``session.AcmeSession``; nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+import josepy as jose
+import requests
+from acme import challenges, messages
+
+from ..core.errors import AcmeProblem, CaUnreachable, OperationError
+from . import keys
+from .network import host_of, parse_retry_after, problem_from
+
+FIRST_POLL = 0.02
+MAX_POLL = 1.0
+POLL_GROWTH = 1.5
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A downloaded certificate: the CA's full chain, split into leaf and chain."""
+
+    fullchain_pem: bytes
+    cert_pem: bytes
+    chain_pem: bytes
+    order_url: str
+
+
+class RenewalWindow(NamedTuple):
+    """An ARI answer: the suggested window, the CA's explanation URL and its Retry-After (seconds)."""
+
+    start: datetime
+    end: datetime
+    explanation_url: str
+    retry_after: float | None
+
+
+class NewOrderWithReplaces(messages.NewOrder):
+    """newOrder with ARI's ``replaces`` (RFC 9773 section 5), which acme 5.x lacks."""
+
+    replaces: str = jose.field("replaces", omitempty=True)
+
+
+@dataclass(frozen=True)
+class Http01Challenge:
+    """One pending authorization's http-01 challenge, ready to present and answer."""
+
+    authz_url: str
+    domain: str
+    token: str
+    challenge: messages.ChallengeBody
+    response: challenges.ChallengeResponse
+    key_authorization: str
+
+
+def new_order(domains: Sequence[str], profile: str = "", replaces: str = "") -> NewOrderWithReplaces:
+    """The newOrder body: DNS identifiers, and ``profile``/``replaces`` only when given."""
+    identifiers = tuple(messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=d) for d in domains)
+    return NewOrderWithReplaces(identifiers=identifiers, profile=profile, replaces=replaces)
+
+
+def http01_challenge(authz_url: str, authz: messages.Authorization, account_key: jose.JWK) -> Http01Challenge:
+    """The http-01 challenge of an authorization; OperationError when the CA offers none."""
+    domain = str(authz.identifier.value)
+    for challb in authz.challenges:
+        if isinstance(challb.chall, challenges.HTTP01):
+            response, validation = challb.response_and_validation(account_key)
+            token = challb.chall.encode("token")
+            return Http01Challenge(authz_url, domain, token, challb, response, str(validation))
+    offered = ", ".join(str(c.typ) for c in authz.challenges) or "none"
+    raise OperationError(f"{domain}: the CA offers no http-01 challenge (offered: {offered})")
+
+
+def refuses_replaces(error: messages.Error) -> bool:
+    """True when the CA refused a newOrder because of its ``replaces`` (then order again without it)."""
+    kind = str(error.typ or "").rsplit(":", 1)[-1]
+    return kind == "alreadyReplaced" or (kind == "malformed" and "replace" in (error.detail or "").lower())
+
+
+def authorization_problem(domain: str, authz: messages.Authorization) -> AcmeProblem:
+    """Why an authorization failed, from its challenge's error, naming the domain."""
+    for challb in authz.challenges:
+        if challb.error is not None:
+            return problem_from(challb.error, prefix=f"{domain}: ")
+    status = authz.status.name if authz.status is not None else "unknown"
+    return AcmeProblem("urn:ietf:params:acme:error:unauthorized", f"{domain}: authorization is {status}")
+
+
+def order_problem(order: messages.Order) -> AcmeProblem:
+    """Why the CA marked an order invalid."""
+    if order.error is not None:
+        return problem_from(order.error)
+    return AcmeProblem("about:blank", "the CA marked the order invalid without saying why")
+
+
+def retry_after(response: requests.Response, now: datetime) -> float | None:
+    """The Retry-After of an answer, in seconds."""
+    return parse_retry_after(response.headers.get("Retry-After"), now)
+
+
+def renewal_window(response: requests.Response, now: datetime) -> RenewalWindow:
+    """Read an ARI answer."""
+    body = response.json()
+    info = messages.RenewalInfo.from_json(body)
+    window = info.suggested_window
+    return RenewalWindow(window.start, window.end, str(body.get("explanationURL") or ""),
+                         retry_after(response, now))
+
+
+def check_directory(directory: messages.Directory, url: str) -> None:
+    """CaUnreachable when what the URL gave is not an ACME directory."""
+    body = directory.to_partial_json()
+    missing = [k for k in ("newNonce", "newAccount", "newOrder") if not isinstance(body.get(k), str)]
+    if missing:
+        raise CaUnreachable(f"{host_of(url)} did not answer with an ACME directory (no {missing[0]}): "
+                            "check the directory URL")
+
+
+def check_issued(issued: Issued, key_pem: bytes, domains: Sequence[str]) -> None:
+    """Refuse a certificate that is not for our key or does not cover our names."""
+    if not keys.key_matches_cert(key_pem, issued.cert_pem):
+        raise OperationError("the CA returned a certificate for a different key: not using it")
+    missing = set(domains) - set(keys.parse_cert(issued.cert_pem).domains)
+    if missing:
+        raise OperationError(f"the CA returned a certificate without {', '.join(sorted(missing))}")
