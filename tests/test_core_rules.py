@@ -9,16 +9,16 @@ import pytest
 from zerossl_tui.core.domains import normalize_domains
 from zerossl_tui.core.errors import ConfigError, UsageError
 from zerossl_tui.core.models import CertInfo, CertStatus, RenewalState
-from zerossl_tui.core.policy import backoff_delay, is_due, next_renewal, status_of
+from zerossl_tui.core.policy import backoff_delay, is_due, next_renewal, retry_delay, status_of, usable_ari_window
 from zerossl_tui.core.settings import parse_settings
 from zerossl_tui.core.validate import build_provider, check_eab_hmac, check_reason
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def cert(days_total: float, days_left: float) -> CertInfo:
+def cert(days_total: float, days_left: float, serial: str = "0") -> CertInfo:
     not_after = NOW + timedelta(days=days_left)
-    return CertInfo("1a", not_after - timedelta(days=days_total), not_after, ("a.example.com",))
+    return CertInfo(serial, not_after - timedelta(days=days_total), not_after, ("a.example.com",))
 
 
 def test_names_are_lowercased_deduplicated_and_punycoded() -> None:
@@ -78,6 +78,15 @@ def test_lifetime_rule_renews_with_a_third_left() -> None:
     assert is_due(cert(90, 29), RenewalState(), NOW)
 
 
+def test_jitter_is_stable_earlier_and_bounded() -> None:
+    plain = next_renewal(cert(90, 60, "0"), RenewalState(), NOW).at
+    jittered = [next_renewal(cert(90, 60, f"{s:x}"), RenewalState(), NOW).at for s in range(1, 400, 7)]
+    assert all(plain - timedelta(days=90 / 50) <= at <= plain for at in jittered)
+    assert len(set(jittered)) > 10
+    again = next_renewal(cert(90, 60, "abc"), RenewalState(), NOW).at
+    assert again == next_renewal(cert(90, 60, "abc"), RenewalState(), NOW).at
+
+
 def test_short_lifetime_renews_at_half() -> None:
     info = cert(6, 3.1)
     decision = next_renewal(info, RenewalState(), NOW)
@@ -93,14 +102,25 @@ def test_ari_window_is_used_but_never_past_the_emergency_point() -> None:
     assert decision.source == "emergency" and decision.at < late
 
 
-def test_backoff_postpones_but_not_past_expiry() -> None:
+def test_backoff_postpones_an_attempt() -> None:
     info = cert(90, 10)
     state = RenewalState(failures=3, next_attempt=NOW + timedelta(hours=2))
-    assert next_renewal(info, state, NOW) == next_renewal(info, state, NOW)
-    assert next_renewal(info, state, NOW).source == "backoff"
-    dying = cert(90, 0.01)
-    far = RenewalState(failures=9, next_attempt=NOW + timedelta(days=2))
-    assert next_renewal(dying, far, NOW).at < dying.not_after
+    decision = next_renewal(info, state, NOW)
+    assert decision.source == "backoff" and decision.at == NOW + timedelta(hours=2)
+
+
+def test_retry_delay_shrinks_as_expiry_nears_but_never_spins() -> None:
+    assert retry_delay(9, cert(90, 60), NOW) == timedelta(hours=4, minutes=16)
+    dying = cert(90, 1 / 24)  # one hour left
+    assert retry_delay(9, dying, NOW) == timedelta(minutes=15)
+    assert retry_delay(9, cert(1 / 1440, 1 / 86400), NOW) == timedelta(seconds=5)
+    assert retry_delay(3, cert(90, -1), NOW) == timedelta(minutes=4), "expired: plain backoff"
+
+
+def test_ari_window_outside_the_lifetime_is_not_used() -> None:
+    info = cert(90, 60)
+    assert usable_ari_window(info, NOW + timedelta(days=20), NOW + timedelta(days=22))
+    assert not usable_ari_window(info, NOW - timedelta(days=40), NOW + timedelta(days=80))
 
 
 def test_backoff_grows_from_a_minute_to_six_hours() -> None:

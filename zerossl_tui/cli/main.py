@@ -49,7 +49,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     handlers = {
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
-        "account": _account, "daemon": _daemon, "sandbox": _sandbox,
+        "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
     }
     return handlers[args.command](args)
 
@@ -176,6 +176,13 @@ def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
 
     return run_daemon(_service(args), _cancel_on_sigterm(), log=output.log_line)
+
+
+def _systemd(args: argparse.Namespace) -> int:
+    from .units import systemd_units
+
+    print(systemd_units(timer=args.timer, config=getattr(args, "config", None)))
+    return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:

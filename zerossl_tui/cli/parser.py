@@ -74,7 +74,10 @@ def build_parser() -> Parser:
                          ("deactivate", "deactivate the account at the CA")):
         p = acc_sub.add_parser(action, help=text, description=text, parents=[common])
         p.add_argument("provider", help="provider name")
-    cmd("daemon", "headless autorenewal loop (logs to stderr and the journal)")
+    cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
+    systemd = cmd("systemd", "print a ready systemd service for the daemon (or a timer for `renew`)")
+    systemd.add_argument("--timer", action="store_true",
+                         help="print a oneshot service and a twice-daily timer running `renew` instead")
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
     return parser

@@ -9,6 +9,10 @@ from .models import CertInfo, CertStatus, RenewalState
 
 SHORT_LIFETIME = timedelta(days=10)
 EXPIRING_FRACTION = 1 / 20
+JITTER_FRACTION = 1 / 50
+ARI_RETRY_MIN = timedelta(minutes=1)
+ARI_RETRY_MAX = timedelta(days=1)
+ARI_FAILURE_RETRY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,36 @@ class Decision:
 
 
 def lifetime_renewal_at(info: CertInfo) -> datetime:
-    """Renew when 1/3 of the lifetime remains (1/2 for lifetimes of 10 days or less)."""
+    """Renew when 1/3 of the lifetime remains (1/2 for lifetimes of 10 days or less), minus a jitter.
+
+    The jitter (up to 1/50 of the lifetime, never later) comes from the serial, so it is stable across
+    restarts and processes, and spreads certificates issued together over time.
+    """
     lifetime = info.not_after - info.not_before
     fraction = 1 / 2 if lifetime <= SHORT_LIFETIME else 1 / 3
-    return info.not_after - lifetime * fraction
+    return info.not_after - lifetime * fraction - lifetime * (JITTER_FRACTION * jitter_unit(info.serial))
+
+
+def jitter_unit(serial: str) -> float:
+    """A number in [0, 1) derived from the serial (random bits chosen by the CA)."""
+    try:
+        return (int(serial, 16) % 1009) / 1009
+    except ValueError:
+        return 0.0
+
+
+def ari_moment(start: datetime, end: datetime, unit: float) -> datetime:
+    """A moment inside the ARI window; ``unit`` is a uniform random number in [0, 1)."""
+    if end <= start:
+        return start
+    return start + (end - start) * unit
+
+
+def clamp_ari_retry(seconds: float | None) -> timedelta:
+    """The CA's Retry-After for ARI, clamped to 1 minute .. 1 day (6 hours when it gave none)."""
+    if seconds is None:
+        return ARI_FAILURE_RETRY
+    return min(ARI_RETRY_MAX, max(ARI_RETRY_MIN, timedelta(seconds=seconds)))
 
 
 def emergency_at(info: CertInfo) -> datetime:
@@ -34,7 +64,7 @@ def emergency_at(info: CertInfo) -> datetime:
 def next_renewal(info: CertInfo | None, state: RenewalState, now: datetime) -> Decision:
     """The next moment to attempt renewal and the rule that chose it."""
     if info is None:
-        base = Decision(now, "never-issued")
+        base = Decision(now, "lifetime")  # no certificate yet: its whole lifetime is used up
     else:
         base = _base_decision(info, state, now)
     return _apply_holds(base, state, info, now)
@@ -55,13 +85,10 @@ def _base_decision(info: CertInfo, state: RenewalState, now: datetime) -> Decisi
 def _apply_holds(
     base: Decision, state: RenewalState, info: CertInfo | None, now: datetime
 ) -> Decision:
-    """A backoff after failures or a CA's rate limit postpones an attempt; a backoff never past expiry."""
+    """A backoff after failures or a CA's rate limit postpones an attempt (see ``retry_delay``)."""
     hold, source = _hold(state)
     if hold is None or hold <= base.at:
         return base
-    last_chance = info.not_after - timedelta(minutes=5) if info is not None else None
-    if source == "backoff" and last_chance is not None and hold > last_chance:
-        return Decision(max(base.at, last_chance), source)
     return Decision(hold, source)
 
 
@@ -84,6 +111,24 @@ def is_due(info: CertInfo | None, state: RenewalState, now: datetime) -> bool:
 def backoff_delay(failures: int) -> timedelta:
     """1 minute after the first failure, doubling, capped at 6 hours."""
     return timedelta(minutes=min(2 ** max(failures - 1, 0), 360))
+
+
+MIN_RETRY = timedelta(seconds=5)
+
+
+def retry_delay(failures: int, info: CertInfo | None, now: datetime) -> timedelta:
+    """How long to wait after a failed attempt: the backoff, but never more than a quarter of the time
+    the served certificate has left, so that attempts grow more frequent as expiry nears."""
+    delay = backoff_delay(failures)
+    if info is None or now >= info.not_after:
+        return delay
+    return min(delay, max(MIN_RETRY, (info.not_after - now) / 4))
+
+
+def usable_ari_window(info: CertInfo, start: datetime, end: datetime) -> bool:
+    """An ARI window is used only when it lies within the certificate's lifetime; a CA that answers
+    otherwise (Pebble does for very short lifetimes) gets the lifetime rule instead."""
+    return info.not_before <= start <= end <= info.not_after
 
 
 def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing: bool) -> CertStatus:

@@ -186,6 +186,12 @@ class AcmeSession:
             response = self._net.get(url, content_type=self._net.JSON_CONTENT_TYPE)
             return o.renewal_window(response, self.clock.now())
 
+    def has_ari(self) -> bool:
+        """True when the CA's directory offers ACME Renewal Information (RFC 9773)."""
+        with self._translated():
+            self._connect()
+            return bool(self._directory.to_partial_json().get("renewalInfo"))
+
     def profiles(self) -> dict[str, str]:
         """The order profiles the CA's directory offers (name -> description); empty when none."""
         with self._translated():
@@ -209,8 +215,9 @@ class AcmeSession:
 
     def _issue(self, domains: list[str], csr_pem: bytes, solver: Solver, deadline: float, profile: str,
                replaces: str) -> Issued:
-        order_url, order = self._new_order(domains, profile, replaces)
-        self.progress(EventKind.ORDER_CREATED, f"order for {', '.join(domains)}", None)
+        order_url, order, replaced = self._new_order(domains, profile, replaces)
+        note = f" (replaces {replaced})" if replaced else ""
+        self.progress(EventKind.ORDER_CREATED, f"order for {', '.join(domains)}{note}", None)
         presented: list[o.Http01Challenge] = []
         try:
             self._present_all(order, solver, presented)
@@ -225,7 +232,8 @@ class AcmeSession:
         leaf, chain = keys.split_fullchain(fullchain)
         return Issued(leaf + chain, leaf, chain, order_url)
 
-    def _new_order(self, domains: list[str], profile: str, replaces: str) -> tuple[str, messages.Order]:
+    def _new_order(self, domains: list[str], profile: str, replaces: str) -> tuple[str, messages.Order, str]:
+        """The new order's URL and body, and the ``replaces`` CertID the CA accepted ("" if none)."""
         url = self._directory["newOrder"]
         try:
             response = self._post(url, o.new_order(domains, profile, replaces))
@@ -235,10 +243,11 @@ class AcmeSession:
             self.progress(EventKind.RETRY, f"the CA refused replaces ({error.detail}): ordering without it",
                           None)
             response = self._post(url, o.new_order(domains, profile))
+            replaces = ""
         order_url = response.headers.get("Location", "")
         if not order_url:
             raise CaUnreachable(f"{host_of(url)} created an order without saying where it is (no Location)")
-        return order_url, messages.Order.from_json(response.json())
+        return order_url, messages.Order.from_json(response.json()), replaces
 
     def _present_all(self, order: messages.Order, solver: Solver, presented: list[o.Http01Challenge]) -> None:
         """Present a token for every pending authorization, appending each to ``presented``."""

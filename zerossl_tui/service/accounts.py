@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..core.errors import LockBusy
 from ..core.models import EventKind, ProviderSpec
+from ..storage.locks import CertLock
 
 if TYPE_CHECKING:
     from ..engine.session import AccountState, AcmeSession
@@ -49,11 +51,32 @@ def open_session(
     )
 
 
+ACCOUNT_LOCK_WAIT = 120.0
+
+
 def ensure_account(service: CertificateService, provider: str, session: AcmeSession) -> AccountState:
-    """Register or reuse the account, and store whatever changed (key, URL, fetched EAB)."""
-    account = session.ensure_account()
-    remember_account(service, provider, account)
-    return account
+    """Register or reuse the account, and store whatever changed (key, URL, fetched EAB).
+
+    Under a per-provider lock across threads and processes: orders started together must not each
+    register an account of their own (a renewal's ``replaces`` is only accepted from the account that
+    ordered the certificate being replaced).
+    """
+    from ..engine.session import AccountState
+
+    if session.account is not None and session.account.url:
+        return session.ensure_account()
+    lock = CertLock(service.paths.locks_dir / "accounts", provider)
+    if not lock.acquire(timeout=ACCOUNT_LOCK_WAIT, cancel=session.cancel):
+        raise LockBusy(f"{provider}: another process is registering the account; try again shortly")
+    try:
+        key_pem, url = service.store.load_account(provider)  # it may have just been registered
+        if key_pem and url:
+            session.account = AccountState(key_pem=key_pem, url=url)
+        account = session.ensure_account()
+        remember_account(service, provider, account)
+        return account
+    finally:
+        lock.release()
 
 
 def remember_account(service: CertificateService, provider: str, account: AccountState) -> None:

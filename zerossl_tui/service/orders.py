@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, ZtError
 from ..core.models import CertificateSpec, CertInfo, EventKind, ProgressEvent, RenewalState
-from ..core.policy import backoff_delay, is_due
+from ..core.policy import is_due, retry_delay
 from .accounts import ensure_account, open_session, remember_account
 from .hooks import run_hook
 from .responders import SharedResponder
 
 if TYPE_CHECKING:
+    from ..engine.session import AcmeSession
     from ..engine.solvers import Solver
     from .service import CertificateService, Progress
 
@@ -85,11 +86,14 @@ def _obtain(
     record(EventKind.ACCOUNT, "account ready")
     current = service.store.current(spec.name)
     key_pem = current.key_pem if spec.reuse_key and current else generate_key(spec.key_type)
+    profile = _choose_profile(spec, session, record)
+    replaces = _replaces(current.cert_pem if current else None, session)
     deadline = service.clock.monotonic() + service.settings.table("renewal")["order_timeout"]
     solver = _solver(spec)
     solver.start()
     try:
-        issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=spec.profile)
+        issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
+                               replaces=replaces)
     finally:
         solver.stop()
     if session.account is not None:  # the CA may have forgotten us and we registered again
@@ -103,6 +107,35 @@ def _obtain(
     if written:
         record(EventKind.DEPLOYED, "wrote " + ", ".join(written))
     return info, info.serial, issued.order_url
+
+
+def _choose_profile(spec: CertificateSpec, session: AcmeSession, record: _Recorder) -> str:
+    """``required_profile`` must be offered; ``profile`` is asked for only when it is."""
+    if not (spec.required_profile or spec.profile):
+        return ""
+    offered = session.profiles()
+    if spec.required_profile:
+        if spec.required_profile not in offered:
+            names = ", ".join(offered) or "none"
+            raise OperationError(f"{spec.name}: the CA does not offer the required profile "
+                                 f"{spec.required_profile!r} (offered: {names})")
+        return spec.required_profile
+    if spec.profile not in offered:
+        record(EventKind.RETRY, f"the CA does not offer profile {spec.profile!r}: ordering its default")
+        return ""
+    return spec.profile
+
+
+def _replaces(cert_pem: bytes | None, session: AcmeSession) -> str:
+    """The ARI CertID of the certificate being replaced, when the CA speaks ARI."""
+    from ..engine.keys import ari_cert_id
+
+    if cert_pem is None or not session.has_ari():
+        return ""
+    try:
+        return ari_cert_id(cert_pem)
+    except ZtError:
+        return ""
 
 
 def _solver(spec: CertificateSpec) -> Solver | SharedResponder:
@@ -139,7 +172,8 @@ def _record_failure(
         return
     old = service.journal.get_state(spec.name)
     failures = old.failures + 1
-    state = replace(old, failures=failures, next_attempt=now + backoff_delay(failures), last_error=exc.message)
+    delay = retry_delay(failures, service.current_info(spec.name), now)
+    state = replace(old, failures=failures, next_attempt=now + delay, last_error=exc.message)
     if isinstance(exc, RateLimited) and exc.retry_after:
         state = replace(state, rate_limited_until=now + timedelta(seconds=exc.retry_after))
     service.journal.put_state(spec.name, state)

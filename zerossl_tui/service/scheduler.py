@@ -9,10 +9,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import ZtError
-from ..core.models import ProgressEvent
+from ..core.models import ProgressEvent, RenewalState
+from .accounts import open_session
+from .ari import ari_wanted, refresh_ari
 from .service import CertificateService
+
+if TYPE_CHECKING:
+    from ..engine.session import AcmeSession
 
 MAX_SLEEP = 3600.0
 MIN_SLEEP = 0.5
@@ -51,7 +58,8 @@ class Scheduler:
             self._sleep(delay)
 
     def tick(self) -> None:
-        """Renew everything that is due now."""
+        """Ask ARI where it is time to, then renew everything that is due now."""
+        self.refresh_ari()
         due = [v.spec.name for v in self.service.views() if _due(v.next_renewal, self.service.clock.now())]
         if not due:
             return
@@ -63,6 +71,23 @@ class Scheduler:
             elif info is not None:
                 self.log(f"{name}: renewed, serial {info.serial}, valid until {info.not_after.isoformat()}")
 
+    def refresh_ari(self) -> None:
+        """One ARI question per certificate whose retry time has come (one session per provider)."""
+        now = self.service.clock.now()
+        states = self.service.journal.all_states()
+        sessions: dict[str, AcmeSession] = {}
+        for spec in self.service.settings.certificates.values():
+            info = self.service.current_info(spec.name)
+            if self.cancel.is_set() or not ari_wanted(states.get(spec.name, RenewalState()),
+                                                      info.not_after if info else None, now):
+                continue
+            try:
+                if spec.provider not in sessions:
+                    sessions[spec.provider] = open_session(self.service, spec.provider, cancel=self.cancel)
+                refresh_ari(self.service, spec.name, session=sessions[spec.provider])
+            except ZtError as exc:  # one certificate's bad provider must not stop the others
+                self.log(f"{spec.name}: renewal information: {exc.message}")
+
     def seconds_until_next(self) -> float:
         """Seconds until the earliest next renewal, clamped to [MIN_SLEEP, MAX_SLEEP]."""
         now = self.service.clock.now()
@@ -73,12 +98,21 @@ class Scheduler:
         return max(MIN_SLEEP, min(MAX_SLEEP, delay))
 
     def _sleep(self, seconds: float) -> None:
+        """Sleep until ``seconds`` pass, a wake-up, a cancel, or a change of the settings file."""
         end = self.service.clock.monotonic() + seconds
+        stamp = _mtime(self.service.paths.config_file)
         while not self.cancel.is_set() and not self._wake.is_set():
             left = end - self.service.clock.monotonic()
-            if left <= 0:
+            if left <= 0 or _mtime(self.service.paths.config_file) != stamp:
                 return
             self._wake.wait(min(left, 1.0))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _due(at: datetime | None, now: datetime) -> bool:

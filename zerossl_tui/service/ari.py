@@ -1,0 +1,70 @@
+"""ACME Renewal Information (RFC 9773): ask the CA when to renew, remember its answer across restarts."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from ..core.errors import ZtError
+from ..core.models import RenewalState
+from ..core.policy import ARI_FAILURE_RETRY, ari_moment, clamp_ari_retry, usable_ari_window
+from .accounts import open_session
+
+if TYPE_CHECKING:
+    from ..engine.session import AcmeSession, RenewalWindow
+    from .service import CertificateService
+
+NO_ARI_RETRY = timedelta(days=1)
+
+
+def ari_wanted(state: RenewalState, not_after: datetime | None, now: datetime) -> bool:
+    """Ask again when the retry time has come; never about a missing or expired certificate."""
+    if not_after is None or now >= not_after:
+        return False
+    return state.ari_retry_at is None or state.ari_retry_at <= now
+
+
+def refresh_ari(
+    service: CertificateService, name: str, *, session: AcmeSession | None = None,
+    rng: random.Random | None = None,
+) -> RenewalState:
+    """Fetch the CA's suggested window for ``name``'s certificate when it is time to, and store it."""
+    now = service.clock.now()
+    state = service.journal.get_state(name)
+    info = service.current_info(name)
+    if info is None or not ari_wanted(state, info.not_after, now):
+        return state
+    stored = service.store.current(name)
+    if stored is None:
+        return state
+    try:
+        session = session or open_session(service, service.certificate(name).provider)
+        window = session.fetch_renewal_info(stored.cert_pem)
+    except ZtError as exc:
+        # Fall back to the lifetime rule now; ask ARI again in about six hours.
+        new = replace(state, ari_retry_at=now + ARI_FAILURE_RETRY, ari_explanation=f"ARI failed: {exc.message}")
+        service.journal.put_state(name, new)
+        return new
+    if window is not None and not usable_ari_window(info, window.start, window.end):
+        new = replace(state, ari_window_start=None, ari_window_end=None, ari_chosen=None,
+                      ari_retry_at=now + clamp_ari_retry(window.retry_after),
+                      ari_explanation="the CA's renewal window lies outside the certificate's lifetime")
+        service.journal.put_state(name, new)
+        return new
+    new = _with_window(state, window, now, rng or random.Random())
+    service.journal.put_state(name, new)
+    return new
+
+
+def _with_window(state: RenewalState, window: RenewalWindow | None, now: datetime, rng: random.Random) -> RenewalState:
+    if window is None:
+        return replace(state, ari_window_start=None, ari_window_end=None, ari_chosen=None,
+                       ari_retry_at=now + NO_ARI_RETRY, ari_explanation="")
+    same = (state.ari_window_start, state.ari_window_end) == (window.start, window.end)
+    chosen = state.ari_chosen if same and state.ari_chosen else ari_moment(window.start, window.end, rng.random())
+    return replace(
+        state, ari_window_start=window.start, ari_window_end=window.end, ari_chosen=chosen,
+        ari_retry_at=now + clamp_ari_retry(window.retry_after), ari_explanation=window.explanation_url,
+    )
