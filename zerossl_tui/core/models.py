@@ -36,8 +36,8 @@ class ProviderSpec:
 
     @property
     def is_zerossl(self) -> bool:
-        """ZeroSSL's directory, whose EAB credentials can be fetched from its REST API."""
-        return "zerossl.com" in self.directory
+        """ZeroSSL (by name or directory), whose EAB credentials can be fetched from its REST API."""
+        return self.name == "zerossl" or "zerossl.com" in self.directory
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -42,10 +43,11 @@ class CertificateService:
     """Settings, views and operations over every managed certificate. Thread-safe."""
 
     def __init__(
-        self, config: str | None = None, *, clock: Clock = SYSTEM_CLOCK, zerossl_api: str = ZEROSSL_API
+        self, config: str | None = None, *, clock: Clock = SYSTEM_CLOCK, zerossl_api: str | None = None
     ) -> None:
         self.clock = clock
-        self.zerossl_api = zerossl_api
+        # ZEROSSL_TUI_ZEROSSL_API points the EAB fetch at a stand-in of ZeroSSL's REST API (for tests).
+        self.zerossl_api = zerossl_api or os.environ.get("ZEROSSL_TUI_ZEROSSL_API") or ZEROSSL_API
         self._config = config
         self._lock = threading.RLock()
         self._running: set[str] = set()
