@@ -204,3 +204,15 @@ def test_sigterm_stops_a_hung_issue_within_seconds(home: Home) -> None:
     finally:
         proc.kill()
         blackhole.close()
+
+
+@pytest.mark.pebble
+def test_provider_test_with_wrong_eab_saves_nothing(home: Home, pebble_eab: PebbleServer) -> None:
+    done = home.run("provider", "add", "eab", "--directory", pebble_eab.directory, "--ca-bundle",
+                    str(pebble_eab.ca_bundle), "--eab-kid", EAB_KID, "--eab-hmac-key", "B" * 43, "--test")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert not home.config.exists()
+    done = home.run("provider", "add", "eab", "--directory", pebble_eab.directory, "--ca-bundle",
+                    str(pebble_eab.ca_bundle), "--eab-kid", EAB_KID, "--eab-hmac-key", EAB_HMAC, "--test")
+    assert done.returncode == 0, done.stderr
+    assert "account registered" in done.stdout and home.config.exists()

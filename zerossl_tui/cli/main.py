@@ -66,12 +66,11 @@ def _provider(args: argparse.Namespace) -> int:
         output.providers(service.settings, as_json=args.json)
         return 0
     spec = service.set_provider(
-        args.name, directory=args.directory, email=args.email, eab_kid=args.eab_kid,
+        args.name, test=args.test, directory=args.directory, email=args.email, eab_kid=args.eab_kid,
         eab_hmac_key=args.eab_hmac_key, api_key=args.api_key, ca_bundle=args.ca_bundle,
     )
-    print(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else ""))
-    if args.test:
-        print(f"account ready: {service.test_provider(spec.name)}")
+    print(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else "")
+          + (" (account registered)" if args.test else ""))
     return 0
 
 

@@ -102,7 +102,8 @@ def _provider_commands(provider: argparse.ArgumentParser, common: Parser) -> Non
     add.add_argument("--eab-hmac-key", metavar="H", help=DOCS["eab_hmac_key"])
     add.add_argument("--api-key", metavar="KEY", help=DOCS["api_key"])
     add.add_argument("--ca-bundle", metavar="F", help=DOCS["ca_bundle"])
-    add.add_argument("--test", action="store_true", help="register the account now to check the values")
+    add.add_argument("--test", action="store_true",
+                     help="register the account now, and save nothing unless the CA accepts it")
     listing = sub.add_parser("list", parents=[common], help="list providers")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -38,11 +38,12 @@ def open_session(
     provider: str,
     progress: EngineProgress = _ignore,
     cancel: threading.Event | None = None,
+    spec: ProviderSpec | None = None,
 ) -> AcmeSession:
-    """An ACME session for ``provider`` with its stored account (if any)."""
+    """An ACME session for ``provider`` (or ``spec``, not yet saved) with its stored account (if any)."""
     from ..engine.session import AccountState, AcmeSession
 
-    spec = provider_with_cache(service, provider)
+    spec = spec or provider_with_cache(service, provider)
     key_pem, url = service.store.load_account(provider)
     account = AccountState(key_pem=key_pem, url=url) if key_pem else None
     return AcmeSession(
@@ -84,13 +85,19 @@ def remember_account(service: CertificateService, provider: str, account: Accoun
     old_key, old_url = service.store.load_account(provider)
     if account.key_pem != old_key or account.url != old_url:
         service.store.save_account(provider, account.key_pem, account.url)
-    if account.eab_kid and account.eab_hmac_key and not service.settings.provider(provider).has_eab:
+    if account.eab_kid and account.eab_hmac_key and not session_has_configured_eab(service, provider):
         service.store.save_eab_cache(provider, account.eab_kid, account.eab_hmac_key)
 
 
-def test_provider(service: CertificateService, provider: str) -> str:
-    """Register (or find) the account; return its URL."""
-    session = open_session(service, provider)
+def session_has_configured_eab(service: CertificateService, provider: str) -> bool:
+    """True when the settings hold EAB values for ``provider`` (then nothing fetched needs caching)."""
+    spec = service.settings.providers.get(provider)
+    return spec is not None and spec.has_eab
+
+
+def test_provider(service: CertificateService, provider: str, spec: ProviderSpec | None = None) -> str:
+    """Register (or find) the account; return its URL. ``spec`` tests values before they are saved."""
+    session = open_session(service, provider, spec=spec)
     return ensure_account(service, provider, session).url
 
 

@@ -112,14 +112,17 @@ class CertificateService:
             rest = {k: v for k, v in settings.certificates.items() if k != name}
             self._save(replace(settings, certificates=rest))
 
-    def set_provider(self, name: str, **values: str | None) -> ProviderSpec:
-        """Add or update a provider (CA); secrets go to the 0600 secrets file."""
+    def set_provider(self, name: str, *, test: bool = False, **values: str | None) -> ProviderSpec:
+        """Add or update a provider (CA); secrets go to the 0600 secrets file. With ``test``, the account
+        is registered first and nothing is saved unless the CA accepted it."""
         with self._lock:
             settings = self.reload()
             base = settings.providers.get(name)
             spec = build_provider(name, base, **values)
             if spec.ca_bundle and not Path(spec.ca_bundle).is_file():
                 raise UsageError(f"ca_bundle {spec.ca_bundle!r} is not a readable file: give a PEM file")
+            if test:
+                self.test_provider(name, spec)
             self._save(with_provider(settings, spec))
             return spec
 
@@ -225,11 +228,11 @@ class CertificateService:
 
         return deactivate(self, provider)
 
-    def test_provider(self, provider: str) -> str:
+    def test_provider(self, provider: str, spec: ProviderSpec | None = None) -> str:
         """Register (or find) the account at ``provider``; returns its URL or raises the CA's error."""
         from .accounts import test_provider
 
-        return test_provider(self, provider)
+        return test_provider(self, provider, spec)
 
     def mark_running(self, name: str, running: bool) -> None:
         """Bookkeeping for ``is_running`` within this process."""
