@@ -1,0 +1,117 @@
+"""Snapshot tests of the dashboard's screens, with demo data and a fixed clock (pytest-textual-snapshot).
+
+Baselines live in tests/__snapshots__; regenerate with ``pytest tests/test_ui_snapshots.py --snapshot-update``
+and look at them before committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import Home
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.service.service import CertificateService
+from zerossl_tui.ui.app import Dashboard, make_app
+from zerossl_tui.ui.demo import DEMO_NOW, seed_demo, show_running
+
+SIZE = (140, 40)
+Compare = Callable[..., bool]
+
+
+@pytest.fixture
+def demo_app(home: Home) -> Dashboard:
+    """The dashboard over demo certificates in every state, clock fixed, scheduler off."""
+    service = CertificateService(clock=FixedClock(DEMO_NOW))
+    seed_demo(service)
+    return make_app(service, autorenew=False)
+
+
+async def loaded(pilot: Pilot[Any]) -> None:
+    """Wait for the table and the selected row's log."""
+    app = pilot.app
+    assert isinstance(app, Dashboard)
+    for _ in range(100):
+        await pilot.pause(0.02)
+        if app.loaded:
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def select(name: str) -> Callable[[Pilot[Any]], Any]:
+    """A run_before that waits for the data, then selects ``name``."""
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        app = pilot.app
+        assert isinstance(app, Dashboard)
+        app.table.select(name)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run_before
+
+
+class TestMainScreen:
+    def test_every_state(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("shop"))
+
+    def test_live_order_timeline(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await select("cdn")(pilot)
+            show_running(demo_app.board, "cdn", DEMO_NOW)
+            demo_app.table.set_job("cdn", "processing")
+            demo_app.draw_log()
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_filtered(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=loaded, press=["slash", *"example.com"])
+
+    def test_empty_store(self, home: Home, snap_compare: Compare) -> None:
+        app = make_app(CertificateService(clock=FixedClock(DEMO_NOW)), autorenew=False)
+        assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+
+    def test_light_theme(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await select("api")(pilot)
+            demo_app.theme = "harbor"
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+
+class TestModals:
+    def test_add_form_with_inline_error(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            await pilot.press("a", *"news", "tab", *"news.example.com, *.example.com")
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_eab_modal_masks_the_secret(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await select("shop")(pilot)
+            await pilot.press("k")
+            demo_app.screen.query_one("#eab_kid", Input).value = "kid-1"
+            demo_app.screen.query_one("#eab_hmac_key", Input).value = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_revoke_reason(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("shop"), press=["x"])
+
+    def test_help(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=loaded, press=["question_mark"])
+
+
+class TestSettings:
+    def test_settings_screen(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=loaded, press=["s"])

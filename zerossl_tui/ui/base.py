@@ -1,0 +1,327 @@
+"""The dashboard App's base: composes the table and the log, runs orders as thread workers, routes messages.
+
+Every blocking call runs in a named thread worker on the App (never on a modal, whose removal would cancel
+it) and calls the one shared service. Progress comes back as small messages; worker failures are handled in
+one place (``on_worker_state_changed``). One 1-second clock tick drives every countdown; the views are read
+again only when an order ends, after an edit, or every ``REFRESH_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from ..core.clock import Clock
+from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
+from .board import OrderBoard
+from .main_screen import MainScreen
+from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
+from .orders import error_parts, run_job, success_text
+from .themes import DEFAULT_THEME, load_themes, shipped_dir, user_dir
+from .widgets.cert_table import CertTable, palette_from
+
+if TYPE_CHECKING:
+    from ..service.service import CertificateService
+    from .board import Job
+
+REFRESH_SECONDS = 30.0
+WORKER_THREADS = 64
+
+
+class DashboardBase(App[int]):
+    """State, layout, loaders, the order queue and the scheduler; the key actions live in ``app.py``."""
+
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses may live elsewhere
+    TITLE = "zerossl-tui"
+    main: MainScreen
+
+    def __init__(
+        self,
+        service: CertificateService,
+        *,
+        clock: Clock | None = None,
+        title: str | None = None,
+        autorenew: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.clock = clock or service.clock
+        self.board = OrderBoard()
+        self.autorenew = bool(service.settings.ui.get("autorenew", True)) if autorenew is None else autorenew
+        self.orders_cache: dict[str, list[OrderRecord]] = {}
+        self.theme_names: list[str] = []
+        self.loaded = False
+        self.ready = False
+        self._early_views: list[CertificateView] | None = None
+        self._order_workers: dict[Worker[CertInfo | None], Job] = {}
+        self._stop = threading.Event()
+        self._scheduler: object | None = None
+        self.select_after_load: str | None = None
+        if title:
+            self.title = title
+
+    # -- composition ----------------------------------------------------------------------------
+
+    def get_default_screen(self) -> MainScreen:
+        """The dashboard's main screen (it holds the key bindings)."""
+        self.main = MainScreen()
+        return self.main
+
+    @property
+    def table(self) -> CertTable:
+        """The certificates table."""
+        return self.main.table
+
+    def on_mount(self) -> None:
+        """Start reading the certificates at once, while the main screen is being built."""
+        # Orders, the scheduler and loaders are thread workers on the loop's default executor, whose
+        # default size (CPUs + 4) would let a few long orders starve the loaders.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="zerossl-tui"))
+        self.reload_views()
+
+    def on_main_screen_ready(self) -> None:
+        """Themes, the clock tick, the periodic refresh, the scheduler; rows that arrived early."""
+        self.install_themes()
+        self.theme_changed_signal.subscribe(self, self.on_theme_changed)
+        self.table.set_palette(palette_from(self.get_css_variables()))
+        self.set_interval(1.0, self.tick)
+        self.set_interval(REFRESH_SECONDS, self.reload_views)
+        self.sub_title = "loading…"
+        self.ready = True
+        if self._early_views is not None:
+            self.show_views(self._early_views)
+        if self.autorenew:
+            self.run_scheduler()
+
+    def on_unmount(self) -> None:
+        """Stop the scheduler and ask every running order to stop at its next step."""
+        self._stop.set()
+        self.board.cancel_all()
+
+    # -- themes ---------------------------------------------------------------------------------
+
+    def install_themes(self) -> None:
+        """Register shipped and user themes; report bad files in one notification; apply the saved one."""
+        found = load_themes([shipped_dir(), user_dir(self.service.paths.config_file)])
+        for theme in found.themes.values():
+            self.register_theme(theme)
+        self.theme_names = sorted(found.themes)
+        problems = list(found.errors)
+        wanted = str(self.service.settings.ui.get("theme") or DEFAULT_THEME)
+        if wanted not in self.available_themes:
+            problems.append(f"theme {wanted!r} was not found: using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        if problems:
+            self.notify("\n".join(problems), title="Theme files", severity="warning", timeout=10)
+        self.theme = wanted
+
+    def on_theme_changed(self, _theme: object) -> None:
+        """Recolour the cells and remember the choice (through the service, like the CLI would)."""
+        self.table.set_palette(palette_from(self.get_css_variables()))
+        self.draw_log()
+        if self.service.settings.ui.get("theme") != self.theme:
+            self.save_theme(self.theme)
+
+    @work(thread=True, exit_on_error=False, group="settings")
+    def save_theme(self, name: str) -> None:
+        """Persist the theme without blocking the UI."""
+        self.service.update_table("ui", {"theme": name})
+
+    # -- loading --------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="views")
+    def reload_views(self) -> None:
+        """Read every row from the service (status, expiry, next renewal, last result)."""
+        self.post_message(ViewsLoaded(self.service.views()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="log")
+    def load_orders(self, name: str) -> None:
+        """Read one certificate's orders from the journal, newest first."""
+        self.post_message(OrdersLoaded(name, self.service.orders(name)))
+
+    def on_views_loaded(self, message: ViewsLoaded) -> None:
+        """Show fresh rows (kept for later when they arrive before the main screen is built)."""
+        if self.ready:
+            self.show_views(message.views)
+        else:
+            self._early_views = message.views
+
+    def show_views(self, views: list[CertificateView]) -> None:
+        """Fill the table (one pass) or update its changed cells; show the hint when the store is empty."""
+        self.loaded = True
+        self._early_views = None
+        self.table.load(views, self.clock.now())
+        empty = not views
+        self.main.show_empty(empty)
+        if self.select_after_load and self.select_after_load in self.table.views:
+            self.table.select(self.select_after_load)
+            self.select_after_load = None
+        self.update_subtitle()
+        self.draw_log()
+
+    def on_orders_loaded(self, message: OrdersLoaded) -> None:
+        """Keep the orders and redraw the log when they belong to the selected row."""
+        self.orders_cache[message.name] = message.orders
+        if message.name == self.table.selected_name:
+            self.draw_log()
+
+    def on_cert_table_highlighted(self, event: CertTable.Highlighted) -> None:
+        """Show the newly selected certificate's log (from cache at once, then fresh from the journal)."""
+        self.draw_log()
+        if event.name is not None:
+            self.load_orders(event.name)
+
+    def draw_log(self) -> None:
+        """Redraw the order log of the selected certificate."""
+        name = self.table.selected_name
+        view = self.table.views.get(name) if name else None
+        job = self.board.get(name) if name else None
+        events = self.board.events(name) if name else ()
+        palette = self.table.palette
+        self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events,
+                                              self.clock.now(), palette)
+
+    def update_subtitle(self) -> None:
+        """Counts and auto-renew state in the header."""
+        running = len(self.board.names())
+        parts = [f"{len(self.table.views)} certificates"]
+        if running:
+            parts.append(f"{running} orders")
+        parts.append("auto-renew on" if self.autorenew else "auto-renew off")
+        self.sub_title = "  ·  ".join(parts)
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Once a second: countdowns, and the live timeline of a running selected order."""
+        self.table.tick(self.clock.now())
+        name = self.table.selected_name
+        if name and self.board.get(name) is not None:
+            self.draw_log()
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def enqueue(self, names: Iterable[str], force: bool, origin: str = "manual") -> int:
+        """Queue orders (at most one per certificate) and start as many as concurrency allows."""
+        count = 0
+        for name in names:
+            if self.board.enqueue(name, force, origin) is not None:
+                self.table.set_job(name, "queued")
+                count += 1
+        self.pump()
+        return count
+
+    def pump(self) -> None:
+        """Start queued orders while fewer than ``renewal.concurrency`` run."""
+        limit = max(1, int(self.service.settings.table("renewal")["concurrency"]))
+        while self.board.running_count() < limit:
+            job = self.board.next_queued()
+            if job is None:
+                break
+            self.table.set_job(job.name, job.step)
+            self._order_workers[self.run_order(job)] = job
+        self.update_subtitle()
+
+    @work(thread=True, exit_on_error=False, group="orders", description="certificate order")
+    def run_order(self, job: Job) -> CertInfo | None:
+        """One order in a thread, with the job's own cancel event; progress goes to the board."""
+        return run_job(self.service, job, lambda event: self.progress(event))
+
+    def progress(self, event: ProgressEvent) -> None:
+        """Called from worker threads: keep the step, nudge the UI (coalesced per certificate)."""
+        self.board.record(event)
+        self.post_message(OrderProgress(event.cert))
+
+    def on_order_progress(self, message: OrderProgress) -> None:
+        """Show the latest step in the row, and in the log when that row is selected."""
+        job = self.board.get(message.name)
+        if job is not None:
+            self.table.set_job(message.name, job.step)
+        if message.name == self.table.selected_name:
+            self.draw_log()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place where workers end: orders are reported, other failures notified."""
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        job = self._order_workers.pop(worker, None)
+        if job is not None:
+            self.order_ended(job, worker)
+        elif worker.group == "revoke":
+            self.revoke_ended(worker)
+        elif event.state == WorkerState.ERROR and worker.group != "provider-test":
+            self.report(worker.error)
+
+    def order_ended(self, job: Job, worker: Worker[CertInfo | None]) -> None:
+        """Tell how it went, refresh the row and the log, start the next queued order."""
+        self.board.finish(job.name)
+        self.table.set_job(job.name, None)
+        if worker.state == WorkerState.SUCCESS:
+            self.notify(success_text(job.name, worker.result), title="Certificate issued"
+                        if worker.result else "Nothing to do")
+        elif worker.state == WorkerState.ERROR:
+            self.report(worker.error, job.name)
+        self.orders_cache.pop(job.name, None)
+        if job.name == self.table.selected_name:
+            self.load_orders(job.name)
+        self.reload_views()
+        self.pump()
+
+    def report(self, error: BaseException | None, name: str = "") -> None:
+        """A failure as a notification: the error's title and its message, in plain words."""
+        title, message, severity = error_parts(error)
+        if name and not message.startswith(name):
+            message = f"{name}: {message}"
+        self.notify(message, title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+
+    @work(thread=True, exit_on_error=False, group="revoke")
+    def revoke(self, name: str, reason: int) -> tuple[str, CertInfo]:
+        """Revoke at the CA in a thread."""
+        return name, self.service.revoke(name, reason, progress=self.progress)
+
+    def revoke_ended(self, worker: Worker[tuple[str, CertInfo]]) -> None:
+        """Report a revocation."""
+        if worker.state == WorkerState.SUCCESS and worker.result is not None:
+            name, info = worker.result
+            self.notify(f"{name}: serial {info.serial} revoked", title="Revoked")
+            self.orders_cache.pop(name, None)
+            self.reload_views()
+        elif worker.state == WorkerState.ERROR:
+            self.report(worker.error)
+
+    # -- scheduler ------------------------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="scheduler", name="auto-renew")
+    def run_scheduler(self) -> None:
+        """Renew due certificates while the dashboard is open (stops when the app exits)."""
+        from .autorenew import DashboardScheduler
+
+        def note(text: str) -> None:
+            self.post_message(SchedulerNote(text))
+
+        def dispatch(names: list[str]) -> None:
+            self.call_from_thread(self.enqueue, names, False, "auto")
+
+        scheduler = DashboardScheduler(self.service, self._stop, note, self.board, dispatch)
+        self._scheduler = scheduler
+        scheduler.run()
+
+    def wake_scheduler(self) -> None:
+        """Settings or certificates changed: let the scheduler look again now."""
+        wake = getattr(self._scheduler, "wake", None)
+        if wake is not None:
+            wake()
+
+    def on_scheduler_note(self, message: SchedulerNote) -> None:
+        """Scheduler lines go to the Textual log (visible with `textual console`)."""
+        self.log.info(message.text)

@@ -1,0 +1,1 @@
+"""Modal screens and the settings screen of the dashboard."""

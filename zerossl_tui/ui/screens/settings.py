@@ -1,0 +1,218 @@
+"""The settings screen: providers, renewal defaults and concurrency, theme.
+
+Every value is checked as you type with ``core.settings.validate_table`` and saved with
+``service.update_table``, the same code the command line uses. Each field shows its schema docstring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Switch
+
+from ...core.errors import ZtError
+from ...core.settings import BUILTIN_PROVIDERS, GENERAL_FIELDS, RENEWAL_FIELDS, UI_FIELDS, Field, validate_table
+from .eab import EabScreen
+from .provider_form import ProviderForm
+
+if TYPE_CHECKING:
+    from ...service.service import CertificateService
+
+DOCS = {f.key: f.doc for f in (*GENERAL_FIELDS, *UI_FIELDS)}
+
+
+class SettingsScreen(Screen[bool]):
+    """Edit providers, [renewal], the default provider and the theme; dismisses with True when saved."""
+
+    DEFAULT_CSS = """
+    SettingsScreen VerticalScroll { padding: 0 2; }
+    SettingsScreen .section { text-style: bold; color: $primary; margin-top: 1; }
+    SettingsScreen .field { height: auto; min-height: 1; margin-bottom: 1; }
+    SettingsScreen .field > Label { width: 18; }
+    SettingsScreen .field > Input { width: 36; height: 1; border: none; padding: 0 1; background: $boost; }
+    SettingsScreen .field > Input:focus { background: $primary 25%; }
+    SettingsScreen .field > Select { width: 36; height: 1; }
+    SettingsScreen .field > Select > SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
+    SettingsScreen .field > Select:focus > SelectCurrent { background: $primary 25%; }
+    SettingsScreen .field > Switch { height: 1; border: none; padding: 0; margin-right: 28; }
+    SettingsScreen .field > .doc { width: 1fr; color: $text-muted; padding: 0 0 0 2; }
+    SettingsScreen #providers { height: auto; max-height: 12; }
+    SettingsScreen .buttons { height: auto; margin-top: 1; }
+    SettingsScreen .buttons Button { margin-right: 1; }
+    SettingsScreen #error { color: $text-error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+s", "save", "Save")]
+
+    def __init__(self, service: CertificateService, themes: list[str]) -> None:
+        super().__init__()
+        self.service, self.themes = service, themes
+
+    def compose(self) -> ComposeResult:
+        """Providers table and buttons, renewal fields, general and theme fields, save bar."""
+        yield Header()
+        with VerticalScroll():
+            yield Label("Providers", classes="section")
+            yield DataTable(id="providers", cursor_type="row")
+            with Horizontal(classes="buttons"):
+                yield Button("Add provider", id="add-provider")
+                yield Button("EAB credentials", id="eab")
+            yield Label("Renewal", classes="section")
+            for field in RENEWAL_FIELDS:
+                yield self._field("renewal", field)
+            yield Label("General", classes="section")
+            yield self._row("default_provider", Select(self._provider_options(), id="default_provider",
+                                                       prompt="automatic", value=self._default_provider()))
+            yield Label("Dashboard", classes="section")
+            yield self._row("theme", Select([(t, t) for t in self.themes], allow_blank=False, id="theme",
+                                            value=self.app.theme if self.app.theme in self.themes else
+                                            self.themes[0]))
+            for field in UI_FIELDS:
+                if field.key != "theme":
+                    yield self._field("ui", field)
+            yield Label("", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Close", id="close")
+        yield Footer()
+
+    def _field(self, table: str, field: Field) -> Horizontal:
+        """A schema field: a switch for booleans, an input otherwise, and its docstring beside it."""
+        value = self.service.settings.table(table)[field.key]
+        widget: Input | Switch
+        if field.type is bool:
+            widget = Switch(bool(value), id=field.key)
+        else:
+            widget = Input(str(value), id=field.key, type="integer" if field.type is int else "text")
+        return Horizontal(Label(field.key), widget, Label(field.doc, classes="doc"), classes="field")
+
+    @staticmethod
+    def _row(key: str, widget: Select[str]) -> Horizontal:
+        return Horizontal(Label(key), widget, Label(DOCS[key], classes="doc"), classes="field")
+
+    def _provider_options(self) -> list[tuple[str, str]]:
+        names = sorted(set(self.service.settings.providers) | set(BUILTIN_PROVIDERS))
+        return [(name, name) for name in names]
+
+    def _default_provider(self) -> str | Any:
+        chosen = self.service.settings.general.get("default_provider")
+        return chosen if chosen else Select.NULL
+
+    def on_mount(self) -> None:
+        """Fill the providers table."""
+        self.sub_title = f"Settings: {home_relative(self.service.paths.config_file)}"
+        table = self.query_one("#providers", DataTable)
+        table.add_columns("Name", "Directory", "Email", "EAB", "CA bundle")
+        self.refresh_providers()
+
+    def refresh_providers(self) -> None:
+        """Redraw the providers; secrets are only ever shown as 'configured'."""
+        table = self.query_one("#providers", DataTable)
+        table.clear()
+        for spec in self.service.settings.providers.values():
+            eab = "configured" if spec.has_eab else ("via API key" if spec.api_key else "-")
+            table.add_row(spec.name, spec.directory, spec.email or "-", eab, spec.ca_bundle or "-", key=spec.name)
+
+    # -- values ---------------------------------------------------------------------------------
+
+    def renewal_values(self) -> dict[str, Any]:
+        """The [renewal] fields as typed."""
+        return self.values(RENEWAL_FIELDS)
+
+    def ui_values(self) -> dict[str, Any]:
+        """The [ui] fields as chosen, the theme included."""
+        values = self.values(tuple(f for f in UI_FIELDS if f.key != "theme"))
+        theme = self.query_one("#theme", Select).value
+        if isinstance(theme, str):
+            values["theme"] = theme
+        return values
+
+    def values(self, fields: tuple[Field, ...]) -> dict[str, Any]:
+        """Fields as typed, converted to their schema types where possible."""
+        values: dict[str, Any] = {}
+        for field in fields:
+            if field.type is bool:
+                values[field.key] = self.query_one(f"#{field.key}", Switch).value
+                continue
+            text = self.query_one(f"#{field.key}", Input).value.strip()
+            values[field.key] = _to_int(text) if field.type is int else text
+        return values
+
+    def validate(self) -> str | None:
+        """Check [renewal] with the settings schema; show the problem in plain words."""
+        message = None
+        try:
+            validate_table("renewal", self.renewal_values())
+            validate_table("ui", self.ui_values())
+        except ZtError as exc:
+            message = exc.message
+        self.query_one("#error", Label).update(message or "")
+        self.query_one("#save", Button).disabled = message is not None
+        return message
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Validate on every keystroke."""
+        self.validate()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Route the buttons."""
+        actions = {"save": self.action_save, "close": self.action_close, "add-provider": self.add_provider,
+                   "eab": self.edit_eab}
+        handler = actions.get(event.button.id or "")
+        if handler:
+            handler()
+
+    def add_provider(self) -> None:
+        """Open the add-provider form."""
+        self.app.push_screen(ProviderForm(self.service), lambda _: self.refresh_providers())
+
+    def edit_eab(self) -> None:
+        """EAB credentials of the highlighted provider (or the default one)."""
+        table = self.query_one("#providers", DataTable)
+        name = self.service.settings.default_provider()
+        if table.row_count:
+            name = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        self.app.push_screen(EabScreen(self.service, name), lambda _: self.refresh_providers())
+
+    def action_save(self) -> None:
+        """Save renewal, general and theme through the service, then close."""
+        if self.validate() is not None:
+            return
+        chosen = self.query_one("#default_provider", Select).value
+        default = chosen if isinstance(chosen, str) else ""
+        try:
+            self.service.update_table("renewal", self.renewal_values())
+            if default != self.service.settings.general.get("default_provider", ""):
+                self.service.update_table("general", {"default_provider": default})
+            self.service.update_table("ui", self.ui_values())
+        except ZtError as exc:
+            self.query_one("#error", Label).update(exc.message)
+            return
+        self.app.theme = self.ui_values().get("theme", self.app.theme)
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        """Leave without saving."""
+        self.dismiss(False)
+
+
+def home_relative(path: Path) -> str:
+    """``~/...`` for a path under the home folder (shorter, and the same on every machine)."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _to_int(text: str) -> int | str:
+    """A whole number when the text is one; otherwise the text, which the schema then refuses."""
+    try:
+        return int(text)
+    except ValueError:
+        return text

@@ -1,0 +1,357 @@
+"""The certificates table: one row per certificate, live countdowns, sort and filter.
+
+A Line API widget (like toolong's log view) rather than a DataTable: each row is drawn once into a cached
+Strip of plain segments, and ``update_cell`` re-draws only the row whose text changed. A clock tick over the
+rows on screen therefore costs a few string operations per row, with ten rows or ten thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.color import Color
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...core.models import CertificateView
+from .. import format as fmt
+from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, expiry_cell, status_cell
+
+Palette = dict[str, str]
+PADDING = 1
+
+
+def palette_from(variables: dict[str, str]) -> Palette:
+    """Cell colours from the theme's CSS variables (alpha blended onto the background)."""
+    background = Color.parse(variables.get("background", "#000000"))
+
+    def solid(name: str, fallback: str) -> str:
+        return (background + Color.parse(variables.get(name, fallback))).hex6
+
+    return {
+        "success": solid("success", "#00ff00"), "warning": solid("warning", "#ffff00"),
+        "error": solid("error", "#ff0000"), "accent": solid("accent", "#00ffff"),
+        "muted": solid("foreground-muted", "#888888"),
+    }
+
+
+@lru_cache(maxsize=256)
+def parse_style(text: str) -> Style:
+    """A Rich style from ``"bold #ff0000"`` (cached: a handful of distinct styles are used)."""
+    return Style.parse(text) if text else Style()
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` cut or padded to exactly ``width`` cells."""
+    if cell_len(text) > width:
+        return set_cell_size(text[: width - 1], width - 1) + "…"
+    return set_cell_size(text, width) if not right else " " * (width - cell_len(text)) + text
+
+
+class CertTable(ScrollView, can_focus=True):
+    """Every managed certificate; rows are keyed by certificate name."""
+
+    DEFAULT_CSS = """
+    CertTable { background: $surface; color: $foreground; }
+    CertTable:focus { background-tint: $foreground 5%; }
+    CertTable > .cert-table--header { text-style: bold; background: $panel; color: $foreground; }
+    CertTable > .cert-table--even { background: $surface-lighten-1 50%; }
+    CertTable:dark > .cert-table--even { background: $surface-darken-1 40%; }
+    CertTable > .cert-table--cursor {
+        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    CertTable:focus > .cert-table--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "cert-table--header", "cert-table--even", "cert-table--cursor"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (click a header too)"),
+        Binding("up", "cursor(-1)", show=False), Binding("down", "cursor(1)", show=False),
+        Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
+        Binding("home", "cursor(-1000000000)", show=False), Binding("end", "cursor(1000000000)", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0)
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved to another certificate (None: the table is empty)."""
+
+        table: CertTable
+        name: str | None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.views: dict[str, CertificateView] = {}
+        self.palette: Palette = palette_from({})
+        self.filter_text = ""
+        self.sort_column = "name"
+        self.sort_reverse = False
+        self.names: list[str] = []
+        self.cells: dict[str, Cells] = {}
+        self.widths: dict[str, int] = {key: len(label) for label, key, _ in COLUMNS}
+        self._jobs: dict[str, str] = {}
+        self._versions: dict[str, int] = {}
+        self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        self._now = datetime.fromtimestamp(0, UTC)
+        self._highlighted: str | None = None
+
+    # -- data in --------------------------------------------------------------------------------
+
+    def load(self, views: list[CertificateView], now: datetime) -> None:
+        """Show these views (one pass over them): new rows, or only the cells that changed."""
+        self.views = {v.spec.name: v for v in views}
+        self._now = now
+        for name, view in self.views.items():
+            self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name)))
+        for gone in set(self.cells) - set(self.views):
+            self.cells.pop(gone)
+        self._arrange()
+
+    def set_job(self, name: str, step: str | None) -> None:
+        """Show ``step`` (``queued``, ``finalizing``...) for a running order, or clear it with None."""
+        if step is None:
+            self._jobs.pop(name, None)
+        else:
+            self._jobs[name] = step
+        view = self.views.get(name)
+        if view is not None:
+            self.update_cell(name, "status", *status_cell(view, self.palette, self._jobs.get(name)))
+
+    def set_filter(self, text: str) -> None:
+        """Show only certificates whose name or a domain contains ``text``."""
+        if text != self.filter_text:
+            self.filter_text = text
+            self._arrange()
+
+    def set_palette(self, palette: Palette) -> None:
+        """New colours (the theme changed): redraw every row."""
+        self.palette = palette
+        self.load(list(self.views.values()), self._now)
+        self._strips.clear()
+        self.refresh()
+
+    def tick(self, now: datetime) -> None:
+        """Advance the countdowns to ``now`` in the rows on screen; only changed rows are redrawn.
+
+        Rows off screen catch up when they scroll into view (``watch_scroll_y``).
+        """
+        self._now = now
+        self._update_live(self._rows_on_screen())
+
+    def update_cell(self, name: str, column: str, text: str, style: str = "") -> None:
+        """Change one cell; the row is redrawn only when the text or its colour changed."""
+        cells = self.cells.get(name)
+        if cells is None or cells.get(column) == (text, style):
+            return
+        cells[column] = (text, style)
+        self._versions[name] = self._versions.get(name, 0) + 1
+        self._widen(column, text)
+        self.refresh()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are shown (after the filter)."""
+        return len(self.names)
+
+    def get_cell(self, name: str, column: str) -> str:
+        """The text shown in one cell."""
+        return self.cells[name][column][0]
+
+    @property
+    def selected_name(self) -> str | None:
+        """The certificate under the cursor."""
+        return self.names[self.cursor_row] if 0 <= self.cursor_row < len(self.names) else None
+
+    def select(self, name: str) -> None:
+        """Move the cursor to ``name`` when it is shown."""
+        if name in self.names:
+            self.cursor_row = self.names.index(name)
+
+    # -- sorting --------------------------------------------------------------------------------
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by ``column``; choosing the current column again flips the order."""
+        if reverse is None:
+            reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column, self.sort_reverse = column, reverse
+        self._arrange()
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column."""
+        index = (SORT_ORDER.index(self.sort_column) + 1) % len(SORT_ORDER)
+        self.sort_by(SORT_ORDER[index], reverse=False)
+        self.notify(f"sorted by {COLUMNS[index][0].lower()}", timeout=2)
+
+    # -- cursor and mouse -----------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        """Move the cursor by ``delta`` rows (clamped)."""
+        if self.names:
+            self.cursor_row = max(0, min(len(self.names) - 1, self.cursor_row + delta))
+
+    def action_page(self, direction: int) -> None:
+        """Move the cursor by a screenful."""
+        self.action_cursor(direction * max(1, self.size.height - 2))
+
+    def validate_cursor_row(self, value: int) -> int:
+        """Keep the cursor on a row."""
+        return max(0, min(value, len(self.names) - 1)) if self.names else 0
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        """Redraw, keep the cursor in view, tell the screen which certificate is selected."""
+        self._scroll_to_cursor()
+        self.refresh()
+        self._announce()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on the header sorts by that column; a click on a row selects it."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + int(self.scroll_x))
+            if column:
+                self.sort_by(column)
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self.names):
+            self.cursor_row = row
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Rows scrolled into view get their countdowns brought up to date before they are drawn."""
+        super().watch_scroll_y(old_value, new_value)
+        self._update_live(self._rows_on_screen())
+
+    def on_focus(self) -> None:
+        """The cursor colour depends on focus."""
+        self._strips.clear()
+
+    def on_blur(self) -> None:
+        """The cursor colour depends on focus."""
+        self._strips.clear()
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the widget: the header stays on top, rows scroll under it."""
+        scroll_x, scroll_y = self.scroll_offset
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self.names):
+                return Strip.blank(self.size.width, self.rich_style)
+            strip = self._row_strip(index)
+        return strip.crop_extend(scroll_x, scroll_x + self.size.width, self.rich_style)
+
+    def _header_strip(self) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("cert-table--header")
+        arrow = " ▼" if self.sort_reverse else " ▲"
+        texts = [(label + (arrow if key == self.sort_column else ""), key) for label, key, _ in COLUMNS]
+        return self._strip([(text, key, Style()) for text, key in texts], style)
+
+    def _row_strip(self, index: int) -> Strip:
+        name = self.names[index]
+        cursor = index == self.cursor_row
+        key = (name, self._versions.get(name, 0), cursor, index % 2, self.has_focus, tuple(self.widths.values()))
+        strip = self._strips.get(key)
+        if strip is None:
+            base = self.rich_style
+            if cursor:
+                base += self.get_component_rich_style("cert-table--cursor")
+            elif index % 2:
+                base += self.get_component_rich_style("cert-table--even")
+            cells = self.cells[name]
+            parts = [(cells[k][0], k, Style() if cursor else parse_style(cells[k][1])) for _, k, _ in COLUMNS]
+            strip = self._strips[key] = self._strip(parts, base)
+        return strip
+
+    def _strip(self, parts: list[tuple[str, str, Style]], base: Style) -> Strip:
+        pad = " " * PADDING
+        segments = [Segment(f"{pad}{fit(text, self.widths[key], key == 'expiry')}{pad}", base + style)
+                    for text, key, style in parts]
+        return Strip(segments, self._total_width())
+
+    def _total_width(self) -> int:
+        return sum(self.widths.values()) + 2 * PADDING * len(self.widths)
+
+    def _column_at(self, x: int) -> str | None:
+        edge = 0
+        for _, key, _ in COLUMNS:
+            edge += self.widths[key] + 2 * PADDING
+            if x < edge:
+                return key
+        return None
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _set_cells(self, name: str, cells: Cells) -> None:
+        if self.cells.get(name) != cells:
+            self.cells[name] = cells
+            self._versions[name] = self._versions.get(name, 0) + 1
+
+    def _arrange(self) -> None:
+        """Filter, sort, size the columns, keep the selection; one pass over the rows."""
+        selected = self.selected_name
+        chosen = [v for v in self.views.values() if fmt.matches(v, self.filter_text)]
+        chosen.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        self.names = [v.spec.name for v in chosen]
+        self.widths = {key: fixed or max([len(label) + 2, *(cell_len(self.cells[n][key][0]) for n in self.names)])
+                       for label, key, fixed in COLUMNS}
+        self.virtual_size = Size(self._total_width(), len(self.names) + 1)
+        if selected in self.names:
+            self.cursor_row = self.names.index(selected)
+        else:
+            self.cursor_row = min(self.cursor_row, max(0, len(self.names) - 1))
+        self.refresh()
+        self._announce()
+
+    def _widen(self, column: str, text: str) -> None:
+        fixed = next(width for _, key, width in COLUMNS if key == column)
+        if not fixed and cell_len(text) > self.widths[column]:
+            self.widths[column] = cell_len(text)
+            self.virtual_size = Size(self._total_width(), len(self.names) + 1)
+
+    def _announce(self) -> None:
+        name = self.selected_name
+        if name != self._highlighted:
+            self._highlighted = name
+            self.post_message(self.Highlighted(self, name))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
+
+    def _rows_on_screen(self) -> list[str]:
+        top = int(self.scroll_y)
+        return self.names[top: top + self.size.height]
+
+    def _update_live(self, names: list[str]) -> None:
+        for name in names:
+            view = self.views.get(name)
+            if view is not None:
+                self.update_cell(name, "expiry", *expiry_cell(view, self._now, self.palette))
+                self.update_cell(name, "renewal", fmt.next_renewal_text(view, self._now), "")

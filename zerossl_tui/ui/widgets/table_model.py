@@ -1,0 +1,76 @@
+"""What each cell of the certificates table says and in which colour: pure functions of a view and now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ...core.models import CertificateView, CertStatus
+from .. import format as fmt
+
+Cells = dict[str, tuple[str, str]]
+"""Column key -> (text, Rich style)."""
+
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("Name", "name", None),
+    ("Domains", "domains", None),
+    ("Provider", "provider", None),
+    ("Status", "status", fmt.STATUS_WIDTH),
+    ("Expires in", "expiry", fmt.COUNTDOWN_WIDTH),
+    ("Next renewal", "renewal", fmt.RENEWAL_WIDTH),
+    ("Last result", "result", None),
+)
+STATUS_RANK = {s: i for i, s in enumerate(
+    [CertStatus.EXPIRED, CertStatus.EXPIRING, CertStatus.FAILED, CertStatus.DUE, CertStatus.ISSUING,
+     CertStatus.NEVER_ISSUED, CertStatus.VALID])}
+STATUS_COLOR = {
+    CertStatus.VALID: "success", CertStatus.DUE: "warning", CertStatus.EXPIRING: "error",
+    CertStatus.EXPIRED: "error", CertStatus.FAILED: "error", CertStatus.ISSUING: "accent",
+    CertStatus.NEVER_ISSUED: "muted",
+}
+URGENCY_COLOR = {"ok": "success", "soon": "warning", "urgent": "error", "expired": "error", "none": "muted"}
+LATE = "9999"
+
+
+def _sort_keys() -> dict[str, Callable[[CertificateView], Any]]:
+    return {
+        "name": lambda v: v.spec.name,
+        "domains": lambda v: (v.spec.domains[0] if v.spec.domains else "", v.spec.name),
+        "provider": lambda v: (v.spec.provider, v.spec.name),
+        "status": lambda v: (STATUS_RANK.get(v.status, 99), v.spec.name),
+        "expiry": lambda v: (v.info.not_after.isoformat() if v.info else LATE, v.spec.name),
+        "renewal": lambda v: (v.next_renewal.isoformat() if v.next_renewal else LATE, v.spec.name),
+        "result": lambda v: (v.last_result, v.spec.name),
+    }
+
+
+SORT_KEYS = _sort_keys()
+SORT_ORDER = [key for _, key, _ in COLUMNS]
+
+
+def status_cell(view: CertificateView, palette: dict[str, str], step: str | None) -> tuple[str, str]:
+    """The status word, or the running order's step."""
+    if step is not None:
+        return fmt.step_text(step), palette["muted" if step == "queued" else "accent"]
+    return fmt.status_text(view), palette[STATUS_COLOR.get(view.status, "muted")]
+
+
+def expiry_cell(view: CertificateView, now: datetime, palette: dict[str, str]) -> tuple[str, str]:
+    """The countdown, coloured by urgency."""
+    level = fmt.urgency(view.info, now)
+    style = palette[URGENCY_COLOR[level]] + (" bold" if level in ("urgent", "expired") else "")
+    return fmt.expiry_text(view.info, now), style
+
+
+def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], step: str | None) -> Cells:
+    """Every cell of one row."""
+    return {
+        "name": (view.spec.name, "bold"),
+        "domains": (fmt.domains_text(view.spec.domains), ""),
+        "provider": (view.spec.provider, ""),
+        "status": status_cell(view, palette, step),
+        "expiry": expiry_cell(view, now, palette),
+        "renewal": (fmt.next_renewal_text(view, now), ""),
+        "result": (fmt.last_result_text(view), palette["error"] if view.last_result == "failed" else ""),
+    }
