@@ -72,13 +72,17 @@ GENERAL_FIELDS = (
 RENEWAL_FIELDS = (
     Field("concurrency", int, 4, "How many orders may run at once."),
     Field("order_timeout", int, 900, "Seconds an order may take before it is abandoned (ZeroSSL can be slow)."),
+    Field("request_timeout", int, 30, "Seconds to wait for each answer from the CA before giving up on it."),
     Field("deploy_hook", str, "", "Command run after every successful issuance."),
     Field("failure_hook", str, "", "Command run after every failed attempt."),
     Field("hook_timeout", int, 300, "Seconds a hook may run before it is stopped."),
     Field("hook_shell", bool, False, "Run hooks through /bin/sh (otherwise split and run directly)."),
 )
 
-UI_FIELDS = (Field("theme", str, "", "Dashboard theme name."),)
+UI_FIELDS = (
+    Field("theme", str, "", "Dashboard theme name."),
+    Field("autorenew", bool, True, "Renew due certificates while the dashboard is open."),
+)
 
 TABLES: dict[str, tuple[Field, ...]] = {
     "general": GENERAL_FIELDS,

@@ -6,11 +6,18 @@ retries ``badNonce`` once, and CAs reject good nonces now and then: Pebble 5% by
 algorithm picked from the account key, TLS verification always on (a private CA is trusted through a
 ``ca_bundle`` file, never by switching checks off), a timeout on every request, and the HTTP status and
 Retry-After of every problem document kept on the raised error.
+
+It also rides out passing trouble: a busy answer (HTTP 502, 503, 504) is sent again after the CA's
+Retry-After (or a growing wait), and a broken connection (reset, refused) is sent again when doing so cannot
+change anything at the CA (GET, HEAD, POST-as-GET). Every such wait goes through ``pause``, which the session
+cuts short on cancel and refuses past the order's deadline.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,7 +45,16 @@ from .keys import key_type_of
 
 REQUEST_TIMEOUT = 30
 NONCE_TRIES = 20  # at 50% rejection, 10 tries still lost ~1 order in 5 of 10 names
+BUSY_STATUSES = frozenset({502, 503, 504})
+BUSY_TRIES = 5  # busy answers in a row before giving up on a request
+BUSY_WAIT = 1.0  # first wait when a busy CA gives no Retry-After; doubles each time
+MAX_PAUSE = 120.0  # longest wait outside an order (an order's own deadline bounds it otherwise)
+RESET_WAITS = (0.5, 1.0)  # before sending a safe request again over a new connection
+
+# pause(seconds, why) -> True once it waited, False to give up on the request (the error is raised).
+Pause = Callable[[float, str], bool]
 USER_AGENT = "zerossl-tui (+acme-python)"
+RATE_LIMITED = "urn:ietf:params:acme:error:rateLimited"
 _ALGORITHMS = {"ec256": jose.ES256, "ec384": jose.ES384}
 
 
@@ -56,23 +72,49 @@ def tls_verify(ca_bundle: str) -> str | bool:
     return ca_bundle
 
 
+class CaBusy(acme_errors.ClientError):
+    """A 502, 503 or 504 answer: the CA or its gateway cannot serve the request now; it may say when to
+    come back (``retry_after`` seconds)."""
+
+    def __init__(self, response: requests.Response, retry_after: float | None, detail: str) -> None:
+        super().__init__(response)
+        self.status = response.status_code
+        self.retry_after = retry_after
+        self.detail = detail
+        self.url = str(response.url or "")
+
+    def describe(self, host: str) -> str:
+        """One line: who answered what, and when it asked us to come back."""
+        detail = f": {self.detail}" if self.detail else ""
+        later = f" and asked to come back in {self.retry_after:.0f} s" if self.retry_after else ""
+        return f"{host} answered HTTP {self.status} (unavailable{detail}){later}"
+
+
+def _default_pause(seconds: float, why: str) -> bool:
+    """Outside a session: wait (up to MAX_PAUSE) and send again."""
+    return seconds <= MAX_PAUSE and not threading.Event().wait(seconds)
+
+
 class AcmeNetwork(acme_client.ClientNetwork):
-    """A ClientNetwork that retries bad nonces, signs with the right algorithm and keeps Retry-After."""
+    """A ClientNetwork that retries bad nonces, busy answers and broken connections, signs with the right
+    algorithm and keeps Retry-After."""
 
     def __init__(
         self,
         key_pem: bytes | None,
         *,
         verify: str | bool = True,
-        timeout: int = REQUEST_TIMEOUT,
+        timeout: float = REQUEST_TIMEOUT,
         nonce_tries: int = NONCE_TRIES,
         clock: Clock = SYSTEM_CLOCK,
+        pause: Pause = _default_pause,
     ) -> None:
-        super().__init__(user_agent=USER_AGENT, timeout=timeout)
+        super().__init__(user_agent=USER_AGENT, timeout=timeout)  # type: ignore[arg-type]  # float works
         self.verify_ssl = verify  # type: ignore[assignment]  # requests takes a bundle path too
         self.nonce_tries = max(1, nonce_tries)
         self.nonce_retries = 0
         self.clock = clock
+        self.pause = pause
         if key_pem is not None:
             self.use_key(key_pem)
 
@@ -80,16 +122,32 @@ class AcmeNetwork(acme_client.ClientNetwork):
         """Sign from now on with ``key_pem`` (after a key rollover, or for a revocation by cert key)."""
         self.key, self.alg = signing_key(key_pem)
 
-    def post(self, *args: Any, **kwargs: Any) -> requests.Response:
-        """POST a signed request; on ``badNonce`` try again with a fresh nonce, up to ``nonce_tries``."""
-        for attempt in range(1, self.nonce_tries + 1):
+    def post(self, url: str, obj: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        """POST a signed request, each try with a fresh nonce: again on ``badNonce`` (up to ``nonce_tries``),
+        after a busy answer, and after a broken connection when ``obj`` is None (POST-as-GET)."""
+        return self._retrying(lambda: self._post_once(url, obj, *args, **kwargs), safe=obj is None)
+
+    def get(self, url: str, content_type: str = acme_client.ClientNetwork.JSON_CONTENT_TYPE,
+            **kwargs: Any) -> requests.Response:
+        """GET and check the answer, again after a busy answer or a broken connection."""
+        send = super().get
+        return self._retrying(lambda: send(url, content_type=content_type, **kwargs), safe=True)
+
+    def _retrying(self, send: Callable[[], requests.Response], safe: bool) -> requests.Response:
+        bad_nonces = troubles = 0
+        while True:
             try:
-                return self._post_once(*args, **kwargs)
+                return send()
             except messages.Error as error:
-                if error.code != "badNonce" or attempt == self.nonce_tries:
+                if error.code != "badNonce" or bad_nonces + 1 >= self.nonce_tries:
                     raise
+                bad_nonces += 1
                 self.nonce_retries += 1
-        raise AssertionError("unreachable")  # pragma: no cover
+            except (CaBusy, requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+                troubles += 1
+                wait = _retry_wait(error, troubles, safe)
+                if wait is None or not self.pause(wait, _retry_reason(error, wait)):
+                    raise
 
     def _check_response(  # type: ignore[override]
         self, response: requests.Response, content_type: str | None = None
@@ -101,14 +159,72 @@ class AcmeNetwork(acme_client.ClientNetwork):
                 self._add_nonce(response)
             except acme_errors.NonceError:
                 pass
+        if response.status_code in BUSY_STATUSES:
+            raise CaBusy(response, parse_retry_after(response.headers.get("Retry-After"), self.clock.now()),
+                         _problem_detail(response))
         try:
             if response.status_code == 409 and "Location" not in response.headers:
                 _raise_problem(response)  # e.g. alreadyReplaced; the library would drop the document
+            if response.status_code == 429:  # a gateway's page rather than the CA's problem: still a limit
+                _raise_problem(response)
+                raise messages.Error(typ=RATE_LIMITED, detail=f"{host_of(str(response.url or ''))} answered "
+                                     "HTTP 429 (too many requests)")
             return super()._check_response(response, content_type=content_type)
         except messages.Error as error:
             error.http_status = response.status_code
             error.retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
             raise
+
+
+def _retry_wait(error: Exception, troubles: int, safe: bool) -> float | None:
+    """Seconds to wait before sending again after ``error`` (the ``troubles``-th in a row); None: give up.
+
+    A busy answer is sent again whatever the request: a 503 was not served, and a gateway's 502/504 that was
+    can be repeated in ACME (a second order, an answered challenge, ``orderNotReady`` on finalize). A broken
+    connection leaves no way to know, so only requests that change nothing are sent again."""
+    if isinstance(error, CaBusy):
+        if troubles >= BUSY_TRIES:
+            return None
+        return error.retry_after if error.retry_after is not None else BUSY_WAIT * 2 ** (troubles - 1)
+    if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ConnectTimeout):
+        return None  # a trust problem does not pass, and a connect timeout already waited long
+    request = getattr(error, "request", None)
+    resendable = safe or getattr(request, "method", "") in ("GET", "HEAD")  # e.g. the newNonce HEAD
+    if not resendable or troubles > len(RESET_WAITS):
+        return None
+    return RESET_WAITS[troubles - 1]
+
+
+def _retry_reason(error: Exception, wait: float) -> str:
+    """What the journal says about a retry."""
+    host = host_of(_url_of(error))
+    if isinstance(error, CaBusy):
+        detail = f": {error.detail}" if error.detail else ""
+        asked = " as it asked" if error.retry_after is not None else ""
+        return f"{host} answered HTTP {error.status} (unavailable{detail}): sending again in {wait:g} s{asked}"
+    return f"the connection to {host} was {_cause(error)}: sending again in {wait:g} s"
+
+
+_CAUSES = (("connection reset", "reset"), ("connection refused", "refused"),
+           ("remote end closed", "closed"), ("connection aborted", "aborted"), ("connection broken", "broken"))
+
+
+def _cause(error: BaseException) -> str:
+    """What happened to the connection, in one word: reset, refused, closed, aborted, broken; "" if unknown.
+    (Over TLS a TCP reset usually reads as ``closed``: Python's ssl takes it for an end of stream.)"""
+    text = str(error).lower()
+    return next((word for marker, word in _CAUSES if marker in text), "")
+
+
+def _problem_detail(response: requests.Response) -> str:
+    """The detail of a problem document in an error answer, or ""."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return " ".join(body["detail"].split())[:200]
+    return ""
 
 
 def _raise_problem(response: requests.Response) -> None:
@@ -158,10 +274,24 @@ def problem_from(error: messages.Error, prefix: str = "") -> AcmeProblem:
     status = int(getattr(error, "http_status", 0) or 0)
     name = typ.rsplit(":", 1)[-1]
     if name == "rateLimited":
-        return RateLimited(detail, getattr(error, "retry_after", None), status or 429)
+        wait = getattr(error, "retry_after", None)
+        if wait:
+            detail = f"{detail.rstrip('.')} (the CA asks to wait {duration(wait)} before trying again)"
+        return RateLimited(detail, wait, status or 429)
     subproblems = tuple(_subproblem(sp) for sp in error.subproblems or ())
     kind = {"externalAccountRequired": EabRequired, "accountDoesNotExist": AccountDoesNotExist}
     return kind.get(name, AcmeProblem)(typ, detail, subproblems, status)
+
+
+def duration(seconds: float) -> str:
+    """A wait in the unit people use for it: ``45 s``, ``12 min``, ``3 h``, ``2 days``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def _subproblem(error: messages.Error) -> Subproblem:
@@ -169,23 +299,33 @@ def _subproblem(error: messages.Error) -> Subproblem:
     return Subproblem(str(error.typ or ""), error.detail or "", identifier)
 
 
-def translate_error(exc: BaseException, url: str = "") -> ZtError:
+def translate_error(exc: BaseException, url: str = "", *, reached: bool = False) -> ZtError:
     """The product error for anything the ACME library or the network raised; ``url`` names the server
-    when the exception does not. Messages name the host only, never a full URL, key or token."""
+    when the exception does not; ``reached``: the CA answered earlier in this session (so a refused
+    connection means it went down, not a wrong URL). Messages name the host only, never a full URL, key or
+    token."""
     if isinstance(exc, ZtError):
         return exc
     if isinstance(exc, messages.Error):
         return problem_from(exc)
     host = host_of(_url_of(exc) or url)
+    if isinstance(exc, CaBusy):
+        return CaUnreachable(f"{exc.describe(host)}: the CA is down or overloaded, try again later")
     if isinstance(exc, requests.exceptions.SSLError):
         return CaUnreachable(
             f"TLS check of {host} failed (its certificate is not trusted): "
             "for a private CA set ca_bundle to its PEM file; otherwise check the system clock and CA store"
         )
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return CaUnreachable(f"cannot connect to {host} in time: check the network, proxy and firewall")
     if isinstance(exc, requests.exceptions.Timeout):
-        return CaUnreachable(f"{host} did not answer in time: check the network, or try again later")
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return CaUnreachable(f"cannot connect to {host}: check the directory URL, DNS, proxy and firewall")
+        return CaUnreachable(f"{host} did not answer in time (renewal request_timeout): the CA may be "
+                             "overloaded, try again later")
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        return _broken_connection(exc, host, reached)
+    if isinstance(exc, requests.exceptions.JSONDecodeError):
+        return CaUnreachable(f"{host} sent a malformed answer (not valid JSON): the CA may be having trouble, "
+                             "try again later")
     if isinstance(exc, acme_errors.ConflictError):
         return OperationError(f"{host} reported a conflict with an existing resource")
     if isinstance(exc, acme_errors.ClientError):
@@ -193,6 +333,17 @@ def translate_error(exc: BaseException, url: str = "") -> ZtError:
     if isinstance(exc, requests.exceptions.RequestException | jose.DeserializationError | acme_errors.Error):
         return CaUnreachable(f"{host} answered with something that is not ACME: check the directory URL")
     return OperationError(f"unexpected {type(exc).__name__} talking to {host}")
+
+
+def _broken_connection(exc: BaseException, host: str, reached: bool) -> CaUnreachable:
+    cause = _cause(exc)
+    if reached and cause == "refused":
+        return CaUnreachable(f"cannot connect to {host} any more (it answered a moment ago): "
+                             "the CA went down, try again later")
+    if cause in ("refused", ""):
+        return CaUnreachable(f"cannot connect to {host}: check the directory URL, DNS, proxy and firewall")
+    return CaUnreachable(f"the connection to {host} was {cause} before the CA answered: "
+                         "the CA or the network is having trouble, try again later")
 
 
 def _url_of(exc: BaseException) -> str:

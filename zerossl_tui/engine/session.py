@@ -29,7 +29,7 @@ from . import keys
 from . import orders as o
 from .accounts import FETCH, AccountState, choose_eab, key_change_jws, registration_problem
 from .eab import ZEROSSL_API, check_eab_hmac, fetch_zerossl_eab
-from .network import AcmeNetwork, host_of, tls_verify, translate_error
+from .network import MAX_PAUSE, REQUEST_TIMEOUT, AcmeNetwork, host_of, tls_verify, translate_error
 from .orders import Issued, RenewalWindow
 from .solvers import Solver
 
@@ -55,6 +55,7 @@ class AcmeSession:
         cancel: threading.Event,
         clock: Clock = SYSTEM_CLOCK,
         zerossl_api: str = ZEROSSL_API,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.provider = provider
         self.account = account
@@ -62,8 +63,10 @@ class AcmeSession:
         self.cancel = cancel
         self.clock = clock
         self.zerossl_api = zerossl_api
-        self._net = AcmeNetwork(None, verify=tls_verify(provider.ca_bundle), clock=clock)
+        self.request_timeout = request_timeout
+        self._net = self._network(None)
         self._client: acme_client.ClientV2 | None = None
+        self._deadline: float | None = None  # of the order being issued, on clock.monotonic()
 
     @property
     def nonce_retries(self) -> int:
@@ -171,7 +174,7 @@ class AcmeSession:
             with self._translated():
                 self._connect()
                 self._check_cancel("revoking")
-                net = AcmeNetwork(cert_key_pem, verify=self._net.verify_ssl, clock=self.clock)
+                net = self._network(cert_key_pem)
                 net.post(self._directory["revokeCert"], body, new_nonce_url=self._directory["newNonce"])
         self.progress(EventKind.REVOKED, f"revoked serial {keys.parse_cert(cert_pem).serial}", None)
 
@@ -209,7 +212,11 @@ class AcmeSession:
         ARI CertID of the certificate this one replaces; ``profile`` is sent only when not empty."""
         csr_pem = keys.make_csr(key_pem, domains)
         names = list(domains)
-        issued = self._with_account(lambda: self._issue(names, csr_pem, solver, deadline, profile, replaces))
+        self._deadline = deadline
+        try:
+            issued = self._with_account(lambda: self._issue(names, csr_pem, solver, deadline, profile, replaces))
+        finally:
+            self._deadline = None
         o.check_issued(issued, key_pem, names)
         return issued
 
@@ -312,7 +319,9 @@ class AcmeSession:
             elif order.status == messages.STATUS_PROCESSING and announced[-1:] != [wait_hint]:
                 announced.append(wait_hint)
                 self.progress(EventKind.PROCESSING, "the CA is issuing the certificate", wait_hint)
-            self._wait(wait_hint or interval, "waiting for the certificate", deadline, started)
+            status = order.status.name if order.status is not None else "unknown"
+            self._wait(wait_hint or interval, f"waiting for the certificate (order still {status})", deadline,
+                       started)
             interval = min(interval * o.POLL_GROWTH, o.MAX_POLL)
             response = self._post(order_url, None)
             order = messages.Order.from_json(response.json())
@@ -331,6 +340,24 @@ class AcmeSession:
         return True, messages.Order.from_json(response.json()), o.retry_after(response, self.clock.now())
 
     # --- plumbing ------------------------------------------------------------------------------------
+
+    def _network(self, key_pem: bytes | None) -> AcmeNetwork:
+        verify = tls_verify(self.provider.ca_bundle)
+        return AcmeNetwork(key_pem, verify=verify, timeout=self.request_timeout, clock=self.clock,
+                           pause=self._pause)
+
+    def _pause(self, seconds: float, why: str) -> bool:
+        """Wait before the network sends a request again (busy CA, broken connection), journaling why.
+        False (give up on the request) when the wait would end past the order's deadline, or, outside an
+        order, when it is longer than MAX_PAUSE; Cancelled on cancel."""
+        self._check_cancel(why)
+        limit = MAX_PAUSE if self._deadline is None else self._deadline - self.clock.monotonic()
+        if seconds > limit:
+            return False
+        self.progress(EventKind.RETRY, why, seconds)
+        if self.cancel.wait(seconds):
+            raise Cancelled(f"cancelled while waiting to talk to {host_of(self.provider.directory)} again")
+        return True
 
     def _connect(self) -> acme_client.ClientV2:
         """The ACME client, loading the directory once."""
@@ -356,7 +383,7 @@ class AcmeSession:
             yield
         except (messages.Error, acme_errors.Error, requests.exceptions.RequestException,
                 jose.DeserializationError) as exc:
-            raise translate_error(exc, self.provider.directory) from None
+            raise translate_error(exc, self.provider.directory, reached=self._client is not None) from None
 
     def _check_cancel(self, step: str) -> None:
         if self.cancel.is_set():
@@ -368,7 +395,7 @@ class AcmeSession:
         remaining = deadline - self.clock.monotonic()
         if remaining <= 0:
             waited = self.clock.monotonic() - started
-            raise DeadlineExceeded(f"gave up {step} after {waited:.1f} s: the order took longer than allowed "
+            raise DeadlineExceeded(f"gave up {step} after {waited:.1f} s: the per-order deadline passed "
                                    "(renewal order_timeout)")
         if self.cancel.wait(min(seconds, remaining)):
             raise Cancelled(f"cancelled while {step}")

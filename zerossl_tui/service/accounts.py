@@ -46,9 +46,10 @@ def open_session(
     spec = spec or provider_with_cache(service, provider)
     key_pem, url = service.store.load_account(provider)
     account = AccountState(key_pem=key_pem, url=url) if key_pem else None
+    timeout = max(1, int(service.settings.table("renewal")["request_timeout"]))
     return AcmeSession(
         spec, account, progress=progress, cancel=cancel or threading.Event(), clock=service.clock,
-        zerossl_api=service.zerossl_api,
+        zerossl_api=service.zerossl_api, request_timeout=timeout,
     )
 
 

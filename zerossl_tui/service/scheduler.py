@@ -60,9 +60,18 @@ class Scheduler:
     def tick(self) -> None:
         """Ask ARI where it is time to, then renew everything that is due now."""
         self.refresh_ari()
-        due = [v.spec.name for v in self.service.views() if _due(v.next_renewal, self.service.clock.now())]
-        if not due:
-            return
+        due = self.due_names()
+        if due:
+            self.renew_names(due)
+
+    def due_names(self) -> list[str]:
+        """Certificates whose next renewal moment has come."""
+        views = self.service.views()
+        now = self.service.clock.now()  # after views(): a never-issued certificate is due "now"
+        return [v.spec.name for v in views if _due(v.next_renewal, now)]
+
+    def renew_names(self, due: list[str]) -> None:
+        """Renew ``due`` with the service's concurrency limit and log each result."""
         self.log(f"renewing {len(due)} due: {', '.join(due[:10])}" + (" ..." if len(due) > 10 else ""))
         results = self.service.renew(due, progress=self.progress, cancel=self.cancel)
         for name, info, err in results:

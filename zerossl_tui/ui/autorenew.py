@@ -34,14 +34,15 @@ class DashboardScheduler(Scheduler):
         self.dispatch = dispatch
         self._skipped = False
 
-    def tick(self) -> None:
-        """Ask ARI where it is time to, queue what is due (and not running here or elsewhere), wait for it."""
-        self.refresh_ari()
-        views = self.service.views()
-        now = self.service.clock.now()  # after views(): a never-issued certificate is due "now"
-        due = [v for v in views if v.next_renewal is not None and v.next_renewal <= now]
-        ready = [v.spec.name for v in due
-                 if v.status is not CertStatus.ISSUING and self.board.get(v.spec.name) is None]
+    def due_names(self) -> list[str]:
+        """As the service's; also forgets whether the last look skipped a busy certificate."""
+        self._skipped = False
+        return super().due_names()
+
+    def renew_names(self, due: list[str]) -> None:
+        """Queue what is due (and not running here or elsewhere) as ordinary orders, and wait for them."""
+        running = {v.spec.name for v in self.service.views(due) if v.status is CertStatus.ISSUING}
+        ready = [name for name in due if name not in running and self.board.get(name) is None]
         self._skipped = len(ready) < len(due)
         if not ready:
             return
