@@ -171,13 +171,13 @@ def test_deploy_writes_key_first_and_certfile_holds_the_full_chain(
 ) -> None:
     spec = spec_for(tmp_path, chainfile=str(tmp_path / "etc-ssl" / "shop" / "chain.pem"))
     order: list[str] = []
-    real_write = deploy_module.atomic_write
+    real_replace = deploy_module.replace_with
 
-    def spy(path: Path, data: bytes, mode: int = 0o644, **kw: object) -> None:
+    def spy(tmp: Path, path: Path) -> None:
         order.append(path.name)
-        real_write(path, data, mode, **kw)  # type: ignore[arg-type]
+        real_replace(tmp, path)
 
-    monkeypatch.setattr(deploy_module, "atomic_write", spy)
+    monkeypatch.setattr(deploy_module, "replace_with", spy)
     written = store.deploy(spec, save(store, "01"))
     served = tmp_path / "etc-ssl" / "shop"
     assert order == ["privkey.pem", "cert.pem", "chain.pem"]
@@ -225,18 +225,19 @@ def test_deploy_does_not_chmod_an_existing_served_folder(store: CertStore, tmp_p
 def test_failed_deploy_puts_the_old_key_back(store: CertStore, tmp_path: Path, monkeypatch) -> None:
     spec = spec_for(tmp_path)
     store.deploy(spec, save(store, "01"))
-    real_write = deploy_module.atomic_write
+    real_replace = deploy_module.replace_with
 
-    def cert_fails(path: Path, data: bytes, mode: int = 0o644, **kw: object) -> None:
+    def cert_fails(tmp: Path, path: Path) -> None:
         if path.name == "cert.pem":
             raise StorageError(f"cannot write {path}: no space left on the device")
-        real_write(path, data, mode, **kw)  # type: ignore[arg-type]
+        real_replace(tmp, path)
 
-    monkeypatch.setattr(deploy_module, "atomic_write", cert_fails)
+    monkeypatch.setattr(deploy_module, "replace_with", cert_fails)
     with pytest.raises(StorageError):
         store.deploy(spec, save(store, "02", key=KEY_B))
     assert Path(spec.keyfile).read_bytes() == KEY_A
     assert Path(spec.certfile).read_bytes().startswith(leaf("01"))
+    assert not list(Path(spec.certfile).parent.glob(".*.tmp"))
 
 
 def test_account_key_and_url_round_trip(store: CertStore, umask0: None) -> None:

@@ -54,10 +54,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     return handlers[args.command](args)
 
 
+def _healed_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The service, after finishing deployments that a killed process left half done."""
+    from ..service.orders import heal_deploys
+
+    service = _service(args)
+    heal_deploys(service)
+    return service
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     from ..ui.app import run_dashboard
 
-    return run_dashboard(_service(args))
+    return run_dashboard(_healed_service(args))
 
 
 def _provider(args: argparse.Namespace) -> int:
@@ -174,7 +183,7 @@ def _account(args: argparse.Namespace) -> int:
 def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
 
-    return run_daemon(_service(args), _cancel_on_sigterm(), log=output.log_line)
+    return run_daemon(_healed_service(args), _cancel_on_sigterm(), log=output.log_line)
 
 
 def _systemd(args: argparse.Namespace) -> int:

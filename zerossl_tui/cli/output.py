@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,9 +20,20 @@ def rfc3339(at: datetime | None) -> str | None:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, safe for a terminal: runs of white space become one space, and control and
+    bidirectional-override characters (which could move the cursor or reorder what is shown) are written
+    as escapes such as ``\\x1b``."""
+    flat = " ".join(text.split())
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), flat)
+
+
 def error(message: str) -> None:
     """One line on stderr."""
-    sys.stderr.write("zerossl-tui: error: " + " ".join(message.split()) + "\n")
+    sys.stderr.write("zerossl-tui: error: " + printable(message) + "\n")
 
 
 def log_line(message: str) -> None:
@@ -123,10 +135,14 @@ def issued(name: str, info: CertInfo | None, *, as_json: bool) -> None:
 
 
 def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *, as_json: bool) -> None:
-    """``renew``: one line per certificate considered; errors on stderr."""
+    """``renew``: one line per certificate considered; errors on stderr (with ``--json`` too, so that cron
+    mail and logs still say what failed)."""
     if as_json:
         _dump([{"name": n, "result": "failed" if e else ("renewed" if i else "not-due"),
                 "certificate": info_dict(i), "error": str(e) if e else None} for n, i, e in results])
+        for name, _, err in results:
+            if err is not None:
+                error(f"{name}: {err}")
         return
     if not results:
         print("nothing is due for renewal")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from ..core.models import KEY_TYPES, REVOCATION_REASONS
 from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
+from .output import printable
 
 DOCS = {f.key: f.doc for f in (*CERTIFICATE_FIELDS, *PROVIDER_FIELDS)}
 EPILOG = """examples:
@@ -25,9 +27,24 @@ settings: $ZEROSSL_TUI_CONFIG or --config FILE, else the platform's config folde
 class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exits 2."""
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """argparse's ``parse_args``, but unrecognized arguments are named without the values that follow an
+        unknown option: ``--eab-hmac-keyy SECRET`` must not print the secret."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error("unrecognized arguments: " + " ".join(_redacted(extras)))
+        return parsed
+
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
+
+
+def _redacted(extras: list[str]) -> list[str]:
+    """Each unrecognized argument, or ``<value>`` in place of one that follows an unknown option."""
+    return ["<value>" if i and extras[i - 1].startswith("-") and not arg.startswith("-") and "=" not in extras[i - 1]
+            else arg.split("=", 1)[0] + ("=<value>" if arg.startswith("-") and "=" in arg else "")
+            for i, arg in enumerate(extras)]
 
 
 def build_parser() -> Parser:

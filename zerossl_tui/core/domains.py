@@ -9,12 +9,13 @@ from .errors import UsageError
 
 MAX_NAMES = 100
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_OTHER_DOTS = re.compile("[\u3002\uff0e\uff61]")  # ideographic and full-width full stops separate labels too
 _NAME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def to_ascii(name: str) -> str:
     """Lower-case ``name`` and turn an internationalised name into punycode (IDNA 2003 via the stdlib)."""
-    text = name.strip().lower().rstrip(".")
+    text = _OTHER_DOTS.sub(".", name.strip().lower()).rstrip(".")
     if not text:
         raise UsageError("empty domain name: give a name such as example.com")
     if any(ch.isspace() for ch in text):
@@ -28,11 +29,13 @@ def to_ascii(name: str) -> str:
 
 
 def _label_to_ascii(label: str, whole: str) -> str:
+    from encodings import idna  # nameprep (RFC 3491) + punycode: what IDNA 2003's ToASCII does
+
     if label.isascii():
         return label
     if not label:
         raise UsageError(f"domain {whole!r} has an empty label (two dots in a row)")
-    return "xn--" + label.encode("punycode").decode("ascii")
+    return idna.ToASCII(label).decode("ascii").lower()
 
 
 def validate_name(name: str, *, allow_wildcard: bool = False) -> str:

@@ -259,7 +259,7 @@ def _parse_certificate(name: str, body: dict[str, Any], fail: Any) -> Certificat
 
 def check_directory_url(url: str) -> str:
     """Refuse anything but an https:// URL: ACME over plain HTTP would expose the account."""
-    if not re.match(r"^https://[^\s/]+(/\S*)?$", url):
+    if not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
         raise UsageError(
             f"directory {url!r} must be an https:// URL (plain http and other schemes are refused)"
         )

@@ -50,11 +50,26 @@ def check_eab_hmac(value: str) -> str:
     return value
 
 
+def check_text(field: str, value: Any) -> Any:
+    """A setting's text must be storable in settings.toml: UTF-8 (a command-line argument may carry bytes
+    that are not, as lone surrogates) and free of NUL. Other values pass unchanged. Never echoes the value:
+    it may be a secret."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UsageError(f"{field.replace('_', '-')} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{field.replace('_', '-')} is not valid UTF-8 text (check the terminal's encoding)"
+                             ) from None
+    return value
+
+
 def check_port(port: int | str) -> int:
     """A TCP port from 1 to 65535."""
     try:
         number = int(port)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise UsageError(f"port {port!r} is not a number: give 1 to 65535") from None
     if not 1 <= number <= 65535:
         raise UsageError(f"port {number} is out of range: give 1 to 65535")
@@ -89,6 +104,8 @@ def build_certificate(
     if not provider:
         raise UsageError("no provider given: name one with --provider (see `provider add`)")
     values = {k: v for k, v in changes.items() if v is not None}
+    for key, value in values.items():
+        check_text(key, value)
     if "key_type" in values:
         check_key_type(values["key_type"])
     if "http_port" in values:
@@ -109,7 +126,7 @@ def build_provider(
 ) -> ProviderSpec:
     """A validated ProviderSpec from user input; unset values keep ``base``'s."""
     validate_entry_name(name, "provider")
-    values = {k: v.strip() for k, v in changes.items() if v is not None}
+    values = {k: check_text(k, v.strip()) for k, v in changes.items() if v is not None}
     spec = base or ProviderSpec(name=name, directory=BUILTIN_PROVIDERS.get(name, ""))
     directory = values.get("directory", spec.directory)
     if not directory:

@@ -83,7 +83,8 @@ def refuses_replaces(error: messages.Error) -> bool:
     # Any refusal of the request itself: the CertID may name a certificate this CA no longer knows
     # (a restarted test CA, another account's order). A real problem recurs on the plain retry.
     kind = str(error.typ or "").rsplit(":", 1)[-1]
-    return kind in ("alreadyReplaced", "malformed", "unauthorized", "conflict")
+    # serverInternal too: Pebble 2.6 cannot find the order of a serial with a leading zero byte.
+    return kind in ("alreadyReplaced", "malformed", "unauthorized", "conflict", "serverInternal")
 
 
 def authorization_problem(domain: str, authz: messages.Authorization) -> AcmeProblem:

@@ -22,14 +22,18 @@ if TYPE_CHECKING:
     from .service import CertificateService, Progress
 
 LOCK_WAIT = 900.0
+REVOKE_LOCK_WAIT = 30.0  # someone is waiting at the keyboard
 
 
 class _Recorder:
     """Writes every step of one order to the journal and forwards it to the caller's progress sink."""
 
-    def __init__(self, service: CertificateService, name: str, progress: Progress) -> None:
+    def __init__(self, service: CertificateService, name: str, progress: Progress, order_id: int = 0) -> None:
+        """A new order, or the existing ``order_id`` (to finish what a killed process began)."""
         self.service, self.name, self.progress = service, name, progress
-        self.order_id = service.journal.start_order(name, service.clock.now())
+        journal = service.journal
+        self.result = journal.order_result(order_id, name) if order_id else None
+        self.order_id = order_id if self.result else journal.start_order(name, service.clock.now())
 
     def __call__(self, kind: EventKind, message: str, retry_after: float | None = None) -> None:
         at = self.service.clock.now()
@@ -49,6 +53,7 @@ def run_order(
         raise LockBusy(f"{name}: another process has been issuing it for {LOCK_WAIT:.0f} s; try later")
     service.mark_running(name, True)
     try:
+        heal_deploy(service, name)
         # Look again after taking the lock: another process may have just renewed it.
         if not force and not is_due(service.current_info(name), service.journal.get_state(name),
                                     service.clock.now()):
@@ -73,6 +78,7 @@ def _issue_locked(
     _deploy_hook(service, spec, info, record)
     service.journal.finish_order(record.order_id, "issued", service.clock.now(), serial=serial,
                                  order_url=order_url)
+    service.store.end_deploy(spec.name)
     return info
 
 
@@ -101,12 +107,80 @@ def _obtain(
     info = parse_cert(issued.cert_pem)
     stored = service.store.save_version(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
+        order_id=record.order_id,
     )
     written = service.store.deploy(spec, stored)
     record(EventKind.ISSUED, f"serial {info.serial}, valid until {info.not_after.isoformat()}")
     if written:
         record(EventKind.DEPLOYED, "wrote " + ", ".join(written))
     return info, info.serial, issued.order_url
+
+
+def heal_deploys(service: CertificateService, names: Iterable[str] | None = None) -> None:
+    """``heal_deploy`` every certificate (or those named) that has an unfinished deployment and whose lock
+    is free: a certificate being issued right now is left to the process issuing it."""
+    for name in names if names is not None else sorted(service.settings.certificates):
+        if service.store.pending_deploy(name) is None:
+            continue
+        lock = service.lock_for(name)
+        if lock.try_acquire():
+            try:
+                heal_deploy(service, name)
+            finally:
+                lock.release()
+
+
+def heal_deploy(service: CertificateService, name: str) -> None:
+    """Finish the deployment of ``name`` that a killed process began (the caller holds the lock).
+
+    The store's current version is written to the served files (a crash between two renames may have left
+    a new key beside the old certificate), temporary files the dead process left there are removed, and,
+    when that process had made its certificate current, its deploy hooks run and its order is closed as
+    issued. When the files cannot be written the record stays, and the next start tries again; nothing
+    here raises.
+    """
+    pending = service.store.pending_deploy(name)
+    if pending is None:
+        return
+    try:
+        _finish_deploy(service, name, pending.version, pending.order_id)
+    except ZtError:
+        pass  # journaled where possible; the record stays for the next start
+
+
+def _finish_deploy(service: CertificateService, name: str, version: str, order_id: int) -> None:
+    spec, stored = service.settings.certificates.get(name), service.store.current(name)
+    if spec is None or stored is None:
+        service.store.end_deploy(name)  # no longer managed, or nothing stored: nothing to serve
+        return
+    record = _Recorder(service, name, _quiet, order_id)
+    try:
+        service.store.remove_stale_temps(spec, stored)
+        written = service.store.deploy(spec, stored)
+    except ZtError as exc:
+        record(EventKind.FAILED, f"finishing an interrupted deployment failed: {exc.message}")
+        if record.result is None:  # the order was made just now: close it
+            service.journal.finish_order(record.order_id, "failed", service.clock.now(),
+                                         error_type=type(exc).__name__, error_detail=exc.message)
+        raise
+    note = "wrote " + ", ".join(written) if written else "the served files were already complete"
+    record(EventKind.DEPLOYED, f"finished a deployment that an interrupted process began: {note}")
+    info = service.current_info(name)
+    if record.result == "issued":
+        pass  # the process died after closing its order: its hooks have run
+    elif stored.version == version and info is not None:
+        # The dead process had stored and made current its certificate: do what it had left to do.
+        service.journal.put_state(name, RenewalState())
+        _deploy_hook(service, spec, info, record)
+        service.journal.finish_order(record.order_id, "issued", service.clock.now(), serial=info.serial)
+    elif record.result is None:
+        service.journal.finish_order(record.order_id, "failed", service.clock.now(), error_type="interrupted",
+                                     error_detail="a process was stopped before it could deploy its certificate")
+    service.store.end_deploy(name)
+
+
+def _quiet(_: ProgressEvent) -> None:
+    """Progress sink for work done on the side (healing)."""
 
 
 def _choose_profile(spec: CertificateSpec, session: AcmeSession, record: _Recorder) -> str:
@@ -235,6 +309,7 @@ def renew_many(
     chosen = list(names) if names else sorted(service.settings.certificates)
     for name in chosen:
         service.certificate(name)
+    heal_deploys(service, chosen)
     if not force:
         chosen = [v.spec.name for v in service.views(chosen) if v.next_renewal and
                   v.next_renewal <= service.clock.now()]
@@ -261,17 +336,22 @@ def revoke(service: CertificateService, name: str, reason: int, progress: Progre
     from ..engine.keys import parse_cert
 
     info = parse_cert(stored.cert_pem)
-    record = _Recorder(service, name, progress)
+    lock = service.lock_for(name)
+    lock.acquire_or_raise(timeout=REVOKE_LOCK_WAIT)
     try:
-        session = open_session(service, spec.provider, record)
-        ensure_account(service, spec.provider, session)
-        session.revoke(stored.cert_pem, reason)
-    except ZtError as exc:
-        record(EventKind.FAILED, f"revocation failed: {exc.message}")
-        service.journal.finish_order(record.order_id, "failed", service.clock.now(),
-                                     error_type=getattr(exc, "short_type", type(exc).__name__),
-                                     error_detail=exc.message)
-        raise
-    record(EventKind.REVOKED, f"serial {info.serial} revoked (reason {reason})")
-    service.journal.finish_order(record.order_id, "revoked", service.clock.now(), serial=info.serial)
+        record = _Recorder(service, name, progress)
+        try:
+            session = open_session(service, spec.provider, record)
+            ensure_account(service, spec.provider, session)
+            session.revoke(stored.cert_pem, reason)
+        except ZtError as exc:
+            record(EventKind.FAILED, f"revocation failed: {exc.message}")
+            service.journal.finish_order(record.order_id, "failed", service.clock.now(),
+                                         error_type=getattr(exc, "short_type", type(exc).__name__),
+                                         error_detail=exc.message)
+            raise
+        record(EventKind.REVOKED, f"serial {info.serial} revoked (reason {reason})")
+        service.journal.finish_order(record.order_id, "revoked", service.clock.now(), serial=info.serial)
+    finally:
+        lock.release()
     return info

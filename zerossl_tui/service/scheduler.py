@@ -58,7 +58,10 @@ class Scheduler:
             self._sleep(delay)
 
     def tick(self) -> None:
-        """Ask ARI where it is time to, then renew everything that is due now."""
+        """Finish deployments a killed process left, ask ARI where it is time to, renew what is due."""
+        from .orders import heal_deploys
+
+        heal_deploys(self.service)
         self.refresh_ari()
         due = self.due_names()
         if due:

@@ -4,9 +4,11 @@
 ``ssl_certificate``, Apache 2.4.8+ and most servers expect; ``chainfile`` gets the intermediates alone.
 A file that is replaced keeps its owner, group and permissions where we may set them (a key stays out of
 reach of others whatever it was), so a key shared with a service's group (Debian's ``ssl-cert``) stays
-readable to that service after a renewal. If a later file cannot be written, the files already replaced
-get their previous content back, so the server is never left with a key that does not match its
-certificate.
+readable to that service after a renewal. All new files are written before any is renamed into place; if
+one cannot be written, or the process is interrupted, the files already replaced get their previous
+content back, so the server is never left with a key that does not match its certificate. Only a hard
+crash between two renames can do that, and the store's pending-deployment record repairs it at the next
+start (see ``CertStore.begin_deploy``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from pathlib import Path
 
 from ..core.errors import StorageError
 from ..core.models import CertificateSpec
-from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
+from .fsutil import (
+    atomic_write,
+    discard,
+    ensure_dir,
+    fsync_dir,
+    read_bytes_or_none,
+    replace_with,
+    stale_temps,
+    write_temp,
+)
 
 KEY_MODE = 0o600
 CERT_MODE = 0o644
@@ -53,29 +64,45 @@ def targets(spec: CertificateSpec, key_pem: bytes, chain_pem: bytes, fullchain_p
 
 
 def deploy_files(files: list[Target]) -> list[str]:
-    """Write each target whose content differs, in order; return the paths written.
+    """Write each target whose content differs, key first; return the paths written.
 
-    On failure the files already written get their old content back (or are removed when they did not
-    exist) before the StorageError is raised.
+    Every new file is written and fsynced under a temporary name first; only then are they renamed into
+    place, back to back, so that a crash can leave a key beside a certificate it does not match only for
+    the instant between two renames (and ``CertStore`` records the deployment until it is complete, so the
+    next start finishes it). On failure, or an interruption (SIGTERM), the files already replaced get
+    their old content back (or are removed when they did not exist) before the error is raised.
     """
-    written: list[tuple[Target, bytes | None]] = []
+    changed = [(t, old) for t in files if (old := read_bytes_or_none(t.path)) != t.data]
+    staged: list[tuple[Target, bytes | None, Path]] = []
+    renamed: list[tuple[Target, bytes | None]] = []
     try:
-        for target in files:
-            old = read_bytes_or_none(target.path)
-            if old == target.data:
-                continue
-            _write_served(target)
-            written.append((target, old))
-    except StorageError:
-        _roll_back(written)
+        for target, old in changed:
+            staged.append((target, old, _stage_served(target)))
+        for target, old, tmp in staged:
+            renamed.append((target, old))  # first: an interrupt may come right after the rename
+            replace_with(tmp, target.path)
+    except BaseException:
+        for _, _, tmp in staged:
+            discard(tmp)
+        _roll_back(renamed)
         raise
-    return [str(target.path) for target, _ in written]
+    for folder in dict.fromkeys(t.path.parent for t, _ in renamed):
+        fsync_dir(folder)
+    return [str(target.path) for target, _ in renamed]
 
 
-def _write_served(target: Target) -> None:
+def remove_stale_temps(files: list[Target]) -> None:
+    """Delete the temporary files that a process killed while deploying left beside the served files (they
+    may hold a private key); call it only under the certificate's lock."""
+    for target in files:
+        for tmp in stale_temps(target.path):
+            discard(tmp)
+
+
+def _stage_served(target: Target) -> Path:
     ensure_dir(target.path.parent, 0o700, tighten=False)
     mode, owner = _keep_attributes(target)
-    atomic_write(target.path, target.data, mode, owner=owner)
+    return write_temp(target.path, target.data, mode, owner=owner)
 
 
 def _keep_attributes(target: Target) -> tuple[int, tuple[int, int] | None]:

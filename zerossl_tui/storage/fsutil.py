@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
+import re
 from pathlib import Path
 
 from ..core.errors import StorageError
@@ -42,6 +42,19 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int
     After ``os.replace`` the folder is fsynced so the rename survives a power cut. A symlink at ``path``
     is replaced by the file, never followed.
     """
+    tmp = write_temp(path, data, mode, owner=owner)
+    replace_with(tmp, path)
+    fsync_dir(path.parent)
+
+
+def write_temp(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int, int] | None = None) -> Path:
+    """The first half of ``atomic_write``: ``data`` in a hidden, fsynced temporary file beside ``path``.
+
+    Writing several files "at once" (a key and its certificate) stages them all first, so that only
+    back-to-back renames (``replace_with``) separate the old set from the new one.
+    """
+    import secrets  # here, not at the top: commands that only read (list, log) never pay for it
+
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777)
@@ -49,13 +62,32 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int
         raise storage_error("write", path, exc) from None
     try:
         _fill(fd, data, mode, owner)
-        os.replace(tmp, path)
     except BaseException as exc:
-        _discard(tmp)
+        discard(tmp)
         if isinstance(exc, OSError):
             raise storage_error("write", path, exc) from None
         raise
-    fsync_dir(path.parent)
+    return tmp
+
+
+def replace_with(tmp: Path, path: Path) -> None:
+    """The second half of ``atomic_write``: rename ``tmp`` over ``path`` (the folder is not fsynced)."""
+    try:
+        os.replace(tmp, path)
+    except BaseException as exc:
+        discard(tmp)
+        if isinstance(exc, OSError):
+            raise storage_error("write", path, exc) from None
+        raise
+
+
+def stale_temps(path: Path) -> list[Path]:
+    """Temporary files of ``write_temp`` for ``path`` that a killed process left behind."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp$")
+    try:
+        return [path.parent / e.name for e in os.scandir(path.parent) if pattern.match(e.name)]
+    except OSError:
+        return []
 
 
 def _fill(fd: int, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
@@ -76,7 +108,8 @@ def _try_chown(fd: int, owner: tuple[int, int]) -> None:
         pass
 
 
-def _discard(tmp: Path) -> None:
+def discard(tmp: Path) -> None:
+    """Remove a temporary file, if it is still there."""
     try:
         tmp.unlink()
     except OSError:

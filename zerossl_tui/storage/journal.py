@@ -23,10 +23,11 @@ from ..core.errors import StorageError
 from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from .fsutil import ensure_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
 BUSY_TIMEOUT_MS = 10_000
 INTERRUPTED = "interrupted"
+MAX_LIMIT = 2**31 - 1  # SQLite integers are 64-bit; `log --limit 99999999999999999999` must not overflow
 
 _SCHEMA_V1 = f"""
 CREATE TABLE orders (
@@ -57,8 +58,11 @@ CREATE TABLE renewal_state (
     state TEXT NOT NULL
 );
 """
+# Which process runs an order: its pid alone is not enough, as pids are reused (after a reboot, the pid of a
+# process killed mid-order soon belongs to something else, and its order would look alive forever).
+_SCHEMA_V2 = "ALTER TABLE orders ADD COLUMN pid_start TEXT NOT NULL DEFAULT ''"
 # MIGRATIONS[n] brings a database from user_version n to n + 1.
-MIGRATIONS = (_SCHEMA_V1,)
+MIGRATIONS = (_SCHEMA_V1, _SCHEMA_V2)
 _ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
 
 
@@ -98,7 +102,8 @@ class Journal:
         """Record a new running order and return its id."""
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT INTO orders (cert, started, pid) VALUES (?, ?, ?)", (cert, _iso(at), os.getpid())
+                "INSERT INTO orders (cert, started, pid, pid_start) VALUES (?, ?, ?, ?)",
+                (cert, _iso(at), os.getpid(), process_start(os.getpid())),
             )
             return int(cursor.lastrowid or 0)
 
@@ -137,10 +142,17 @@ class Journal:
         """A certificate's latest ``limit`` orders, newest first, each with its events (oldest first)."""
         with self._transaction(write=False) as db:
             rows = db.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE cert = ? ORDER BY id DESC LIMIT ?", (cert, limit)
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE cert = ? ORDER BY id DESC LIMIT ?",
+                (cert, max(0, min(limit, MAX_LIMIT))),
             ).fetchall()
             events = _events_of(db, [row[0] for row in rows])
         return [_order(row, tuple(events.get(row[0], ()))) for row in rows]
+
+    def order_result(self, order_id: int, cert: str) -> str | None:
+        """The result of order ``order_id`` of ``cert`` ('running', 'issued', ...); None when there is none."""
+        with self._transaction(write=False) as db:
+            row = db.execute("SELECT result FROM orders WHERE id = ? AND cert = ?", (order_id, cert)).fetchone()
+        return str(row[0]) if row else None
 
     def last_orders(self) -> dict[str, OrderRecord]:
         """The latest order of every certificate (without events), in one query."""
@@ -154,12 +166,13 @@ class Journal:
         """Mark orders left 'running' by a process that no longer exists as failed ('interrupted').
 
         Orders of live processes (this one, or a dashboard and a daemon running side by side) are left
-        alone. Returns the ids that were healed.
+        alone; a pid that now belongs to another process (started later: the pid was reused) is not alive.
+        Returns the ids that were healed.
         """
         detail = "the process running this order stopped before it finished"
         with self._transaction() as db:
-            running = db.execute("SELECT id, pid FROM orders WHERE result = 'running'").fetchall()
-            dead = [order_id for order_id, pid in running if not _process_alive(pid)]
+            running = db.execute("SELECT id, pid, pid_start FROM orders WHERE result = 'running'").fetchall()
+            dead = [order_id for order_id, pid, start in running if not _process_alive(pid, start)]
             for order_id in dead:
                 db.execute(
                     "UPDATE orders SET result = 'failed', finished = ?, error_type = ?, error_detail = ?"
@@ -307,7 +320,8 @@ def _state_from_json(text: str) -> RenewalState:
     return RenewalState(**values)
 
 
-def _process_alive(pid: int) -> bool:
+def _process_alive(pid: int, start: str = "") -> bool:
+    """True when process ``pid`` exists and, when ``start`` was recorded, is the same process."""
     if pid <= 0:
         return False
     try:
@@ -315,5 +329,18 @@ def _process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:
-        return True  # exists but belongs to another user
-    return True
+        pass  # exists but belongs to another user
+    now = process_start(pid)
+    return not (start and now and now != start)
+
+
+def process_start(pid: int) -> str:
+    """``BOOT:TICKS``: when the system booted and how long after it ``pid`` started (Linux ``/proc``), which
+    tells two processes with the same pid apart; "" where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(line.split()[1] for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return f"{boot}:{fields[19]}"  # field 22, starttime; the name in (...) may hold spaces
+    except (OSError, IndexError, StopIteration):
+        return ""

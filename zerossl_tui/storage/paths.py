@@ -11,8 +11,6 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import platformdirs
-
 from ..core.domains import validate_entry_name
 from ..core.settings import Settings
 
@@ -98,6 +96,8 @@ def _config_file(config: str | None) -> Path:
     given = config or os.environ.get(CONFIG_ENV, "")
     if given:
         return Path(given).expanduser().absolute()
+    import platformdirs  # only for the platform default: start-up pays nothing when a path is given
+
     return Path(platformdirs.user_config_dir(APP_NAME)) / SETTINGS_NAME
 
 
@@ -108,4 +108,6 @@ def _data_dir(settings_data_dir: str, config_file: Path) -> Path:
     from_env = os.environ.get(DATA_ENV, "")
     if from_env:
         return Path(from_env).expanduser().absolute()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME))

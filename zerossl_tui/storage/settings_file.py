@@ -16,8 +16,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from ..core.errors import ConfigError
 from ..core.settings import (
     SECRET_KEYS,
@@ -32,6 +30,7 @@ from .paths import Paths
 
 PUBLIC_MODE = 0o644
 SECRET_MODE = 0o600
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
 
 # (provider, key) pairs of secrets that live in settings.toml itself.
@@ -49,7 +48,29 @@ def load_settings(paths: Paths) -> Settings:
         return Settings()
     data = parse_toml(text, paths.config_file)
     secrets = load_secrets(paths.secrets_file)
-    return parse_settings(merge_secrets(data, secrets), text, source=str(paths.config_file))
+    merged = merge_secrets(data, secrets)
+    try:
+        return parse_settings(merged, text, source=str(paths.config_file))
+    except ConfigError as exc:
+        raise ConfigError(one_line(_without_secrets(exc.message, merged))) from None
+
+
+def _without_secrets(message: str, data: dict[str, Any]) -> str:
+    """``message`` with any secret value of ``data`` (even one of the wrong type, which the schema's error
+    would quote) replaced by ``<secret>``."""
+    providers = data.get("providers")
+    bodies = providers.values() if isinstance(providers, dict) else ()
+    values = [body[k] for body in bodies if isinstance(body, dict) for k in SECRET_KEYS if body.get(k)]
+    for text in sorted({form for v in values for form in (repr(v), str(v))}, key=len, reverse=True):
+        if len(text) >= 4:
+            message = message.replace(text, "<secret>")
+    return message
+
+
+def one_line(message: str) -> str:
+    """``message`` with line breaks and other control characters (a quoted TOML key may hold them) written
+    as escapes such as ``\\n``, so that an error always stays on one line."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), message)
 
 
 def _read_config_text(path: Path) -> str | None:
@@ -89,7 +110,7 @@ def load_secrets(path: Path) -> dict[str, dict[str, str]]:
 def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dict[str, str]]:
     def fail(what: str, key: str, why: str) -> ConfigError:
         line = _line_of(text, key)
-        return ConfigError(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}")
+        return ConfigError(one_line(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
 
     for top in data:
         if top != "providers":
@@ -105,7 +126,7 @@ def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dic
             if key not in SECRET_KEYS:
                 raise fail(f"providers.{name}.{key}", key, f"unknown key (known: {', '.join(SECRET_KEYS)})")
             if not isinstance(value, str):
-                raise fail(f"providers.{name}.{key}", key, f"must be a string in quotes, not {value!r}")
+                raise fail(f"providers.{name}.{key}", key, f"must be a string in quotes, not {type(value).__name__}")
         out[name] = dict(body)
     return out
 
@@ -139,15 +160,24 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     is a symlink (kept in a dotfiles repository) is written through the link, which is kept; secrets
     still go beside the link, not into the repository.
     """
+    import tomli_w  # only writers need it; reading uses the standard library's tomllib
+
     inline = _inline_secrets(paths.config_file)
     public, secret = split_settings(settings, inline)
-    text = tomli_w.dumps(public)
     parse_settings(merge_secrets(public, secret), source=f"not saved to {paths.config_file}")
+    text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps({"providers": secret}), paths)
     ensure_dir(paths.config_file.parent, 0o700, tighten=False)
     if secret or paths.secrets_file.exists():
-        atomic_write(paths.secrets_file, tomli_w.dumps({"providers": secret}).encode(), SECRET_MODE)
+        atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
     mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, PUBLIC_MODE)
-    atomic_write(_through_link(paths.config_file), text.encode(), mode)
+    atomic_write(_through_link(paths.config_file), text, mode)
+
+
+def _utf8(text: str, paths: Paths) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"not saved to {paths.config_file}: a value is not valid UTF-8 text") from None
 
 
 def _through_link(path: Path) -> Path:

@@ -3,6 +3,7 @@
 Layout under the data folder (folders 0700, private keys 0600)::
 
     certificates/<name>/current                      the name of the current version, one line
+    certificates/<name>/deploying                    a deployment begun and not finished (see below)
     certificates/<name>/versions/0003-<serial>/      privkey.pem cert.pem chain.pem fullchain.pem meta.json
     accounts/<provider>/account.key, account.json, eab.json
 
@@ -11,7 +12,9 @@ A version is written into a hidden staging folder and renamed into ``versions/``
 ``current`` is a small file rather than a symlink: replacing it is just as atomic (both are a rename),
 it behaves the same on every file system, backup and sync tool, and it can never be followed out of the
 store. Reading heals a broken store: when ``current`` is missing or names a version that is damaged, the
-newest complete version is used instead.
+newest complete version is used instead. ``deploying`` is written before ``current`` flips and removed once
+the served files are written and the deploy hooks have run: a process killed in between leaves it behind,
+and the next one to take the certificate's lock finishes that deployment (``service.orders.heal_deploy``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,7 +30,7 @@ from typing import Any
 
 from ..core.errors import StorageError, UsageError
 from ..core.models import CertificateSpec
-from .deploy import deploy_files, targets
+from .deploy import Target, deploy_files, remove_stale_temps, targets
 from .fsutil import atomic_write, ensure_dir, fsync_dir, read_bytes_or_none, storage_error
 from .paths import accounts_dir, cert_dir, safe_name
 
@@ -36,6 +38,7 @@ KEY_FILE = "privkey.pem"
 PEM_FILES = (KEY_FILE, "cert.pem", "chain.pem", "fullchain.pem")
 META_FILE = "meta.json"
 POINTER = "current"
+PENDING = "deploying"
 _VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
 _STAGING = ".staging-"
 
@@ -57,6 +60,14 @@ class StoredCert:
     dir: Path
 
 
+@dataclass(frozen=True)
+class PendingDeploy:
+    """A deployment that a process began and did not finish (it may have been killed)."""
+
+    version: str
+    order_id: int
+
+
 class CertStore:
     """Certificates and ACME accounts under one data folder. Writers should hold the certificate's lock."""
 
@@ -66,12 +77,15 @@ class CertStore:
     # -- certificates -------------------------------------------------------------------------------
 
     def save_version(
-        self, name: str, key_pem: Pem, cert_pem: Pem, chain_pem: Pem, fullchain_pem: Pem, meta: dict[str, Any]
+        self, name: str, key_pem: Pem, cert_pem: Pem, chain_pem: Pem, fullchain_pem: Pem, meta: dict[str, Any],
+        *, order_id: int | None = None,
     ) -> StoredCert:
         """Store a newly issued certificate as a new version and make it current; earlier ones are kept.
 
         ``meta`` is the caller's facts (serial, not_before, not_after as ISO strings, domains, ...);
-        datetimes in it are written as ISO strings. Returns the stored version.
+        datetimes in it are written as ISO strings. Returns the stored version. With ``order_id``, the
+        deployment of the new version is recorded as pending (``begin_deploy``) before it becomes current,
+        so that a crash from here on is finished at the next start rather than forgotten.
         """
         contents = (_bytes(key_pem), _bytes(cert_pem), _bytes(chain_pem), _bytes(fullchain_pem))
         pems = dict(zip(PEM_FILES, contents, strict=True))
@@ -83,6 +97,8 @@ class CertStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        if order_id is not None:
+            self.begin_deploy(name, version, order_id)
         atomic_write(cert_dir(self.data_dir, name) / POINTER, f"{version}\n".encode())
         stored = self._load(name, version)
         if stored is None:
@@ -128,7 +144,45 @@ class CertStore:
         ``fullchain`` get the certificate followed by its chain (what nginx expects), ``chainfile`` the
         chain alone. Unchanged files are not rewritten; missing folders are created 0700.
         """
-        return deploy_files(targets(spec, stored.key_pem, stored.chain_pem, stored.fullchain_pem))
+        return deploy_files(self._targets(spec, stored))
+
+    def remove_stale_temps(self, spec: CertificateSpec, stored: StoredCert) -> None:
+        """Delete temporary files that a killed deployment left beside ``spec``'s served files (under the
+        certificate's lock only: a live deployment's files look the same)."""
+        remove_stale_temps(self._targets(spec, stored))
+
+    def _targets(self, spec: CertificateSpec, stored: StoredCert) -> list[Target]:
+        return targets(spec, stored.key_pem, stored.chain_pem, stored.fullchain_pem)
+
+    # -- deployments interrupted by a crash ---------------------------------------------------------
+
+    def begin_deploy(self, name: str, version: str, order_id: int) -> None:
+        """Record that ``version`` is to be deployed (files, then hooks) by order ``order_id``."""
+        data = {"version": version, "order": order_id}
+        _write_json(cert_dir(self.data_dir, name) / PENDING, data, 0o644)
+
+    def pending_deploy(self, name: str) -> PendingDeploy | None:
+        """The deployment recorded by ``begin_deploy`` and not yet ended; None when there is none.
+
+        A damaged record still counts (with no version and order 0): the current version is then deployed.
+        """
+        path = cert_dir(self.data_dir, name) / PENDING
+        if not os.path.lexists(path):
+            return None
+        data = _read_json(path) or {}
+        version, order = str(data.get("version") or ""), data.get("order")
+        return PendingDeploy(version if _VERSION.match(version) else "", order if isinstance(order, int) else 0)
+
+    def end_deploy(self, name: str) -> None:
+        """Forget the pending deployment: its files are written and its hooks have run."""
+        folder = cert_dir(self.data_dir, name)
+        try:
+            (folder / PENDING).unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise storage_error("remove", folder / PENDING, exc) from None
+        fsync_dir(folder)
 
     def _pointer(self, name: str) -> str:
         raw = read_bytes_or_none(cert_dir(self.data_dir, name) / POINTER) or b""
@@ -240,6 +294,8 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
 
 def _stage(versions: Path, pems: dict[str, bytes], meta: bytes) -> Path:
     """A hidden folder holding the complete new version (meta.json last), fsynced."""
+    import secrets  # only when a certificate is saved (see fsutil.atomic_write)
+
     staging = ensure_dir(versions / f"{_STAGING}{os.getpid()}-{secrets.token_hex(4)}")
     try:
         for filename, data in pems.items():
