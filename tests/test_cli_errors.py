@@ -216,3 +216,23 @@ def test_provider_test_with_wrong_eab_saves_nothing(home: Home, pebble_eab: Pebb
                     str(pebble_eab.ca_bundle), "--eab-kid", EAB_KID, "--eab-hmac-key", EAB_HMAC, "--test")
     assert done.returncode == 0, done.stderr
     assert "account registered" in done.stdout and home.config.exists()
+
+
+@pytest.mark.pebble
+def test_provider_moved_to_another_directory_registers_there(home: Home, tmp_path: Path) -> None:
+    first = PebbleServer(tmp_path / "one").start()
+    second = PebbleServer(tmp_path / "two").start()
+    try:
+        home.run("provider", "add", "p", "--directory", first.directory, "--ca-bundle", str(first.ca_bundle),
+                 check=True)
+        home.run("add", "m", "-d", "m.example.test", "--provider", "p", "--http-port", str(first.http_port),
+                 "--http-bind", "127.0.0.1", check=True)
+        home.run("issue", "m", check=True)
+        home.run("provider", "add", "p", "--directory", second.directory, "--ca-bundle", str(second.ca_bundle),
+                 check=True)
+        home.run("edit", "m", "--http-port", str(second.http_port), check=True)
+        done = home.run("issue", "m")
+        assert done.returncode == 0, done.stderr
+    finally:
+        first.stop()
+        second.stop()

@@ -44,7 +44,7 @@ def open_session(
     from ..engine.session import AccountState, AcmeSession
 
     spec = spec or provider_with_cache(service, provider)
-    key_pem, url = service.store.load_account(provider)
+    key_pem, url = service.store.load_account(provider, spec.directory)
     account = AccountState(key_pem=key_pem, url=url) if key_pem else None
     timeout = max(1, int(service.settings.table("renewal")["request_timeout"]))
     return AcmeSession(
@@ -71,21 +71,23 @@ def ensure_account(service: CertificateService, provider: str, session: AcmeSess
     if not lock.acquire(timeout=ACCOUNT_LOCK_WAIT, cancel=session.cancel):
         raise LockBusy(f"{provider}: another process is registering the account; try again shortly")
     try:
-        key_pem, url = service.store.load_account(provider)  # it may have just been registered
+        directory = session.provider.directory
+        key_pem, url = service.store.load_account(provider, directory)  # it may have just been registered
         if key_pem and url:
             session.account = AccountState(key_pem=key_pem, url=url)
         account = session.ensure_account()
-        remember_account(service, provider, account)
+        remember_account(service, provider, account, directory)
         return account
     finally:
         lock.release()
 
 
-def remember_account(service: CertificateService, provider: str, account: AccountState) -> None:
-    """Keep the account key and URL, and cache EAB credentials that were fetched from ZeroSSL."""
-    old_key, old_url = service.store.load_account(provider)
+def remember_account(service: CertificateService, provider: str, account: AccountState, directory: str) -> None:
+    """Keep the account key and URL (for the directory it belongs to), and cache EAB credentials that
+    were fetched from ZeroSSL."""
+    old_key, old_url = service.store.load_account(provider, directory)
     if account.key_pem != old_key or account.url != old_url:
-        service.store.save_account(provider, account.key_pem, account.url)
+        service.store.save_account(provider, account.key_pem, account.url, directory)
     if account.eab_kid and account.eab_hmac_key and not session_has_configured_eab(service, provider):
         service.store.save_eab_cache(provider, account.eab_kid, account.eab_hmac_key)
 
@@ -107,7 +109,7 @@ def rollover(service: CertificateService, provider: str) -> str:
     session = open_session(service, provider)
     ensure_account(service, provider, session)
     account = session.rollover()
-    remember_account(service, provider, account)
+    remember_account(service, provider, account, session.provider.directory)
     return account.url
 
 

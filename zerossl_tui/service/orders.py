@@ -103,7 +103,7 @@ def _obtain(
     finally:
         solver.stop()
     if session.account is not None:  # the CA may have forgotten us and we registered again
-        remember_account(service, spec.provider, session.account)
+        remember_account(service, spec.provider, session.account, session.provider.directory)
     info = parse_cert(issued.cert_pem)
     stored = service.store.save_version(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
