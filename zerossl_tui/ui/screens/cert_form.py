@@ -31,7 +31,7 @@ FORM_CSS = """
 .row > Input:focus { background: $primary 25%; }
 .row > Select { width: 1fr; height: 1; }
 .row > Select > SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
-.row > Select:focus > SelectCurrent { background: $primary 25%; }
+.row > Select:focus > SelectCurrent { border: none; background: $primary 25%; }
 #issue_now { border: none; padding: 0; margin: 0 0 0 13; }
 #error { width: 100%; height: auto; padding: 0 1; margin-top: 1; color: $text-muted; }
 #error.error { color: $text-error; background: $error-muted; }

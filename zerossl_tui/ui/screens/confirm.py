@@ -13,6 +13,7 @@ from ...core.models import REVOCATION_REASONS
 DIALOG_CSS = """
 .dialog { width: 72; height: auto; max-height: 90%; border: thick $primary 60%; background: $surface;
           padding: 1 2; }
+.dialog > Label { width: 100%; }
 .dialog > .title { text-style: bold; color: $primary; margin-bottom: 1; }
 .dialog .buttons { height: auto; margin-top: 1; align-horizontal: right; }
 .dialog .buttons Button { margin-left: 1; }
