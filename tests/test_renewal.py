@@ -133,3 +133,20 @@ def test_daemon_keeps_short_lived_certificates_valid(home: Home, tmp_path: Path)
         if daemon and daemon.poll() is None:
             daemon.kill()
         server.stop()
+
+
+def test_an_ari_window_outside_the_lifetime_falls_back_and_says_why(home: Home, tmp_path: Path) -> None:
+    server = PebbleServer(tmp_path / "p", PebbleOptions(validity_seconds=600)).start()
+    try:
+        if not server.has_ari():
+            pytest.skip("this Pebble has no renewalInfo")
+        home.run("provider", "add", "short", "--directory", server.directory, "--ca-bundle",
+                 str(server.ca_bundle), check=True)
+        add(home, server, "brief", provider="short")
+        home.run("issue", "brief", check=True)
+        refresh_ari(CertificateService(), "brief")  # Pebble's window spans days around a 10-minute life
+        row = json.loads(home.run("list", "--json", check=True).stdout)[0]
+        assert row["renewal_source"] == "lifetime"
+        assert "outside the certificate's lifetime" in row["renewal_explanation"]
+    finally:
+        server.stop()

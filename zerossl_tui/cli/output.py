@@ -71,6 +71,7 @@ def view_dict(view: CertificateView) -> dict[str, Any]:
         "not_after": rfc3339(view.info.not_after) if view.info else None,
         "next_renewal": rfc3339(view.next_renewal),
         "renewal_source": view.renewal_source,
+        "renewal_explanation": view.explanation or None,
         "serial": view.info.serial if view.info else None,
         "last_result": view.last_result or None,
         "last_error": view.last_error or None,

@@ -172,3 +172,4 @@ class CertificateView:
     renewal_source: str
     last_result: str = ""
     last_error: str = ""
+    explanation: str = ""

@@ -184,6 +184,7 @@ class CertificateService:
             renewal_source=decision.source,
             last_result=last.result if last else "",
             last_error=state.last_error or (last.error_detail if last else ""),
+            explanation=state.ari_explanation,
         )
 
     def orders(self, name: str, limit: int = 50) -> list[OrderRecord]:

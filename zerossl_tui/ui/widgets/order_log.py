@@ -44,6 +44,8 @@ def header(view: CertificateView, now: datetime) -> Text:
         facts += [f"serial {view.info.serial}", f"valid until {fmt.clock_text(view.info.not_after)}"]
     text.append("  " + "  ·  ".join(facts) + "\n", style="dim")
     text.append(f"  next renewal {fmt.next_renewal_text(view, now)}")
+    if view.explanation:
+        text.append(f"  ({view.explanation})", style="dim")
     if view.last_error:
         text.append(f"  ·  last error: {fmt.clip(view.last_error, 90)}")
     return text
