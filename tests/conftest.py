@@ -17,6 +17,16 @@ EAB_KID = "kid-1"
 EAB_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
 
 
+@pytest.fixture
+def umask0() -> Iterator[None]:
+    """Run the test under umask 000, so that modes come from the code and not from the umask."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
 @pytest.fixture(scope="session")
 def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServer]:
     """A real Pebble (default 5% nonce rejection kept on purpose: retries must be exercised)."""

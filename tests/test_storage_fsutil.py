@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,6 @@ import pytest
 from zerossl_tui.core.errors import StorageError
 from zerossl_tui.storage import fsutil
 from zerossl_tui.storage.fsutil import atomic_write, ensure_dir, read_bytes_or_none
-
-
-@pytest.fixture
-def umask0() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def mode_of(path: Path) -> int:

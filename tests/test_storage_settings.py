@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,6 @@ from zerossl_tui.core.models import CertificateSpec, ProviderSpec
 from zerossl_tui.core.settings import Settings, with_certificate
 from zerossl_tui.storage.paths import Paths, resolve_paths
 from zerossl_tui.storage.settings_file import load_settings, save_settings
-
-
-@pytest.fixture
-def umask0() -> Iterator[None]:
-    old = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 @pytest.fixture
