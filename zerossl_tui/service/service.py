@@ -153,10 +153,6 @@ class CertificateService:
         """The cross-process lock of one certificate."""
         return CertLock(self.paths.locks_dir, name)
 
-    def is_running(self, name: str) -> bool:
-        """True while an order for ``name`` runs in this process or another."""
-        return name in self._running or self.lock_for(name).is_locked()
-
     def current_info(self, name: str) -> CertInfo | None:
         """What the current stored certificate says, from its metadata (no PEM parsing)."""
         return info_from_meta(self.store.current_meta(name))
@@ -236,7 +232,7 @@ class CertificateService:
         return test_provider(self, provider, spec)
 
     def mark_running(self, name: str, running: bool) -> None:
-        """Bookkeeping for ``is_running`` within this process."""
+        """Note that an order for ``name`` runs in this process (views show it as issuing)."""
         with self._lock:
             (self._running.add if running else self._running.discard)(name)
 

@@ -187,14 +187,3 @@ def read_bytes_or_none(path: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise storage_error("read", path, exc) from None
-
-
-def read_text_or_none(path: Path) -> str | None:
-    """Like ``read_bytes_or_none`` but decoded as UTF-8 (a file that is not UTF-8 is a StorageError)."""
-    data = read_bytes_or_none(path)
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise StorageError(f"cannot read {path}: it is not UTF-8 text") from None
