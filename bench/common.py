@@ -198,7 +198,7 @@ def start_pebble(workdir: Path, validity_seconds: int | None = None) -> Any:
     a certificate whose serial's DER form starts with a zero byte, so our ARI ``replaces`` fails there (see
     README.md); ``--pebble-ari`` measures on Pebble 2.6 anyway.
     """
-    from zerossl_tui.engine.pebble import PebbleOptions, PebbleServer
+    from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 
     options = PebbleOptions(nonce_reject=0, va_nosleep=True, authz_reuse=0, validity_seconds=validity_seconds,
                             prefer_ari=PEBBLE_ARI["value"])

@@ -43,8 +43,8 @@ def seed(config: Path, data: Path, count: int) -> float:
     os.environ["ZEROSSL_TUI_CONFIG"] = str(config)
     os.environ["ZEROSSL_TUI_DATA_DIR"] = str(data)
     write_settings(config, count)
+    from zerossl_tui.devtools.demo import store_fake
     from zerossl_tui.service.service import CertificateService
-    from zerossl_tui.ui.demo import store_fake
 
     service = CertificateService()
     now = datetime.now(UTC)

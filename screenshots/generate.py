@@ -3,7 +3,7 @@
     python screenshots/generate.py            # writes screenshots/*.svg
 
 Each screenshot runs the real dashboard (``make_app``) over a real service whose settings and data live in
-a temporary home; the certificates come from ``zerossl_tui.ui.demo``. No network is used.
+a temporary home; the certificates come from ``zerossl_tui.devtools.demo``. No network is used.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
-from zerossl_tui.ui.demo import DEMO_NOW, seed_demo, show_running
 from zerossl_tui.ui.themes import load_themes, shipped_dir
 
 OUT = Path(__file__).resolve().parent

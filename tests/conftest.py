@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zerossl_tui.engine.pebble import PebbleOptions, PebbleServer
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 
 EAB_KID = "kid-1"
 EAB_HMAC = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"

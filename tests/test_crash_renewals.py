@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine.keys import key_matches_cert, load_key, parse_cert, split_pem_certs
-from zerossl_tui.engine.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.storage.journal import INTERRUPTED, Journal
 from zerossl_tui.storage.store import POINTER, CertStore
 

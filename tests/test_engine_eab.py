@@ -12,9 +12,9 @@ import pytest
 
 from zerossl_tui.core.errors import EabError, EabRequired, UsageError
 from zerossl_tui.core.models import ProviderSpec
+from zerossl_tui.devtools.pebble import free_port
 from zerossl_tui.engine.accounts import AccountState, choose_eab
 from zerossl_tui.engine.eab import check_eab_hmac, fetch_zerossl_eab
-from zerossl_tui.engine.pebble import free_port
 
 HMAC = "MjXU3MH-Z0WQ7piMAnVsCpD1shgMiWx6ggPWiTmydgUaj7dWWWfQfA"
 API_KEY = "a1b2c3d4e5f6secretkey"

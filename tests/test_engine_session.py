@@ -25,8 +25,8 @@ from zerossl_tui.core.errors import (
     EabRequired,
 )
 from zerossl_tui.core.models import KEY_TYPES, EventKind, ProviderSpec
+from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble, free_port
 from zerossl_tui.engine import keys
-from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble, free_port
 from zerossl_tui.engine.session import AccountState, AcmeSession, Issued
 from zerossl_tui.engine.solvers import Http01Responder, Solver, WebrootSolver
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.engine.session import AcmeSession
 from zerossl_tui.service.service import CertificateService
 

@@ -16,8 +16,8 @@ from conftest import Home
 
 from zerossl_tui.core.errors import CaUnreachable
 from zerossl_tui.core.models import EventKind, ProgressEvent
+from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.engine import keys
-from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.service.service import CertificateService
 
 pytestmark = pytest.mark.pebble

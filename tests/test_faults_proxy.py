@@ -19,7 +19,7 @@ import pytest
 from conftest import Home
 from faultproxy import Answer, FaultProxy, Rule, problem, respond
 
-from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.service.service import CertificateService
 
 pytestmark = pytest.mark.pebble

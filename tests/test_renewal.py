@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine.keys import parse_cert
-from zerossl_tui.engine.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.service.ari import refresh_ari
 from zerossl_tui.service.service import CertificateService
 

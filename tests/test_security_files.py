@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
 
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 
 pytestmark = pytest.mark.pebble
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
 
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.hooks import run_hook
 
 HOSTILE = ["$(touch {d}/dollar)", "`touch {d}/backtick`", "; touch {d}/semicolon", "| touch {d}/pipe",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from zerossl_tui.core.errors import OperationError
-from zerossl_tui.engine.pebble import free_port
+from zerossl_tui.devtools.pebble import free_port
 from zerossl_tui.engine.solvers import Http01Responder, WebrootSolver
 
 TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 
 SOURCE = Path(__file__).resolve().parent.parent / "zerossl_tui"
 

@@ -14,9 +14,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
-from zerossl_tui.ui.demo import DEMO_NOW, seed_demo, show_running
 from zerossl_tui.ui.screens.cert_form import CertificateForm
 from zerossl_tui.ui.screens.confirm import ConfirmScreen, RevokeScreen
 from zerossl_tui.ui.screens.eab import EabScreen

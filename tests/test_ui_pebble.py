@@ -10,7 +10,7 @@ from conftest import EAB_HMAC, EAB_KID, Home
 from textual.widgets import Input, Label
 
 from zerossl_tui.core.models import OrderRecord
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 

@@ -15,9 +15,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
-from zerossl_tui.ui.demo import DEMO_NOW, seed_demo, show_running
 
 SIZE = (140, 40)
 Compare = Callable[..., bool]

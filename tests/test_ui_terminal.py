@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 
 pytestmark = [pytest.mark.pebble, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
 
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 
 pytestmark = pytest.mark.pebble
 API_KEY = "zerossl-api-key-s3cret"

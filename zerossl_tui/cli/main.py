@@ -194,7 +194,7 @@ def _systemd(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from ..service.sandbox import Sandbox
+    from ..devtools.sandbox import Sandbox
 
     with Sandbox() as sandbox:
         service = sandbox.service()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ..core.settings import Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
-from ..engine.pebble import PebbleOptions, PebbleServer
+from ..service.service import CertificateService
 from ..storage.paths import resolve_paths
 from ..storage.settings_file import load_settings, save_settings
-from .service import CertificateService
+from .pebble import PebbleOptions, PebbleServer
 
 PROVIDER = "sandbox"
 EXAMPLES = {

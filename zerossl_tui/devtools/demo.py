@@ -14,7 +14,7 @@ from ..core.models import EventKind, ProgressEvent, RenewalState
 
 if TYPE_CHECKING:
     from ..service.service import CertificateService
-    from .board import OrderBoard
+    from ..ui.board import OrderBoard
 
 DEMO_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 LIFETIME = timedelta(days=90)
