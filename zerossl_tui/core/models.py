@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 KEY_TYPES = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
 DEFAULT_KEY_TYPE = "ec256"
@@ -173,3 +175,26 @@ class CertificateView:
     last_result: str = ""
     last_error: str = ""
     explanation: str = ""
+
+
+@dataclass(frozen=True)
+class StoredCert:
+    """One stored version of a certificate. PEMs are bytes (as the engine uses them); the key is left out
+    of ``repr``. ``dir`` is the version's folder for backends that keep one (else None)."""
+
+    name: str
+    version: str
+    key_pem: bytes = field(repr=False)
+    cert_pem: bytes
+    chain_pem: bytes
+    fullchain_pem: bytes
+    meta: dict[str, Any]
+    dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class PendingDeploy:
+    """A deployment that a process began and did not finish (it may have been killed)."""
+
+    version: str
+    order_id: int

@@ -268,8 +268,8 @@ def _deploy_hook(
         "ZT_DOMAINS": " ".join(spec.domains),
         "ZT_SERIAL": info.serial,
         "ZT_NOT_AFTER": info.not_after.isoformat(),
-        "ZT_CERTFILE": spec.certfile or (str(stored.dir / "fullchain.pem") if stored else ""),
-        "ZT_KEYFILE": spec.keyfile or (str(stored.dir / "privkey.pem") if stored else ""),
+        "ZT_CERTFILE": spec.certfile or (str(stored.dir / "fullchain.pem") if stored and stored.dir else ""),
+        "ZT_KEYFILE": spec.keyfile or (str(stored.dir / "privkey.pem") if stored and stored.dir else ""),
     }
     _run_hooks(service, spec, "deploy_hook", env, record)
 

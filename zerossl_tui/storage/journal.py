@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import StorageError
+from ..core.interfaces import DnsRecord
 from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from .fsutil import ensure_dir
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
 BUSY_TIMEOUT_MS = 10_000
 INTERRUPTED = "interrupted"
@@ -62,7 +63,19 @@ CREATE TABLE renewal_state (
 # process killed mid-order soon belongs to something else, and its order would look alive forever).
 _SCHEMA_V2 = "ALTER TABLE orders ADD COLUMN pid_start TEXT NOT NULL DEFAULT ''"
 # MIGRATIONS[n] brings a database from user_version n to n + 1.
-MIGRATIONS = (_SCHEMA_V1, _SCHEMA_V2)
+# TXT records that dns-01 orders added, until removed: a crashed process's records are cleaned up later.
+_SCHEMA_V3 = """
+CREATE TABLE dns_records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cert TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    fqdn TEXT NOT NULL,
+    value TEXT NOT NULL,
+    order_id INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX dns_records_by_cert ON dns_records (cert)
+"""
+MIGRATIONS = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
 _ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
 
 
@@ -207,6 +220,28 @@ class Journal:
         with self._transaction(write=False) as db:
             rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
         return {cert: _state_from_json(text) for cert, text in rows}
+
+    # -- dns-01 records ------------------------------------------------------------------------------
+
+    def add_dns_record(self, record: DnsRecord) -> None:
+        """Note a TXT record just added to a zone."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO dns_records (cert, provider, fqdn, value, order_id) VALUES (?, ?, ?, ?, ?)",
+                       (record.cert, record.provider, record.fqdn, record.value, record.order_id))
+
+    def remove_dns_record(self, record: DnsRecord) -> None:
+        """Forget a TXT record just removed from its zone."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM dns_records WHERE cert = ? AND provider = ? AND fqdn = ? AND value = ?",
+                       (record.cert, record.provider, record.fqdn, record.value))
+
+    def dns_records(self, cert: str | None = None) -> list[DnsRecord]:
+        """Records added and not yet removed, of ``cert`` or of every certificate."""
+        query = "SELECT cert, provider, fqdn, value, order_id FROM dns_records"
+        with self._transaction(write=False) as db:
+            rows = (db.execute(query + " WHERE cert = ? ORDER BY id", (cert,)) if cert is not None
+                    else db.execute(query + " ORDER BY id")).fetchall()
+        return [DnsRecord(*row) for row in rows]
 
     # -- plumbing -----------------------------------------------------------------------------------
 

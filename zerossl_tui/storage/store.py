@@ -23,13 +23,12 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import StorageError, UsageError
-from ..core.models import CertificateSpec
+from ..core.models import CertificateSpec, PendingDeploy, StoredCert
 from .deploy import Target, deploy_files, remove_stale_temps, targets
 from .fsutil import atomic_write, ensure_dir, fsync_dir, read_bytes_or_none, storage_error
 from .paths import accounts_dir, cert_dir, safe_name
@@ -43,29 +42,6 @@ _VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
 _STAGING = ".staging-"
 
 Pem = str | bytes
-
-
-@dataclass(frozen=True)
-class StoredCert:
-    """One stored version of a certificate. PEMs are bytes (as the engine uses them); the key is left out
-    of ``repr``."""
-
-    name: str
-    version: str
-    key_pem: bytes = field(repr=False)
-    cert_pem: bytes
-    chain_pem: bytes
-    fullchain_pem: bytes
-    meta: dict[str, Any]
-    dir: Path
-
-
-@dataclass(frozen=True)
-class PendingDeploy:
-    """A deployment that a process began and did not finish (it may have been killed)."""
-
-    version: str
-    order_id: int
 
 
 class CertStore:
