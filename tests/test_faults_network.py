@@ -188,4 +188,4 @@ def test_request_timeout_setting_reaches_the_network(home: Home) -> None:
 
     service = CertificateService()
     service.update_table("renewal", {"request_timeout": 7})
-    assert open_session(service, "letsencrypt")._net._default_timeout == 7
+    assert open_session(service.deps(), "letsencrypt")._net._default_timeout == 7

@@ -35,13 +35,13 @@ def test_ari_window_is_fetched_and_next_renewal_lies_inside(local_home: Home, pe
     add(local_home, pebble, "ari")
     local_home.run("issue", "ari", check=True)
     service = CertificateService()
-    state = refresh_ari(service, "ari")
+    state = refresh_ari(service.deps(), "ari")
     assert state.ari_window_start is not None and state.ari_window_end is not None
     row = json.loads(local_home.run("list", "--json", check=True).stdout)[0]
     assert row["renewal_source"] == "ari"
     at = parse_time(row["next_renewal"])
     assert state.ari_window_start - timedelta(seconds=1) <= at <= state.ari_window_end + timedelta(seconds=1)
-    again = refresh_ari(CertificateService(), "ari")
+    again = refresh_ari(CertificateService().deps(), "ari")
     assert again.ari_chosen == state.ari_chosen, "the chosen moment is kept while the window is the same"
 
 
@@ -144,7 +144,7 @@ def test_an_ari_window_outside_the_lifetime_falls_back_and_says_why(home: Home, 
                  str(server.ca_bundle), check=True)
         add(home, server, "brief", provider="short")
         home.run("issue", "brief", check=True)
-        refresh_ari(CertificateService(), "brief")  # Pebble's window spans days around a 10-minute life
+        refresh_ari(CertificateService().deps(), "brief")  # Pebble's window spans days around a 10-minute life
         row = json.loads(home.run("list", "--json", check=True).stdout)[0]
         assert row["renewal_source"] == "lifetime"
         assert "outside the certificate's lifetime" in row["renewal_explanation"]

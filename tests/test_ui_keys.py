@@ -261,7 +261,7 @@ def test_settings_screen_saves_renewal_and_theme(demo: CertificateService) -> No
 
     run(demo, scenario)
     settings = demo.reload()
-    assert settings.renewal["concurrency"] == 7 and settings.ui["theme"] == "ember"
+    assert settings.renewal.concurrency == 7 and settings.ui.theme == "ember"
 
 
 def test_theme_key_cycles_and_is_saved(demo: CertificateService) -> None:
@@ -272,7 +272,7 @@ def test_theme_key_cycles_and_is_saved(demo: CertificateService) -> None:
         await app.workers.wait_for_complete()
 
     app = run(demo, scenario)
-    assert demo.reload().ui["theme"] == app.theme
+    assert demo.reload().ui.theme == app.theme
 
 
 def test_bad_theme_file_notifies_once_and_falls_back(demo: CertificateService, home: Home) -> None:

@@ -56,10 +56,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _healed_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The service, after finishing deployments that a killed process left half done."""
-    from ..service.orders import heal_deploys
-
     service = _service(args)
-    heal_deploys(service)
+    service.heal()
     return service
 
 

@@ -109,6 +109,7 @@ class EventKind(enum.StrEnum):
     REVOKED = "revoked"
     RETRY = "retry"
     HOOK = "hook"
+    ARI = "ari"
 
 
 @dataclass(frozen=True)

@@ -13,82 +13,33 @@ from typing import Any
 
 from .domains import normalize_domains, validate_entry_name
 from .errors import ConfigError, UsageError
-from .models import KEY_TYPES, CertificateSpec, ProviderSpec
+from .models import CertificateSpec, ProviderSpec
+from .schema import (
+    BUILTIN_PROVIDERS,
+    CERTIFICATE_FIELDS,
+    DEFAULT_PROVIDER,
+    GENERAL_FIELDS,
+    PROVIDER_FIELDS,
+    RENEWAL_FIELDS,
+    TABLE_TYPES,
+    TABLES,
+    UI_FIELDS,
+    Field,
+    GeneralSettings,
+    RenewalSettings,
+    UiSettings,
+    changed_values,
+    table_values,
+)
+from .validate import check_directory_url, check_key_type, check_path, shown
 
-BUILTIN_PROVIDERS: dict[str, str] = {
-    "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
-    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-    "zerossl": "https://acme.zerossl.com/v2/DV90",
-    "google": "https://dv.acme-v02.api.pki.goog/directory",
-    "google-staging": "https://dv.acme-v02.test-api.pki.goog/directory",
-    "sslcom": "https://acme.ssl.com/sslcom-dv-ecc",
-}
-DEFAULT_PROVIDER = "letsencrypt"
 SECRET_KEYS = ("eab_hmac_key", "api_key")
 
-
-@dataclass(frozen=True)
-class Field:
-    """One setting: its TOML key, Python type, default and the docstring shown to users."""
-
-    key: str
-    type: type
-    default: Any
-    doc: str
-
-
-PROVIDER_FIELDS = (
-    Field("directory", str, "", "ACME directory URL (https only)."),
-    Field("email", str, "", "Contact email for the account; ZeroSSL can fetch EAB credentials with it."),
-    Field("eab_kid", str, "", "External Account Binding key ID given by the CA."),
-    Field("eab_hmac_key", str, "", "EAB HMAC key (base64url) given by the CA. Secret: kept 0600."),
-    Field("api_key", str, "", "ZeroSSL API access key, used to fetch EAB credentials. Secret: kept 0600."),
-    Field("ca_bundle", str, "", "PEM file of CAs to trust for a private CA's HTTPS (never disables checks)."),
-)
-
-CERTIFICATE_FIELDS = (
-    Field("domains", list, [], "Names the certificate covers; the first is the common name."),
-    Field("provider", str, "", "Name of the provider (CA) to order from."),
-    Field("key_type", str, "ec256", "Key type: ec256 (default), ec384, rsa2048, rsa3072, rsa4096."),
-    Field("http_port", int, 80, "Port of the built-in http-01 responder."),
-    Field("http_bind", str, "", "Address the built-in responder listens on (all addresses when empty)."),
-    Field("webroot", str, "", "Serve http-01 tokens from this web root instead of the built-in responder."),
-    Field("certfile", str, "", "Where the web server reads the certificate (full chain)."),
-    Field("keyfile", str, "", "Where the web server reads the private key."),
-    Field("fullchain", str, "", "Where to write the certificate followed by its chain."),
-    Field("chainfile", str, "", "Where to write the intermediate chain alone."),
-    Field("reuse_key", bool, False, "Keep the same private key across renewals."),
-    Field("deploy_hook", str, "", "Command run after a successful issuance."),
-    Field("failure_hook", str, "", "Command run after a failed attempt."),
-    Field("profile", str, "", "ACME profile to ask for when the CA offers it."),
-    Field("required_profile", str, "", "ACME profile that must be offered, or the order is refused."),
-)
-
-GENERAL_FIELDS = (
-    Field("data_dir", str, "", "Folder for accounts, certificates and the journal (platform default)."),
-    Field("default_provider", str, "", "Provider used by `add` when none is given."),
-)
-
-RENEWAL_FIELDS = (
-    Field("concurrency", int, 4, "How many orders may run at once."),
-    Field("order_timeout", int, 900, "Seconds an order may take before it is abandoned (ZeroSSL can be slow)."),
-    Field("request_timeout", int, 30, "Seconds to wait for each answer from the CA before giving up on it."),
-    Field("deploy_hook", str, "", "Command run after every successful issuance."),
-    Field("failure_hook", str, "", "Command run after every failed attempt."),
-    Field("hook_timeout", int, 300, "Seconds a hook may run before it is stopped."),
-    Field("hook_shell", bool, False, "Run hooks through /bin/sh (otherwise split and run directly)."),
-)
-
-UI_FIELDS = (
-    Field("theme", str, "", "Dashboard theme name."),
-    Field("autorenew", bool, True, "Renew due certificates while the dashboard is open."),
-)
-
-TABLES: dict[str, tuple[Field, ...]] = {
-    "general": GENERAL_FIELDS,
-    "renewal": RENEWAL_FIELDS,
-    "ui": UI_FIELDS,
-}
+__all__ = [
+    "BUILTIN_PROVIDERS", "CERTIFICATE_FIELDS", "DEFAULT_PROVIDER", "GENERAL_FIELDS", "PROVIDER_FIELDS",
+    "RENEWAL_FIELDS", "TABLES", "UI_FIELDS", "Field", "GeneralSettings", "RenewalSettings", "Settings", "UiSettings",
+    "check_directory_url",
+]
 
 
 @dataclass(frozen=True)
@@ -97,15 +48,20 @@ class Settings:
 
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
     certificates: dict[str, CertificateSpec] = field(default_factory=dict)
-    general: dict[str, Any] = field(default_factory=dict)
-    renewal: dict[str, Any] = field(default_factory=dict)
-    ui: dict[str, Any] = field(default_factory=dict)
+    general: GeneralSettings = field(default_factory=GeneralSettings)
+    renewal: RenewalSettings = field(default_factory=RenewalSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+
+    def __post_init__(self) -> None:
+        # A plain dict for a table (as written by hand in code) is validated into its typed table.
+        for name in TABLES:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, validate_table(name, value))
 
     def table(self, name: str) -> dict[str, Any]:
-        """A flat table with defaults filled in."""
-        values = {f.key: f.default for f in TABLES[name]}
-        values.update(getattr(self, name))
-        return values
+        """Every value of [general], [renewal] or [ui] by key (for generic forms over the schema)."""
+        return table_values(getattr(self, name))
 
     def provider(self, name: str) -> ProviderSpec:
         """A configured or built-in provider; NotFound-style UsageError otherwise."""
@@ -118,9 +74,8 @@ class Settings:
 
     def default_provider(self) -> str:
         """The provider that `add` uses when none is named."""
-        chosen = self.general.get("default_provider")
-        if chosen:
-            return str(chosen)
+        if self.general.default_provider:
+            return self.general.default_provider
         if len(self.providers) == 1:
             return next(iter(self.providers))
         return DEFAULT_PROVIDER
@@ -154,8 +109,15 @@ def _table_pattern(table: str) -> str:
     return r"\s*\.\s*".join(r"[\"']?" + re.escape(part) + r"[\"']?" for part in table.split("."))
 
 
-def parse_settings(data: dict[str, Any], text: str = "", source: str = "settings") -> Settings:
-    """Validate a dict loaded from TOML; raise ConfigError naming the file, key and line when wrong."""
+def parse_settings(
+    data: dict[str, Any], text: str = "", source: str = "settings", base_dir: str = ""
+) -> Settings:
+    """Validate a dict loaded from TOML; raise ConfigError naming the file, key and line when wrong.
+
+    Paths (certfile, keyfile, webroot, ca_bundle, data_dir, ...) get ``~`` expanded, and relative ones are
+    taken relative to ``base_dir`` (the settings file's folder), so that they mean the same whatever the
+    working directory of a later command.
+    """
     loc = _Locator(text)
 
     def fail(table: str, key: str | None, why: str) -> ConfigError:
@@ -168,15 +130,29 @@ def parse_settings(data: dict[str, Any], text: str = "", source: str = "settings
     for top in data:
         if top not in known:
             raise fail("", top, f"unknown key (known: {', '.join(sorted(known))})")
-    tables = {name: _parse_table(data.get(name, {}), TABLES[name], name, fail) for name in TABLES}
+    tables = {name: _parse_table(data.get(name, {}), TABLES[name], name, fail, base_dir) for name in TABLES}
     providers = {
-        name: _parse_provider(name, body, fail) for name, body in _subtables(data, "providers", fail)
+        name: _parse_provider(name, body, fail, base_dir) for name, body in _subtables(data, "providers", fail)
     }
     certificates = {
-        name: _parse_certificate(name, body, fail)
+        name: _parse_certificate(name, body, fail, base_dir)
         for name, body in _subtables(data, "certificates", fail)
     }
-    return Settings(providers, certificates, tables["general"], tables["renewal"], tables["ui"])
+    settings = Settings(providers, certificates, *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui")))
+    _check_provider_names(settings, fail)
+    return settings
+
+
+def _check_provider_names(settings: Settings, fail: Any) -> None:
+    """Every provider a certificate (or [general]) names must exist: found at load, not when first used."""
+    known = set(settings.providers) | set(BUILTIN_PROVIDERS)
+    hint = f"add it with `provider add` or use one of {', '.join(sorted(known))}"
+    for spec in settings.certificates.values():
+        if spec.provider not in known:
+            raise fail(f"certificates.{spec.name}", "provider", f"unknown provider {shown(spec.provider)}: {hint}")
+    chosen = settings.general.default_provider
+    if chosen and chosen not in known:
+        raise fail("general", "default_provider", f"unknown provider {shown(chosen)}: {hint}")
 
 
 def _subtables(data: dict[str, Any], top: str, fail: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -195,7 +171,7 @@ def _subtables(data: dict[str, Any], top: str, fail: Any) -> list[tuple[str, dic
     return out
 
 
-def _parse_table(body: Any, fields: tuple[Field, ...], table: str, fail: Any) -> dict[str, Any]:
+def _parse_table(body: Any, fields: tuple[Field, ...], table: str, fail: Any, base_dir: str = "") -> dict[str, Any]:
     if not isinstance(body, dict):
         raise fail("", table, f"must be a table: write [{table}]")
     by_key = {f.key: f for f in fields}
@@ -205,26 +181,31 @@ def _parse_table(body: Any, fields: tuple[Field, ...], table: str, fail: Any) ->
         if spec is None:
             raise fail(table, key, f"unknown key (known: {', '.join(by_key)})")
         out[key] = _check_type(value, spec, table, fail)
+        if spec.path:
+            try:
+                out[key] = check_path(out[key], base_dir)
+            except UsageError as exc:
+                raise fail(table, key, exc.message) from None
     return out
 
 
 def _check_type(value: Any, spec: Field, table: str, fail: Any) -> Any:
     if spec.type is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise fail(table, spec.key, f"must be a whole number, not {value!r}")
+        raise fail(table, spec.key, f"must be a whole number, not {shown(value)}")
     if spec.type is bool and not isinstance(value, bool):
-        raise fail(table, spec.key, f"must be true or false, not {value!r}")
+        raise fail(table, spec.key, f"must be true or false, not {shown(value)}")
     if spec.type is str and not isinstance(value, str):
-        raise fail(table, spec.key, f"must be a string in quotes, not {value!r}")
+        raise fail(table, spec.key, f"must be a string in quotes, not {shown(value)}")
     if spec.type is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise fail(table, spec.key, 'must be a list of strings, like ["a.example.com"]')
-    if spec.type is int and not 0 <= value <= 10**7:
-        raise fail(table, spec.key, f"{value} is out of range")
+    if spec.type is int and not spec.min <= value <= spec.max:
+        raise fail(table, spec.key, f"{value} is out of range: give {spec.min} to {spec.max}")
     return value
 
 
-def _parse_provider(name: str, body: dict[str, Any], fail: Any) -> ProviderSpec:
+def _parse_provider(name: str, body: dict[str, Any], fail: Any, base_dir: str = "") -> ProviderSpec:
     table = f"providers.{name}"
-    values = _parse_table(body, PROVIDER_FIELDS, table, fail)
+    values = _parse_table(body, PROVIDER_FIELDS, table, fail, base_dir)
     directory = values.get("directory") or BUILTIN_PROVIDERS.get(name, "")
     if not directory:
         raise fail(table, "directory", "missing: give the CA's ACME directory URL")
@@ -236,34 +217,24 @@ def _parse_provider(name: str, body: dict[str, Any], fail: Any) -> ProviderSpec:
     return ProviderSpec(name=name, **values)
 
 
-def _parse_certificate(name: str, body: dict[str, Any], fail: Any) -> CertificateSpec:
+def _parse_certificate(name: str, body: dict[str, Any], fail: Any, base_dir: str = "") -> CertificateSpec:
     table = f"certificates.{name}"
-    values = _parse_table(body, CERTIFICATE_FIELDS, table, fail)
+    values = _parse_table(body, CERTIFICATE_FIELDS, table, fail, base_dir)
     try:
         values["domains"] = normalize_domains(values.get("domains", []))
     except UsageError as exc:
         raise fail(table, "domains", exc.message) from None
     if not values.get("provider"):
         raise fail(table, "provider", "missing: name the provider to order from")
-    key_type = values.get("key_type", "ec256")
-    if key_type not in KEY_TYPES:
-        raise fail(table, "key_type", f"{key_type!r} is not one of {', '.join(KEY_TYPES)}")
-    if not 1 <= values.get("http_port", 80) <= 65535:
-        raise fail(table, "http_port", "must be a port number from 1 to 65535")
+    try:
+        check_key_type(values.get("key_type", "ec256"))
+    except UsageError as exc:
+        raise fail(table, "key_type", exc.message) from None
     if values.get("webroot") and "http_port" in body:
         raise fail(table, "webroot", "give either webroot or http_port, not both")
     if bool(values.get("certfile")) != bool(values.get("keyfile")):
         raise fail(table, "keyfile", "certfile and keyfile go together: give both or neither")
     return CertificateSpec(name=name, **values)
-
-
-def check_directory_url(url: str) -> str:
-    """Refuse anything but an https:// URL: ACME over plain HTTP would expose the account."""
-    if not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
-        raise UsageError(
-            f"directory {url!r} must be an https:// URL (plain http and other schemes are refused)"
-        )
-    return url
 
 
 def provider_to_dict(spec: ProviderSpec) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -301,12 +272,19 @@ def with_provider(settings: Settings, spec: ProviderSpec) -> Settings:
     return replace(settings, providers={**settings.providers, spec.name: spec})
 
 
-def validate_table(table: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Check values for [general], [renewal] or [ui] as typed in a form or on the command line."""
+def validate_table(table: str, values: dict[str, Any]) -> Any:
+    """Check values for [general], [renewal] or [ui] (as typed in a form, on the command line or in code)
+    and return the typed table; unset values keep their defaults."""
     if table not in TABLES:
-        raise UsageError(f"unknown settings table {table!r} (known: {', '.join(TABLES)})")
+        raise UsageError(f"unknown settings table {shown(table)} (known: {', '.join(TABLES)})")
 
     def fail(tbl: str, key: str | None, why: str) -> UsageError:
         return UsageError(f"{tbl}.{key}: {why}")
 
-    return _parse_table(values, TABLES[table], table, fail)
+    return TABLE_TYPES[table](**_parse_table(values, TABLES[table], table, fail))
+
+
+def table_document(settings: Settings) -> dict[str, dict[str, Any]]:
+    """[general], [renewal] and [ui] as TOML-ready dicts, holding only values that differ from defaults."""
+    doc = {name: changed_values(getattr(settings, name)) for name in TABLES}
+    return {name: values for name, values in doc.items() if values}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import replace
 from typing import Any
@@ -11,11 +12,45 @@ from typing import Any
 from .domains import normalize_domains, validate_entry_name
 from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, ProviderSpec
-from .settings import BUILTIN_PROVIDERS, check_directory_url
+from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 _KID = re.compile(r"^[\x21-\x7e]{1,256}$")
+SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, cut to SHOWN_VALUE characters: errors quote what was wrong, never megabytes of it."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE else text[: SHOWN_VALUE - 5] + "...'" + f" ({len(text)} chars)"
+
+
+def check_path(value: str, base_dir: str = "") -> str:
+    """A usable path: no NUL, ``~`` and ``~user`` expanded (an unknown user is an error), a relative path
+    made absolute against ``base_dir`` when one is given. Empty stays empty."""
+    if not value:
+        return value
+    if "\x00" in value:
+        raise UsageError("path contains a NUL character")
+    expanded = os.path.expanduser(value)
+    if expanded.startswith("~"):
+        user = expanded[1:].split("/", 1)[0]
+        raise UsageError(f"path {shown(value)} starts with ~{user}, but there is no user {shown(user)}: "
+                         "write the full path")
+    if base_dir and not os.path.isabs(expanded):
+        expanded = os.path.join(base_dir, expanded)
+    return os.path.normpath(expanded) if os.path.isabs(expanded) else expanded
+
+
+def check_directory_url(url: str) -> str:
+    """Refuse anything but an https:// URL: ACME over plain HTTP would expose the account."""
+    if not re.fullmatch(r"https://[^\s/\x00-\x1f\x7f-\x9f]+(/[^\s\x00-\x1f\x7f-\x9f]*)?", url):
+        raise UsageError(
+            f"directory {shown(url)} must be an https:// URL without spaces or control characters "
+            "(plain http and other schemes are refused)"
+        )
+    return url
 
 
 def check_email(email: str) -> str:
@@ -79,7 +114,7 @@ def check_port(port: int | str) -> int:
 def check_key_type(key_type: str) -> str:
     """One of the supported key types."""
     if key_type not in KEY_TYPES:
-        raise UsageError(f"key type {key_type!r} is not one of {', '.join(KEY_TYPES)}")
+        raise UsageError(f"key type {shown(key_type)} is not one of {', '.join(KEY_TYPES)}")
     return key_type
 
 
@@ -90,6 +125,20 @@ def check_reason(reason: str) -> int:
         names = ", ".join(REVOCATION_REASONS)
         raise UsageError(f"revocation reason {reason!r} is not one of {names}")
     return code
+
+
+CERTIFICATE_PATHS = tuple(f.key for f in CERTIFICATE_FIELDS if f.path)
+
+
+def _absolute_paths(values: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Paths typed on the command line or in a form are relative to the working directory (as a shell
+    user expects); saved absolute, they mean the same for every later command."""
+    for key in keys:
+        if values.get(key):
+            try:
+                values[key] = check_path(values[key], os.getcwd())
+            except UsageError as exc:
+                raise UsageError(f"{key.replace('_', '-')}: {exc.message}") from None
 
 
 def build_certificate(
@@ -106,6 +155,7 @@ def build_certificate(
     values = {k: v for k, v in changes.items() if v is not None}
     for key, value in values.items():
         check_text(key, value)
+    _absolute_paths(values, CERTIFICATE_PATHS)
     if "key_type" in values:
         check_key_type(values["key_type"])
     if "http_port" in values:
@@ -127,6 +177,7 @@ def build_provider(
     """A validated ProviderSpec from user input; unset values keep ``base``'s."""
     validate_entry_name(name, "provider")
     values = {k: check_text(k, v.strip()) for k, v in changes.items() if v is not None}
+    _absolute_paths(values, ("ca_bundle",))
     spec = base or ProviderSpec(name=name, directory=BUILTIN_PROVIDERS.get(name, ""))
     directory = values.get("directory", spec.directory)
     if not directory:

@@ -7,6 +7,7 @@ trust) while keeping the sandbox's certificates and their history.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.settings import Settings, with_certificate, with_provider
@@ -66,8 +67,8 @@ class Sandbox:
         provider = build_provider(PROVIDER, directory=self.pebble.directory,
                                   ca_bundle=str(self.pebble.ca_bundle), email="sandbox@example.com")
         settings = with_provider(settings, provider)
-        general = {**settings.general, "data_dir": str(self.home / "data"), "default_provider": PROVIDER}
-        settings = Settings(settings.providers, settings.certificates, general, settings.renewal, settings.ui)
+        general = replace(settings.general, data_dir=str(self.home / "data"), default_provider=PROVIDER)
+        settings = replace(settings, general=general)
         for name, domains in EXAMPLES.items():
             if name not in settings.certificates:
                 settings = with_certificate(settings, build_certificate(name, domains, PROVIDER))

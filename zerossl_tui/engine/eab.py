@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import EabError, UsageError
+from ..core.schema import ZEROSSL_API
 from ..core.validate import check_eab_hmac  # the one base64url check, shared with the CLI and forms
 
-ZEROSSL_API = "https://api.zerossl.com"
 FETCH_TIMEOUT = 20.0
 __all__ = ["ZEROSSL_API", "check_eab_hmac", "fetch_zerossl_eab"]
 

@@ -9,32 +9,32 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import LockBusy
 from ..core.models import EventKind, ProviderSpec
-from ..storage.locks import CertLock
+from .deps import Deps
 
 if TYPE_CHECKING:
     from ..engine.session import AccountState, AcmeSession
-    from .service import CertificateService
 
 EngineProgress = Callable[[EventKind, str, float | None], None]
+ACCOUNT_LOCK_WAIT = 120.0
 
 
 def _ignore(kind: EventKind, message: str, retry_after: float | None = None) -> None:
     """Progress sink for account-only operations."""
 
 
-def provider_with_cache(service: CertificateService, name: str) -> ProviderSpec:
+def provider_with_cache(deps: Deps, name: str) -> ProviderSpec:
     """The provider's settings, with ZeroSSL EAB credentials fetched earlier when none are configured."""
-    spec = service.settings.provider(name)
+    spec = deps.settings.provider(name)
     if spec.has_eab:
         return spec
-    kid, hmac_key = service.store.load_eab_cache(name)
+    kid, hmac_key = deps.store.load_eab_cache(name)
     if kid and hmac_key:
         return replace(spec, eab_kid=kid, eab_hmac_key=hmac_key)
     return spec
 
 
 def open_session(
-    service: CertificateService,
+    deps: Deps,
     provider: str,
     progress: EngineProgress = _ignore,
     cancel: threading.Event | None = None,
@@ -43,20 +43,16 @@ def open_session(
     """An ACME session for ``provider`` (or ``spec``, not yet saved) with its stored account (if any)."""
     from ..engine.session import AccountState, AcmeSession
 
-    spec = spec or provider_with_cache(service, provider)
-    key_pem, url = service.store.load_account(provider, spec.directory)
+    spec = spec or provider_with_cache(deps, provider)
+    key_pem, url = deps.store.load_account(provider, spec.directory)
     account = AccountState(key_pem=key_pem, url=url) if key_pem else None
-    timeout = max(1, int(service.settings.table("renewal")["request_timeout"]))
     return AcmeSession(
-        spec, account, progress=progress, cancel=cancel or threading.Event(), clock=service.clock,
-        zerossl_api=service.zerossl_api, request_timeout=timeout,
+        spec, account, progress=progress, cancel=cancel or threading.Event(), clock=deps.clock,
+        zerossl_api=deps.zerossl_api, request_timeout=deps.settings.renewal.request_timeout,
     )
 
 
-ACCOUNT_LOCK_WAIT = 120.0
-
-
-def ensure_account(service: CertificateService, provider: str, session: AcmeSession) -> AccountState:
+def ensure_account(deps: Deps, provider: str, session: AcmeSession) -> AccountState:
     """Register or reuse the account, and store whatever changed (key, URL, fetched EAB).
 
     Under a per-provider lock across threads and processes: orders started together must not each
@@ -67,56 +63,56 @@ def ensure_account(service: CertificateService, provider: str, session: AcmeSess
 
     if session.account is not None and session.account.url:
         return session.ensure_account()
-    lock = CertLock(service.paths.locks_dir / "accounts", provider)
+    lock = deps.locker.account(provider)
     if not lock.acquire(timeout=ACCOUNT_LOCK_WAIT, cancel=session.cancel):
         raise LockBusy(f"{provider}: another process is registering the account; try again shortly")
     try:
         directory = session.provider.directory
-        key_pem, url = service.store.load_account(provider, directory)  # it may have just been registered
+        key_pem, url = deps.store.load_account(provider, directory)  # it may have just been registered
         if key_pem and url:
             session.account = AccountState(key_pem=key_pem, url=url)
         account = session.ensure_account()
-        remember_account(service, provider, account, directory)
+        remember_account(deps, provider, account, directory)
         return account
     finally:
         lock.release()
 
 
-def remember_account(service: CertificateService, provider: str, account: AccountState, directory: str) -> None:
+def remember_account(deps: Deps, provider: str, account: AccountState, directory: str) -> None:
     """Keep the account key and URL (for the directory it belongs to), and cache EAB credentials that
     were fetched from ZeroSSL."""
-    old_key, old_url = service.store.load_account(provider, directory)
+    old_key, old_url = deps.store.load_account(provider, directory)
     if account.key_pem != old_key or account.url != old_url:
-        service.store.save_account(provider, account.key_pem, account.url, directory)
-    if account.eab_kid and account.eab_hmac_key and not session_has_configured_eab(service, provider):
-        service.store.save_eab_cache(provider, account.eab_kid, account.eab_hmac_key)
+        deps.store.save_account(provider, account.key_pem, account.url, directory)
+    if account.eab_kid and account.eab_hmac_key and not has_configured_eab(deps, provider):
+        deps.store.save_eab_cache(provider, account.eab_kid, account.eab_hmac_key)
 
 
-def session_has_configured_eab(service: CertificateService, provider: str) -> bool:
+def has_configured_eab(deps: Deps, provider: str) -> bool:
     """True when the settings hold EAB values for ``provider`` (then nothing fetched needs caching)."""
-    spec = service.settings.providers.get(provider)
+    spec = deps.settings.providers.get(provider)
     return spec is not None and spec.has_eab
 
 
-def test_provider(service: CertificateService, provider: str, spec: ProviderSpec | None = None) -> str:
+def test_provider(deps: Deps, provider: str, spec: ProviderSpec | None = None) -> str:
     """Register (or find) the account; return its URL. ``spec`` tests values before they are saved."""
-    session = open_session(service, provider, spec=spec)
-    return ensure_account(service, provider, session).url
+    session = open_session(deps, provider, spec=spec)
+    return ensure_account(deps, provider, session).url
 
 
-def rollover(service: CertificateService, provider: str) -> str:
+def rollover(deps: Deps, provider: str) -> str:
     """New account key at the CA (RFC 8555 7.3.5), stored only once the CA accepted it."""
-    session = open_session(service, provider)
-    ensure_account(service, provider, session)
+    session = open_session(deps, provider)
+    ensure_account(deps, provider, session)
     account = session.rollover()
-    remember_account(service, provider, account, session.provider.directory)
+    remember_account(deps, provider, account, session.provider.directory)
     return account.url
 
 
-def deactivate(service: CertificateService, provider: str) -> str:
+def deactivate(deps: Deps, provider: str) -> str:
     """Deactivate the account; forget its URL so that the next order registers afresh."""
-    session = open_session(service, provider)
-    account = ensure_account(service, provider, session)
+    session = open_session(deps, provider)
+    account = ensure_account(deps, provider, session)
     session.deactivate()
-    service.store.save_account(provider, b"", "")  # a deactivated key can never register again
+    deps.store.save_account(provider, b"", "")  # a deactivated key can never register again
     return account.url

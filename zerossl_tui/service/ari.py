@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -11,10 +13,10 @@ from ..core.errors import ZtError
 from ..core.models import RenewalState
 from ..core.policy import ARI_FAILURE_RETRY, ari_moment, clamp_ari_retry, usable_ari_window
 from .accounts import open_session
+from .deps import Deps
 
 if TYPE_CHECKING:
     from ..engine.session import AcmeSession, RenewalWindow
-    from .service import CertificateService
 
 NO_ARI_RETRY = timedelta(days=1)
 
@@ -27,34 +29,34 @@ def ari_wanted(state: RenewalState, not_after: datetime | None, now: datetime) -
 
 
 def refresh_ari(
-    service: CertificateService, name: str, *, session: AcmeSession | None = None,
+    deps: Deps, name: str, *, session: AcmeSession | None = None,
     rng: random.Random | None = None,
 ) -> RenewalState:
     """Fetch the CA's suggested window for ``name``'s certificate when it is time to, and store it."""
-    now = service.clock.now()
-    state = service.journal.get_state(name)
-    info = service.current_info(name)
+    now = deps.clock.now()
+    state = deps.journal.get_state(name)
+    info = deps.current_info(name)
     if info is None or not ari_wanted(state, info.not_after, now):
         return state
-    stored = service.store.current(name)
+    stored = deps.store.current(name)
     if stored is None:
         return state
     try:
-        session = session or open_session(service, service.certificate(name).provider)
+        session = session or open_session(deps, deps.certificate(name).provider)
         window = session.fetch_renewal_info(stored.cert_pem)
     except ZtError as exc:
         # Fall back to the lifetime rule now; ask ARI again in about six hours.
         new = replace(state, ari_retry_at=now + ARI_FAILURE_RETRY, ari_explanation=f"ARI failed: {exc.message}")
-        service.journal.put_state(name, new)
+        deps.journal.put_state(name, new)
         return new
     if window is not None and not usable_ari_window(info, window.start, window.end):
         new = replace(state, ari_window_start=None, ari_window_end=None, ari_chosen=None,
                       ari_retry_at=now + clamp_ari_retry(window.retry_after),
                       ari_explanation="the CA's renewal window lies outside the certificate's lifetime")
-        service.journal.put_state(name, new)
+        deps.journal.put_state(name, new)
         return new
     new = _with_window(state, window, now, rng or random.Random())
-    service.journal.put_state(name, new)
+    deps.journal.put_state(name, new)
     return new
 
 
@@ -68,3 +70,22 @@ def _with_window(state: RenewalState, window: RenewalWindow | None, now: datetim
         state, ari_window_start=window.start, ari_window_end=window.end, ari_chosen=chosen,
         ari_retry_at=now + clamp_ari_retry(window.retry_after), ari_explanation=window.explanation_url,
     )
+
+
+def refresh_due(deps: Deps, cancel: threading.Event, log: Callable[[str], None]) -> None:
+    """One ARI question per certificate whose retry time has come (one session per provider); one
+    certificate's failure is logged and never stops the others."""
+    now = deps.clock.now()
+    states = deps.journal.all_states()
+    sessions: dict[str, AcmeSession] = {}
+    for spec in deps.settings.certificates.values():
+        info = deps.current_info(spec.name)
+        if cancel.is_set() or not ari_wanted(states.get(spec.name, RenewalState()),
+                                             info.not_after if info else None, now):
+            continue
+        try:
+            if spec.provider not in sessions:
+                sessions[spec.provider] = open_session(deps, spec.provider, cancel=cancel)
+            refresh_ari(deps, spec.name, session=sessions[spec.provider])
+        except ZtError as exc:
+            log(f"{spec.name}: renewal information: {exc.message}")

@@ -7,19 +7,44 @@ changed, cancel), and renews what is due with the service's concurrency limit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from ..core.clock import Clock
 from ..core.errors import ZtError
-from ..core.models import ProgressEvent, RenewalState
-from .accounts import open_session
-from .ari import ari_wanted, refresh_ari
-from .service import CertificateService
+from ..core.models import CertificateView, ProgressEvent
+from ..core.settings import Settings
+from .deps import quiet
 
 if TYPE_CHECKING:
-    from ..engine.session import AcmeSession
+    from .orders import RenewResult
+
+
+class RenewalApi(Protocol):
+    """What the scheduler needs of the service (it drives the service, and is not part of it)."""
+
+    clock: Clock
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def config_file(self) -> Path: ...
+
+    def reload(self) -> Settings: ...
+
+    def views(self, names: Iterable[str] | None = None) -> list[CertificateView]: ...
+
+    def heal(self, names: Iterable[str] | None = None) -> None: ...
+
+    def due(self, names: Iterable[str] | None = None) -> list[str]: ...
+
+    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None: ...
+
+    def renew(self, names: Iterable[str] | None = None, *, force: bool = False,
+              progress: Callable[[ProgressEvent], None] = ..., cancel: threading.Event | None = None,
+              ) -> list[RenewResult]: ...
 
 MAX_SLEEP = 3600.0
 MIN_SLEEP = 0.5
@@ -30,7 +55,7 @@ class Scheduler:
 
     def __init__(
         self,
-        service: CertificateService,
+        service: RenewalApi,
         cancel: threading.Event,
         log: Callable[[str], None],
         progress: Callable[[ProgressEvent], None] | None = None,
@@ -38,7 +63,7 @@ class Scheduler:
         self.service = service
         self.cancel = cancel
         self.log = log
-        self.progress = progress or (lambda event: None)
+        self.progress = progress or quiet
         self._wake = threading.Event()
 
     def wake(self) -> None:
@@ -59,19 +84,15 @@ class Scheduler:
 
     def tick(self) -> None:
         """Finish deployments a killed process left, ask ARI where it is time to, renew what is due."""
-        from .orders import heal_deploys
-
-        heal_deploys(self.service)
-        self.refresh_ari()
+        self.service.heal()
+        self.service.refresh_ari(self.cancel, self.log)
         due = self.due_names()
         if due:
             self.renew_names(due)
 
     def due_names(self) -> list[str]:
         """Certificates whose next renewal moment has come."""
-        views = self.service.views()
-        now = self.service.clock.now()  # after views(): a never-issued certificate is due "now"
-        return [v.spec.name for v in views if _due(v.next_renewal, now)]
+        return self.service.due()
 
     def renew_names(self, due: list[str]) -> None:
         """Renew ``due`` with the service's concurrency limit and log each result."""
@@ -82,23 +103,6 @@ class Scheduler:
                 self.log(f"{name}: failed: {err}")
             elif info is not None:
                 self.log(f"{name}: renewed, serial {info.serial}, valid until {info.not_after.isoformat()}")
-
-    def refresh_ari(self) -> None:
-        """One ARI question per certificate whose retry time has come (one session per provider)."""
-        now = self.service.clock.now()
-        states = self.service.journal.all_states()
-        sessions: dict[str, AcmeSession] = {}
-        for spec in self.service.settings.certificates.values():
-            info = self.service.current_info(spec.name)
-            if self.cancel.is_set() or not ari_wanted(states.get(spec.name, RenewalState()),
-                                                      info.not_after if info else None, now):
-                continue
-            try:
-                if spec.provider not in sessions:
-                    sessions[spec.provider] = open_session(self.service, spec.provider, cancel=self.cancel)
-                refresh_ari(self.service, spec.name, session=sessions[spec.provider])
-            except ZtError as exc:  # one certificate's bad provider must not stop the others
-                self.log(f"{spec.name}: renewal information: {exc.message}")
 
     def seconds_until_next(self) -> float:
         """Seconds until the earliest next renewal, clamped to [MIN_SLEEP, MAX_SLEEP]."""
@@ -112,10 +116,10 @@ class Scheduler:
     def _sleep(self, seconds: float) -> None:
         """Sleep until ``seconds`` pass, a wake-up, a cancel, or a change of the settings file."""
         end = self.service.clock.monotonic() + seconds
-        stamp = _mtime(self.service.paths.config_file)
+        stamp = _mtime(self.service.config_file)
         while not self.cancel.is_set() and not self._wake.is_set():
             left = end - self.service.clock.monotonic()
-            if left <= 0 or _mtime(self.service.paths.config_file) != stamp:
+            if left <= 0 or _mtime(self.service.config_file) != stamp:
                 return
             self._wake.wait(min(left, 1.0))
 
@@ -127,14 +131,10 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _due(at: datetime | None, now: datetime) -> bool:
-    return at is not None and at <= now
-
-
-def run_daemon(service: CertificateService, cancel: threading.Event, log: Callable[[str], None]) -> int:
+def run_daemon(service: RenewalApi, cancel: threading.Event, log: Callable[[str], None]) -> int:
     """`zerossl-tui daemon`: run the scheduler until SIGTERM / Ctrl-C."""
     count = len(service.settings.certificates)
-    log(f"daemon started: {count} certificate(s), settings {service.paths.config_file}")
+    log(f"daemon started: {count} certificate(s), settings {service.config_file}")
     scheduler = Scheduler(service, cancel, log)
     try:
         scheduler.run()

@@ -1,4 +1,9 @@
-"""CertificateService: the one API that the dashboard and the command line call."""
+"""CertificateService: the one API that the dashboard and the command line call.
+
+It owns the settings file and the storage backend, and builds one ``Deps`` per operation (a settings
+snapshot, the storage interfaces, the clock, the progress sink) for the modules that do the work; none of
+them imports this module.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from ..core.clock import SYSTEM_CLOCK, Clock
-from ..core.errors import NotFound, UsageError
+from ..core.errors import ConfigError, UsageError
+from ..core.interfaces import Lock
 from ..core.models import (
     CertificateSpec,
     CertificateView,
     CertInfo,
     OrderRecord,
-    ProgressEvent,
     ProviderSpec,
     RenewalState,
 )
 from ..core.policy import next_renewal, status_of
 from ..core.settings import Settings, validate_table, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
-from ..storage.journal import Journal
-from ..storage.locks import CertLock
+from ..storage.backend import Backend, open_filesystem
 from ..storage.paths import Paths, resolve_paths
 from ..storage.settings_file import load_settings, save_settings
-from ..storage.store import CertStore
+from . import accounts, orders
+from .deps import ZEROSSL_API, Deps, Progress, Running, find_certificate, info_from_meta, quiet
+from .orders import RenewResult
 
-Progress = Callable[[ProgressEvent], None]
-ZEROSSL_API = "https://api.zerossl.com"
-
-
-def _quiet(_: ProgressEvent) -> None:
-    """The default progress sink."""
+__all__ = ["CertificateService", "Progress", "info_from_meta"]
 
 
 class CertificateService:
@@ -46,16 +47,24 @@ class CertificateService:
         self, config: str | None = None, *, clock: Clock = SYSTEM_CLOCK, zerossl_api: str | None = None
     ) -> None:
         self.clock = clock
-        # ZEROSSL_TUI_ZEROSSL_API points the EAB fetch at a stand-in of ZeroSSL's REST API (for tests).
+        # ZEROSSL_TUI_ZEROSSL_API points the EAB fetch at another ZeroSSL REST API (a stand-in in tests).
         self.zerossl_api = zerossl_api or os.environ.get("ZEROSSL_TUI_ZEROSSL_API") or ZEROSSL_API
         self._config = config
         self._lock = threading.RLock()
-        self._running: set[str] = set()
+        self.running = Running()
         self.paths: Paths = resolve_paths(config)
         self._settings = load_settings(self.paths)
-        self.paths = resolve_paths(config, self._settings.general.get("data_dir", ""))
+        self.paths = resolve_paths(config, self._settings.general.data_dir)
+        if self.paths.data_dir.exists() and not self.paths.data_dir.is_dir():
+            raise ConfigError(f"data_dir {self.paths.data_dir} is not a folder: point [general] data_dir "
+                              "(or ZEROSSL_TUI_DATA_DIR) at a folder")
 
     # -- settings -------------------------------------------------------------------------------
+
+    @property
+    def config_file(self) -> Path:
+        """The settings file this service reads and writes."""
+        return self.paths.config_file
 
     @property
     def settings(self) -> Settings:
@@ -74,11 +83,7 @@ class CertificateService:
 
     def certificate(self, name: str) -> CertificateSpec:
         """A configured certificate, or NotFound naming it."""
-        spec = self._settings.certificates.get(name)
-        if spec is None:
-            known = ", ".join(sorted(self._settings.certificates)) or "none yet"
-            raise NotFound(f"no certificate named {name!r} (configured: {known}); add it with `add`")
-        return spec
+        return find_certificate(self._settings, name)
 
     def add_certificate(
         self, name: str, domains: Iterable[str], provider: str | None = None, *, replace_existing: bool = False,
@@ -122,7 +127,7 @@ class CertificateService:
             if spec.ca_bundle and not Path(spec.ca_bundle).is_file():
                 raise UsageError(f"ca_bundle {spec.ca_bundle!r} is not a readable file: give a PEM file")
             if test:
-                self.test_provider(name, spec)
+                accounts.test_provider(self.deps(), name, spec)
             self._save(with_provider(settings, spec))
             return spec
 
@@ -130,28 +135,39 @@ class CertificateService:
         """Change [general], [renewal] or [ui] values (validated against the schema)."""
         with self._lock:
             settings = self.reload()
-            checked = validate_table(table, {**getattr(settings, table), **values})
+            checked = validate_table(table, {**settings.table(table), **values})
             new = replace(settings, **{table: checked})
             self._save(new)
             return new
 
-    # -- views ----------------------------------------------------------------------------------
+    # -- storage and dependencies ---------------------------------------------------------------
 
     @cached_property
-    def store(self) -> CertStore:
-        """Certificates and accounts on disk."""
-        return CertStore(self.paths.data_dir)
+    def backend(self) -> Backend:
+        """The storage backend (opened on first use; orders left running by a dead process are closed)."""
+        return open_filesystem(self.paths, self.clock.now())
 
-    @cached_property
-    def journal(self) -> Journal:
-        """Orders, events and renewal state; orders left running by a dead process are closed on open."""
-        journal = Journal(self.paths.journal_path)
-        journal.heal(self.clock.now())
-        return journal
+    @property
+    def store(self) -> Any:
+        """The certificate store of the backend."""
+        return self.backend.store
 
-    def lock_for(self, name: str) -> CertLock:
+    @property
+    def journal(self) -> Any:
+        """The order journal of the backend."""
+        return self.backend.journal
+
+    def lock_for(self, name: str) -> Lock:
         """The cross-process lock of one certificate."""
-        return CertLock(self.paths.locks_dir, name)
+        return self.backend.locker.certificate(name)
+
+    def deps(self, progress: Progress = quiet) -> Deps:
+        """What one operation needs, with the settings as they are now."""
+        backend = self.backend
+        return Deps(self._settings, backend.store, backend.journal, backend.locker, backend.challenges,
+                    self.clock, progress, self.zerossl_api, self.running)
+
+    # -- views ----------------------------------------------------------------------------------
 
     def current_info(self, name: str) -> CertInfo | None:
         """What the current stored certificate says, from its metadata (no PEM parsing)."""
@@ -170,7 +186,7 @@ class CertificateService:
     ) -> CertificateView:
         state = state or RenewalState()
         info = self.current_info(spec.name)
-        running = spec.name in self._running or (last is not None and last.result == "running")
+        running = spec.name in self.running or (last is not None and last.result == "running")
         decision = next_renewal(info, state, now)
         return CertificateView(
             spec=spec,
@@ -188,66 +204,54 @@ class CertificateService:
         self.certificate(name)
         return self.journal.orders(name, limit)
 
-    # -- operations (see orders.py) ------------------------------------------------------------
+    # -- operations (see orders.py and accounts.py) ----------------------------------------------
 
-    def issue(self, name: str, *, progress: Progress = _quiet, cancel: threading.Event | None = None) -> CertInfo:
+    def issue(self, name: str, *, progress: Progress = quiet, cancel: threading.Event | None = None) -> CertInfo:
         """Obtain a certificate now, whatever its state."""
-        from .orders import run_order
-
-        info = run_order(self, name, force=True, progress=progress, cancel=cancel or threading.Event())
+        self.certificate(name)
+        info = orders.run_order(self.deps(progress), name, force=True, cancel=cancel or threading.Event())
         assert info is not None, "a forced order either issues or raises"
         return info
 
     def renew(
-        self, names: Iterable[str] | None = None, *, force: bool = False, progress: Progress = _quiet,
+        self, names: Iterable[str] | None = None, *, force: bool = False, progress: Progress = quiet,
         cancel: threading.Event | None = None,
-    ) -> list[tuple[str, CertInfo | None, Exception | None]]:
+    ) -> list[RenewResult]:
         """Renew the named (default: all) certificates that are due, or all of them with ``force``."""
-        from .orders import renew_many
+        return orders.renew_many(self.deps(progress), names, force=force, cancel=cancel or threading.Event())
 
-        return renew_many(self, names, force=force, progress=progress, cancel=cancel or threading.Event())
+    def due(self, names: Iterable[str] | None = None) -> list[str]:
+        """The certificates (of ``names``, default all) whose renewal moment has come."""
+        return orders.due_names(self.deps(), sorted(self._settings.certificates) if names is None else names)
 
-    def revoke(self, name: str, reason: int = 0, *, progress: Progress = _quiet) -> CertInfo:
+    def heal(self, names: Iterable[str] | None = None) -> None:
+        """Finish deployments that a killed process began (those whose lock is free)."""
+        from .deploys import heal_deploys
+
+        heal_deploys(self.deps(), names)
+
+    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None:
+        """Ask the CA's renewal information for every certificate whose time to ask has come."""
+        from .ari import refresh_due
+
+        refresh_due(self.deps(), cancel, log)
+
+    def revoke(self, name: str, reason: int = 0, *, progress: Progress = quiet) -> CertInfo:
         """Revoke the current certificate of ``name``."""
-        from .orders import revoke
-
-        return revoke(self, name, reason, progress)
+        return orders.revoke(self.deps(progress), name, reason)
 
     def rollover(self, provider: str) -> str:
         """Replace the account key of ``provider`` (RFC 8555 7.3.5); returns the account URL."""
-        from .accounts import rollover
-
-        return rollover(self, provider)
+        return accounts.rollover(self.deps(), provider)
 
     def deactivate(self, provider: str) -> str:
         """Deactivate the account at ``provider``; a later order registers a new one."""
-        from .accounts import deactivate
-
-        return deactivate(self, provider)
+        return accounts.deactivate(self.deps(), provider)
 
     def test_provider(self, provider: str, spec: ProviderSpec | None = None) -> str:
         """Register (or find) the account at ``provider``; returns its URL or raises the CA's error."""
-        from .accounts import test_provider
-
-        return test_provider(self, provider, spec)
+        return accounts.test_provider(self.deps(), provider, spec)
 
     def mark_running(self, name: str, running: bool) -> None:
         """Note that an order for ``name`` runs in this process (views show it as issuing)."""
-        with self._lock:
-            (self._running.add if running else self._running.discard)(name)
-
-
-def info_from_meta(meta: dict[str, Any] | None) -> CertInfo | None:
-    """Rebuild CertInfo from a stored version's meta.json."""
-    if not meta or "serial" not in meta:
-        return None
-    try:
-        return CertInfo(
-            serial=str(meta["serial"]),
-            not_before=datetime.fromisoformat(meta["not_before"]),
-            not_after=datetime.fromisoformat(meta["not_after"]),
-            domains=tuple(meta.get("domains", ())),
-            issuer=str(meta.get("issuer", "")),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+        self.running.mark(name, running)

@@ -59,7 +59,7 @@ class Paths:
 
     def with_settings(self, settings: Settings) -> Paths:
         """These paths with the data folder that ``settings`` name, when they name one."""
-        return replace(self, data_dir=_data_dir(str(settings.general.get("data_dir", "")), self.config_file))
+        return replace(self, data_dir=_data_dir(settings.general.data_dir, self.config_file))
 
 
 def accounts_dir(data_dir: Path, provider: str) -> Path:

@@ -19,11 +19,11 @@ from typing import Any
 from ..core.errors import ConfigError
 from ..core.settings import (
     SECRET_KEYS,
-    TABLES,
     Settings,
     certificate_to_dict,
     parse_settings,
     provider_to_dict,
+    table_document,
 )
 from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
 from .paths import Paths
@@ -50,7 +50,7 @@ def load_settings(paths: Paths) -> Settings:
     secrets = load_secrets(paths.secrets_file)
     merged = merge_secrets(data, secrets)
     try:
-        return parse_settings(merged, text, source=str(paths.config_file))
+        return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
     except ConfigError as exc:
         raise ConfigError(one_line(_without_secrets(exc.message, merged))) from None
 
@@ -74,6 +74,9 @@ def one_line(message: str) -> str:
 
 
 def _read_config_text(path: Path) -> str | None:
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder: --config (or ZEROSSL_TUI_CONFIG) must name a settings file, "
+                          f"such as {path / 'settings.toml'}")
     raw = read_bytes_or_none(path)
     try:
         return raw.decode("utf-8") if raw is not None else None
@@ -87,6 +90,8 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML{_describe_toml_error(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: tables or arrays nested too deeply") from None
 
 
 def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
@@ -189,7 +194,7 @@ def split_settings(
     settings: Settings, inline: Collection[tuple[str, str]] = ()
 ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """(settings.toml document, {provider: secrets}); secrets listed in ``inline`` stay in the first."""
-    doc: dict[str, Any] = {name: dict(getattr(settings, name)) for name in TABLES if getattr(settings, name)}
+    doc: dict[str, Any] = dict(table_document(settings))
     providers: dict[str, Any] = {}
     secrets: dict[str, dict[str, str]] = {}
     for name, spec in settings.providers.items():

@@ -60,7 +60,7 @@ class Dashboard(DashboardBase):
         if not count:
             self.notify("Nothing is due for renewal.", title="Renew due")
             return
-        limit = self.service.settings.table("renewal")["concurrency"]
+        limit = self.service.settings.renewal.concurrency
         self.notify(f"Renewing {count} due certificate(s), {limit} at a time.", title="Renew due")
 
     def action_cancel(self) -> None:

@@ -55,7 +55,7 @@ class DashboardBase(App[int]):
         self.service = service
         self.clock = clock or service.clock
         self.board = OrderBoard()
-        self.autorenew = bool(service.settings.ui.get("autorenew", True)) if autorenew is None else autorenew
+        self.autorenew = service.settings.ui.autorenew if autorenew is None else autorenew
         self.orders_cache: dict[str, list[OrderRecord]] = {}
         self.theme_names: list[str] = []
         self.loaded = False
@@ -116,7 +116,7 @@ class DashboardBase(App[int]):
             self.register_theme(theme)
         self.theme_names = sorted(found.themes)
         problems = list(found.errors)
-        wanted = str(self.service.settings.ui.get("theme") or DEFAULT_THEME)
+        wanted = self.service.settings.ui.theme or DEFAULT_THEME
         if wanted not in self.available_themes:
             problems.append(f"theme {wanted!r} was not found: using {DEFAULT_THEME}")
             wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
@@ -128,7 +128,7 @@ class DashboardBase(App[int]):
         """Recolour the cells and remember the choice (through the service, like the CLI would)."""
         self.table.set_palette(palette_from(self.get_css_variables()))
         self.draw_log()
-        if self.service.settings.ui.get("theme") != self.theme:
+        if self.service.settings.ui.theme != self.theme:
             self.save_theme(self.theme)
 
     @work(thread=True, exit_on_error=False, group="settings")
@@ -222,7 +222,7 @@ class DashboardBase(App[int]):
 
     def pump(self) -> None:
         """Start queued orders while fewer than ``renewal.concurrency`` run."""
-        limit = max(1, int(self.service.settings.table("renewal")["concurrency"]))
+        limit = self.service.settings.renewal.concurrency
         while self.board.running_count() < limit:
             job = self.board.next_queued()
             if job is None:

@@ -99,7 +99,7 @@ class SettingsScreen(Screen[bool]):
         return [(name, name) for name in names]
 
     def _default_provider(self) -> str | Any:
-        chosen = self.service.settings.general.get("default_provider")
+        chosen = self.service.settings.general.default_provider
         return chosen if chosen else Select.NULL
 
     def on_mount(self) -> None:
@@ -188,7 +188,7 @@ class SettingsScreen(Screen[bool]):
         default = chosen if isinstance(chosen, str) else ""
         try:
             self.service.update_table("renewal", self.renewal_values())
-            if default != self.service.settings.general.get("default_provider", ""):
+            if default != self.service.settings.general.default_provider:
                 self.service.update_table("general", {"default_provider": default})
             self.service.update_table("ui", self.ui_values())
         except ZtError as exc:

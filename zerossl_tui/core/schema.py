@@ -1,0 +1,134 @@
+"""The settings schema: every key of ``settings.toml``, its type, range, default and the docstring that
+``--help`` and the dashboard's settings screen show; and the typed tables ([general], [renewal], [ui]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+ZEROSSL_API = "https://api.zerossl.com"  # ZeroSSL's REST API, where EAB credentials are fetched
+
+BUILTIN_PROVIDERS: dict[str, str] = {
+    "letsencrypt": "https://acme-v02.api.letsencrypt.org/directory",
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "zerossl": "https://acme.zerossl.com/v2/DV90",
+    "google": "https://dv.acme-v02.api.pki.goog/directory",
+    "google-staging": "https://dv.acme-v02.test-api.pki.goog/directory",
+    "sslcom": "https://acme.ssl.com/sslcom-dv-ecc",
+}
+DEFAULT_PROVIDER = "letsencrypt"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: its TOML key, Python type, default, docstring, and the range of a number."""
+
+    key: str
+    type: type
+    default: Any
+    doc: str
+    min: int = 0
+    max: int = 10**7
+    path: bool = False
+
+
+PROVIDER_FIELDS = (
+    Field("directory", str, "", "ACME directory URL (https only)."),
+    Field("email", str, "", "Contact email for the account; ZeroSSL can fetch EAB credentials with it."),
+    Field("eab_kid", str, "", "External Account Binding key ID given by the CA."),
+    Field("eab_hmac_key", str, "", "EAB HMAC key (base64url) given by the CA. Secret: kept 0600."),
+    Field("api_key", str, "", "ZeroSSL API access key, used to fetch EAB credentials. Secret: kept 0600."),
+    Field("ca_bundle", str, "", "PEM file of CAs to trust for a private CA's HTTPS (never disables checks).",
+          path=True),
+)
+
+CERTIFICATE_FIELDS = (
+    Field("domains", list, [], "Names the certificate covers; the first is the common name."),
+    Field("provider", str, "", "Name of the provider (CA) to order from."),
+    Field("key_type", str, "ec256", "Key type: ec256 (default), ec384, rsa2048, rsa3072, rsa4096."),
+    Field("http_port", int, 80, "Port of the built-in http-01 responder.", 1, 65535),
+    Field("http_bind", str, "", "Address the built-in responder listens on (all addresses when empty)."),
+    Field("webroot", str, "", "Serve http-01 tokens from this web root instead of the built-in responder.",
+          path=True),
+    Field("certfile", str, "", "Where the web server reads the certificate (full chain).", path=True),
+    Field("keyfile", str, "", "Where the web server reads the private key.", path=True),
+    Field("fullchain", str, "", "Where to write the certificate followed by its chain.", path=True),
+    Field("chainfile", str, "", "Where to write the intermediate chain alone.", path=True),
+    Field("reuse_key", bool, False, "Keep the same private key across renewals."),
+    Field("deploy_hook", str, "", "Command run after a successful issuance."),
+    Field("failure_hook", str, "", "Command run after a failed attempt."),
+    Field("profile", str, "", "ACME profile to ask for when the CA offers it."),
+    Field("required_profile", str, "", "ACME profile that must be offered, or the order is refused."),
+)
+
+GENERAL_FIELDS = (
+    Field("data_dir", str, "", "Folder for accounts, certificates and the journal (platform default).",
+          path=True),
+    Field("default_provider", str, "", "Provider used by `add` when none is given."),
+)
+
+RENEWAL_FIELDS = (
+    Field("concurrency", int, 4, "How many orders may run at once.", 1, 256),
+    Field("order_timeout", int, 900, "Seconds an order may take before it is abandoned (ZeroSSL can be slow).",
+          30, 86400),
+    Field("request_timeout", int, 30, "Seconds to wait for each answer from the CA before giving up on it.",
+          1, 3600),
+    Field("deploy_hook", str, "", "Command run after every successful issuance."),
+    Field("failure_hook", str, "", "Command run after every failed attempt."),
+    Field("hook_timeout", int, 300, "Seconds a hook may run before it is stopped.", 1, 86400),
+    Field("hook_shell", bool, False, "Run hooks through /bin/sh (otherwise split and run directly)."),
+)
+
+UI_FIELDS = (
+    Field("theme", str, "", "Dashboard theme name."),
+    Field("autorenew", bool, True, "Renew due certificates while the dashboard is open."),
+)
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    """[general]: where data lives, and the provider `add` uses by default."""
+
+    data_dir: str = ""
+    default_provider: str = ""
+
+
+@dataclass(frozen=True)
+class RenewalSettings:
+    """[renewal]: how orders run (see RENEWAL_FIELDS for each value's meaning and range)."""
+
+    concurrency: int = 4
+    order_timeout: int = 900
+    request_timeout: int = 30
+    deploy_hook: str = ""
+    failure_hook: str = ""
+    hook_timeout: int = 300
+    hook_shell: bool = False
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """[ui]: dashboard preferences."""
+
+    theme: str = ""
+    autorenew: bool = True
+
+
+TABLES: dict[str, tuple[Field, ...]] = {
+    "general": GENERAL_FIELDS,
+    "renewal": RENEWAL_FIELDS,
+    "ui": UI_FIELDS,
+}
+TABLE_TYPES: dict[str, type] = {"general": GeneralSettings, "renewal": RenewalSettings, "ui": UiSettings}
+
+
+def table_values(table: Any) -> dict[str, Any]:
+    """Every value of a typed table, by key."""
+    return {f.name: getattr(table, f.name) for f in fields(table)}
+
+
+def changed_values(table: Any) -> dict[str, Any]:
+    """The values of a typed table that differ from their defaults (what a saved file needs to hold)."""
+    default = type(table)()
+    return {k: v for k, v in table_values(table).items() if v != getattr(default, k)}

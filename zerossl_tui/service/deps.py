@@ -1,0 +1,94 @@
+"""The one dependency object that the service hands to orders, accounts and ARI: a settings snapshot (so
+one operation never sees the settings change under it), the four storage interfaces, the clock and the
+progress sink. Helpers take it instead of the whole service, so they can be tested without one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..core.clock import Clock
+from ..core.errors import NotFound
+from ..core.interfaces import CertificateStore, ChallengeStore, Locker, OrderJournal
+from ..core.models import CertificateSpec, CertInfo, ProgressEvent
+from ..core.schema import ZEROSSL_API
+from ..core.settings import Settings
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def quiet(_: ProgressEvent) -> None:
+    """The progress sink of work nobody watches (healing, account-only operations)."""
+
+
+class Running:
+    """Names of the certificates that this process is ordering right now (views show them as issuing)."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._guard = threading.Lock()
+
+    def mark(self, name: str, running: bool) -> None:
+        """Note that an order for ``name`` starts (True) or ends (False) here."""
+        with self._guard:
+            (self._names.add if running else self._names.discard)(name)
+
+    def __contains__(self, name: object) -> bool:
+        with self._guard:
+            return name in self._names
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything an operation needs, fixed for its duration."""
+
+    settings: Settings
+    store: CertificateStore
+    journal: OrderJournal
+    locker: Locker
+    challenges: ChallengeStore
+    clock: Clock
+    progress: Progress = quiet
+    zerossl_api: str = ZEROSSL_API
+    running: Running = field(default_factory=Running)
+
+    def certificate(self, name: str) -> CertificateSpec:
+        """A configured certificate, or NotFound naming it."""
+        return find_certificate(self.settings, name)
+
+    def current_info(self, name: str) -> CertInfo | None:
+        """What the current stored certificate says, from its metadata (no PEM parsing)."""
+        return info_from_meta(self.store.current_meta(name))
+
+    def with_progress(self, progress: Progress) -> Deps:
+        """The same dependencies reporting to ``progress``."""
+        return Deps(self.settings, self.store, self.journal, self.locker, self.challenges, self.clock,
+                    progress, self.zerossl_api, self.running)
+
+
+def find_certificate(settings: Settings, name: str) -> CertificateSpec:
+    """A configured certificate, or NotFound naming it and what is configured."""
+    spec = settings.certificates.get(name)
+    if spec is None:
+        known = ", ".join(sorted(settings.certificates)) or "none yet"
+        raise NotFound(f"no certificate named {name!r} (configured: {known}); add it with `add`")
+    return spec
+
+
+def info_from_meta(meta: dict[str, Any] | None) -> CertInfo | None:
+    """Rebuild CertInfo from a stored version's metadata."""
+    if not meta or "serial" not in meta:
+        return None
+    try:
+        return CertInfo(
+            serial=str(meta["serial"]),
+            not_before=datetime.fromisoformat(meta["not_before"]),
+            not_after=datetime.fromisoformat(meta["not_after"]),
+            domains=tuple(meta.get("domains", ())),
+            issuer=str(meta.get("issuer", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
