@@ -199,7 +199,6 @@ def test_order_stuck_in_processing_gives_up_at_the_order_deadline(served: Served
     served.snapshot()
     for path in (FINALIZE, ORDER):
         served.proxy.add(Rule("POST", path, action="rewrite", rewrite=_processing, times=None))
-    start = time.monotonic()
     line = served.fails_cleanly("issue", "s")
     assert "processing" in line and "order_timeout" in line
     order = served.log()[0]
