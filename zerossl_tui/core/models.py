@@ -109,6 +109,11 @@ class EventKind(enum.StrEnum):
     REVOKED = "revoked"
     RETRY = "retry"
     HOOK = "hook"
+    DNS_PRESENTED = "dns-presented"
+    DNS_VISIBLE = "dns-visible"
+    DNS_TIMEOUT = "dns-timeout"
+    DNS_REMOVED = "dns-removed"
+    DNS_CLEANUP_FAILED = "dns-cleanup-failed"
 
 
 @dataclass(frozen=True)
