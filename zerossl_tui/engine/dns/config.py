@@ -44,7 +44,9 @@ def make_provider(spec: DnsSpec, *, manual_hook: ManualHook | None = None) -> Dn
     """The provider ``spec`` describes; UsageError for a bad type or missing setting (nothing contacted,
     except lexicon's list of providers, read locally)."""
     who = f"DNS provider {spec.name!r} ({spec.type})"
-    zones = ZoneFinder(Lookup(spec.resolvers, who=who), spec.zone)
+    # Without resolvers, questions go to an rfc2136 primary first (it knows its zones), then the system's.
+    own = spec.resolvers or ((spec.server,) if spec.type == "rfc2136" and spec.server else ())
+    zones = ZoneFinder(Lookup(own, who=who, system_too=not spec.resolvers), spec.zone)
     if spec.type == "rfc2136":
         return Rfc2136Provider(spec.name, zones, server=spec.server, key_name=spec.tsig_key_name,
                                secret=spec.tsig_secret, algorithm=spec.tsig_algorithm, ttl=spec.ttl)

@@ -1,8 +1,9 @@
 """DNS questions the dns-01 solver asks: which zone holds a name (SOA), where ``_acme-challenge`` is
 delegated to (CNAME), and which servers are authoritative for a zone (NS and their addresses).
 
-Questions go to a ``Lookup``: the configured resolvers, or the system's (``/etc/resolv.conf``). Each is one
-UDP query (TCP when truncated) with a short timeout; a server that refuses or fails is skipped for the next.
+Questions go to a ``Lookup``: the configured resolvers, or the system's (``/etc/resolv.conf``), optionally
+after some servers of our own (an rfc2136 primary knows its zones even when no public resolver does). Each
+is one UDP query (TCP when truncated) with a short timeout; a server that refuses or fails is skipped.
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ def plain(name: dns.name.Name) -> str:
 
 
 class Lookup:
-    """Asks DNS questions of ``servers`` (``HOST[:PORT]`` texts) or, when there are none, the system's."""
+    """Asks DNS questions of ``servers`` (``HOST[:PORT]`` texts), then of the system's resolvers when there
+    are none or ``system_too``."""
 
-    def __init__(self, servers: Sequence[str] = (), *, who: str = "DNS", timeout: float = QUERY_TIMEOUT) -> None:
+    def __init__(self, servers: Sequence[str] = (), *, who: str = "DNS", timeout: float = QUERY_TIMEOUT,
+                 system_too: bool = False) -> None:
         self.configured = tuple(servers)
+        self.system_too = system_too
         self.who = who
         self.timeout = timeout
         self._servers: list[Server] | None = None
@@ -86,7 +90,8 @@ class Lookup:
     def servers(self) -> list[Server]:
         """Where questions go (resolved once)."""
         if self._servers is None:
-            self._servers = [resolve_server(s) for s in self.configured] or _system_servers(self.who)
+            own = [resolve_server(s) for s in self.configured]
+            self._servers = own + _system_servers(self.who, required=not own) if self.system_too or not own else own
         return self._servers
 
     def query(self, name: str | dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message | None:
@@ -117,12 +122,12 @@ def ask(request: dns.message.Message, server: Server, timeout: float) -> dns.mes
     return response
 
 
-def _system_servers(who: str) -> list[Server]:
+def _system_servers(who: str, required: bool = True) -> list[Server]:
     try:
         names = dns.resolver.Resolver().nameservers
     except dns.exception.DNSException:
         names = []
-    if not names:
+    if not names and required:
         raise DnsError(f"{who}: no resolvers configured and the system has none (/etc/resolv.conf): set "
                        "resolvers")
     return [(str(n), 53) for n in names]

@@ -1,0 +1,257 @@
+"""rfc2136 against a real BIND: TSIG-signed updates, zone and delegation lookup, the propagation check,
+and each failure as one line that names the DNS provider and leaves nothing in the zone."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import dns.query
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TXT
+import dns.tsigkeyring
+import dns.update
+import pytest
+from dnsservers import (
+    ALGORITHMS,
+    DELEGATED,
+    DELEGATION_TARGET,
+    VALIDATION_ZONE,
+    ZONE,
+    Bind,
+    bind,
+    free_port,
+    start_bind,
+    stop_process,
+)
+
+from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
+from zerossl_tui.core.models import EventKind
+from zerossl_tui.engine.dns import DnsSpec, Lookup, authoritative_servers, find_zone, follow_cname, make_solver
+from zerossl_tui.engine.dns.solver import Dns01Solver
+
+__all__ = ["bind"]  # the fixture, imported for pytest
+
+
+@dataclass
+class Journal:
+    """What the solver reported through its hooks and progress callable."""
+
+    added: list[tuple[str, str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str, str]] = field(default_factory=list)
+    events: list[tuple[EventKind, str]] = field(default_factory=list)
+
+    def progress(self, kind: EventKind, message: str, retry_after: float | None) -> None:
+        self.events.append((kind, message))
+
+    def kinds(self) -> list[EventKind]:
+        return [k for k, _ in self.events]
+
+    def outstanding(self) -> list[tuple[str, str, str]]:
+        """Records added and not removed: what a crash cleanup would still have to remove."""
+        left = list(self.added)
+        for item in self.removed:
+            left.remove(item)
+        return left
+
+
+def spec_for(bind: Bind, algorithm: str = "hmac-sha256", **changes: object) -> DnsSpec:
+    values: dict[str, object] = {
+        "name": "bind", "type": "rfc2136", "server": bind.server, "tsig_key_name": bind.key_name(algorithm),
+        "tsig_secret": bind.secrets[algorithm], "tsig_algorithm": algorithm, "resolvers": (bind.server,),
+        "propagation_timeout": 10.0}
+    values.update(changes)
+    return DnsSpec(**values)  # type: ignore[arg-type]
+
+
+def solver_for(spec: DnsSpec, journal: Journal, **kwargs: object) -> Dns01Solver:
+    return make_solver(spec, on_record_added=lambda *a: journal.added.append(a),
+                       on_record_removed=lambda *a: journal.removed.append(a), **kwargs)  # type: ignore[arg-type]
+
+
+def label() -> str:
+    return "t" + secrets.token_hex(4)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_wildcard_and_apex_values_go_up_together_and_come_down_one_by_one(bind: Bind, algorithm: str) -> None:
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    solver = solver_for(spec_for(bind, algorithm), journal)
+    solver.present(name, "tok-wild", "value-wildcard")
+    solver.present(name, "tok-apex", "value-apex")
+    records = solver.publish(journal.progress, threading.Event())
+    fqdn = f"_acme-challenge.{name}"
+    assert [r.fqdn for r in records] == [fqdn, fqdn] and {r.zone for r in records} == {ZONE}
+    assert bind.txt(fqdn) == {"value-wildcard", "value-apex"}
+    assert journal.kinds().count(EventKind.DNS_PRESENTED) == 2
+    assert EventKind.DNS_VISIBLE in journal.kinds()
+    solver.cleanup(name, "tok-wild")
+    assert bind.txt(fqdn) == {"value-apex"}  # exactly the one value, never the whole set
+    solver.cleanup(name, "tok-apex")
+    assert bind.txt(fqdn) == set()
+    assert journal.outstanding() == [] and len(journal.added) == 2
+
+
+def test_values_someone_else_put_there_are_kept(bind: Bind) -> None:
+    name = f"{label()}.{ZONE}"
+    fqdn = f"_acme-challenge.{name}"
+    theirs = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [b"theirs"])
+    bind_update(bind, lambda update: update.add(f"{fqdn}.", 60, theirs))
+    journal = Journal()
+    solver = solver_for(spec_for(bind), journal)
+    solver.present(name, "tok", "ours")
+    solver.publish(journal.progress, threading.Event())
+    assert bind.txt(fqdn) == {"theirs", "ours"}
+    solver.stop()
+    assert bind.txt(fqdn) == {"theirs"}
+    bind_update(bind, lambda update: update.delete(f"{fqdn}.", theirs))
+
+
+def bind_update(bind: Bind, change: Callable[[dns.update.UpdateMessage], object]) -> None:
+    """Change the zone the way another tool would (signed with the test key)."""
+    keyring = dns.tsigkeyring.from_text({"acme": bind.secrets["hmac-sha256"]})
+    update = dns.update.UpdateMessage(f"{ZONE}.", keyring=keyring, keyalgorithm="hmac-sha256")
+    change(update)
+    dns.query.tcp(update, "127.0.0.1", port=bind.port, timeout=5)
+
+
+def test_wrong_secret_is_one_line_naming_badsig_and_leaves_nothing(bind: Bind) -> None:
+    wrong = base64.b64encode(secrets.token_bytes(32)).decode()
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    solver = solver_for(spec_for(bind, tsig_secret=wrong), journal)
+    solver.present(name, "tok", "value")
+    with pytest.raises(DnsError) as caught:
+        solver.publish(journal.progress, threading.Event())
+    message = caught.value.message
+    assert "\n" not in message and "'bind'" in message and "BADSIG" in message
+    assert wrong not in message and bind.secrets["hmac-sha256"] not in message
+    solver.cleanup(name, "tok")
+    assert bind.txt(f"_acme-challenge.{name}") == set() and journal.outstanding() == []
+
+
+def test_unknown_key_name_is_named(bind: Bind) -> None:
+    solver = solver_for(spec_for(bind, tsig_key_name="nobody"), Journal())
+    solver.present(f"{label()}.{ZONE}", "tok", "value")
+    with pytest.raises(DnsError, match=r"does not know the TSIG key 'nobody'.*BADKEY"):
+        solver.publish(Journal().progress, threading.Event())
+
+
+def test_a_secret_that_is_not_base64_is_refused_without_showing_it(bind: Bind) -> None:
+    with pytest.raises(UsageError) as caught:
+        solver_for(spec_for(bind, tsig_secret="not base64 at all!"), Journal())
+    assert "tsig_secret is not base64" in caught.value.message and "at all" not in caught.value.message
+
+
+def test_unknown_algorithm_lists_the_supported_ones(bind: Bind) -> None:
+    with pytest.raises(UsageError, match="hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha1"):
+        solver_for(spec_for(bind, tsig_algorithm="hmac-md4"), Journal())
+
+
+def test_a_name_in_no_zone_is_one_line(bind: Bind) -> None:
+    solver = solver_for(spec_for(bind), Journal())
+    solver.present("www.not-served.example.com", "tok", "value")
+    with pytest.raises(DnsError, match=r"no DNS zone found for _acme-challenge\.www\.not-served\.example\.com"):
+        solver.publish(Journal().progress, threading.Event())
+
+
+def test_a_configured_zone_that_does_not_hold_the_name_is_refused(bind: Bind) -> None:
+    solver = solver_for(spec_for(bind, zone=VALIDATION_ZONE), Journal())
+    solver.present(f"{label()}.{ZONE}", "tok", "value")
+    with pytest.raises(DnsError, match=f"not inside the configured zone {VALIDATION_ZONE}"):
+        solver.publish(Journal().progress, threading.Event())
+
+
+def test_given_zone_is_used_without_asking(bind: Bind) -> None:
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    solver = solver_for(spec_for(bind, zone=ZONE), journal)
+    solver.present(name, "tok", "value")
+    assert solver.publish(journal.progress, threading.Event())[0].zone == ZONE
+    solver.stop()
+    assert bind.txt(f"_acme-challenge.{name}") == set()
+
+
+def test_update_server_not_listening_is_one_line(bind: Bind) -> None:
+    port = free_port()
+    solver = solver_for(spec_for(bind, server=f"127.0.0.1:{port}", zone=ZONE), Journal())
+    solver.present(f"{label()}.{ZONE}", "tok", "value")
+    with pytest.raises(DnsError, match=f"127.0.0.1:{port} refused the connection"):
+        solver.publish(Journal().progress, threading.Event())
+
+
+def test_resolver_not_answering_is_one_line(bind: Bind) -> None:
+    port = free_port()
+    solver = solver_for(spec_for(bind, resolvers=(f"127.0.0.1:{port}",)), Journal())
+    solver.present(f"{label()}.{ZONE}", "tok", "value")
+    with pytest.raises(DnsError, match=f"no answer from 127.0.0.1:{port}"):
+        solver.publish(Journal().progress, threading.Event())
+
+
+def test_cname_delegation_puts_the_record_in_the_validation_zone(bind: Bind) -> None:
+    journal = Journal()
+    lookup = Lookup([bind.server])
+    assert follow_cname(f"_acme-challenge.{DELEGATED}", lookup) == DELEGATION_TARGET
+    assert find_zone(DELEGATION_TARGET, lookup) == VALIDATION_ZONE
+    solver = solver_for(spec_for(bind), journal)
+    solver.present(DELEGATED, "tok", "delegated-value")
+    record = solver.publish(journal.progress, threading.Event())[0]
+    assert (record.fqdn, record.zone) == (DELEGATION_TARGET, VALIDATION_ZONE)
+    assert bind.txt(DELEGATION_TARGET) == {"delegated-value"}
+    assert any("delegated from" in m for k, m in journal.events if k == EventKind.DNS_PRESENTED)
+    solver.cleanup(DELEGATED, "tok")
+    assert bind.leftovers() == [] and journal.outstanding() == []
+
+
+def test_default_resolvers_are_the_zones_authoritative_servers(bind: Bind) -> None:
+    assert authoritative_servers(ZONE, Lookup([bind.server]), port=bind.port) == [("127.0.0.1", bind.port)]
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    # No resolvers: questions go to the update server, visibility is checked at the NS addresses.
+    solver = solver_for(spec_for(bind, resolvers=()), journal, authoritative_port=bind.port)
+    solver.present(name, "tok", "value")
+    solver.publish(journal.progress, threading.Event())
+    assert any(f"127.0.0.1:{bind.port} answers" in m for k, m in journal.events if k == EventKind.DNS_VISIBLE)
+    solver.stop()
+    assert bind.txt(f"_acme-challenge.{name}") == set()
+
+
+@pytest.fixture(scope="module")
+def stale_bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
+    """A second BIND with the same zones that never receives our updates: a resolver that never sees them."""
+    server = start_bind(tmp_path_factory.mktemp("stale-bind"))
+    yield server
+    assert server.proc is not None
+    stop_process(server.proc)
+
+
+def test_a_record_never_visible_times_out_with_an_event(bind: Bind, stale_bind: Bind) -> None:
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    solver = solver_for(spec_for(bind, resolvers=(stale_bind.server,), propagation_timeout=0.5), journal)
+    solver.present(name, "tok", "value")
+    with pytest.raises(DnsError, match=r"not visible at .* after 0\.5 s: it answers 0 of 1 values"):
+        solver.publish(journal.progress, threading.Event())
+    assert journal.kinds()[-1] == EventKind.DNS_TIMEOUT
+    solver.cleanup(name, "tok")
+    assert bind.txt(f"_acme-challenge.{name}") == set() and journal.outstanding() == []
+
+
+def test_cancel_cuts_the_propagation_wait_short(bind: Bind, stale_bind: Bind) -> None:
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    solver = solver_for(spec_for(bind, resolvers=(stale_bind.server,), propagation_timeout=300.0), journal)
+    solver.present(name, "tok", "value")
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    with pytest.raises(Cancelled):
+        solver.publish(journal.progress, cancel)
+    solver.cleanup(name, "tok")
+    assert bind.txt(f"_acme-challenge.{name}") == set() and journal.outstanding() == []
+
+
+def test_probe_presents_waits_and_removes(bind: Bind) -> None:
+    journal, name = Journal(), f"{label()}.{ZONE}"
+    record = solver_for(spec_for(bind), journal).probe(name, journal.progress, threading.Event())
+    assert record.fqdn == f"_acme-challenge.{name}"
+    assert journal.kinds() == [EventKind.DNS_PRESENTED, EventKind.DNS_VISIBLE, EventKind.DNS_REMOVED]
+    assert bind.txt(record.fqdn) == set()
