@@ -9,8 +9,10 @@ line, with every option value that looks like a credential replaced by ``***``.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,8 +26,10 @@ from .providers import DnsProvider, DnsRefused
 SECRET_OPTION = re.compile(r"auth|token|secret|key|pass", re.IGNORECASE)
 
 
+@functools.cache
 def lexicon_provider_names() -> dict[str, bool]:
-    """Every provider lexicon knows -> whether its extra dependencies are installed."""
+    """Every provider lexicon knows -> whether its extra dependencies are installed (read once: it parses
+    the metadata of every dependency, a good part of a second)."""
     from lexicon._private.discovery import find_providers  # lexicon has no public listing
 
     return dict(find_providers())
@@ -54,6 +58,9 @@ class LexiconProvider(DnsProvider):
         self.provider = check_lexicon_provider(provider)
         self.options = dict(options)
         self.ttl = ttl
+        # By zone and thread (lexicon keeps its state per thread): making one costs a provider scan and a
+        # public-suffix parse, a good part of a second.
+        self._clients: dict[tuple[str, int], Any] = {}
 
     @property
     def who(self) -> str:
@@ -80,6 +87,12 @@ class LexiconProvider(DnsProvider):
             raise self._error(exc) from None
 
     def _client(self, zone: str) -> Any:
+        key = (zone, threading.get_ident())
+        if key not in self._clients:
+            self._clients[key] = self._new_client(zone)
+        return self._clients[key]
+
+    def _new_client(self, zone: str) -> Any:
         from lexicon.client import Client
         from lexicon.config import ConfigResolver, DictConfigSource
 
