@@ -178,6 +178,40 @@ def bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
     stop_process(server.proc)
 
 
+def start_resolver(folder: Path, upstream: Bind) -> Bind:
+    """A recursive BIND (what a CA validates through) that forwards both zones to ``upstream`` and keeps
+    nothing in its cache, so each order's values are seen fresh; it follows CNAMEs across zones, which an
+    authoritative-only server does not."""
+    named = shutil.which("named") or "/usr/sbin/named"
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    forwarders = f"forwarders {{ 127.0.0.1 port {upstream.port}; }};"
+    forwards = "".join(f'zone "{z}" {{ type forward; forward only; {forwarders} }};\n' for z in (ZONE, VALIDATION_ZONE))
+    (folder / "named.conf").write_text(
+        f'options {{ directory "{folder}"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};'
+        f' recursion yes; allow-recursion {{ 127.0.0.1; }}; dnssec-validation no; max-cache-ttl 0;'
+        f' max-ncache-ttl 0; pid-file "{folder}/named.pid"; session-keyfile "{folder}/session.key"; }};\n'
+        f"controls {{ }};\n{forwards}")
+    log = folder / "named.log"
+    proc = subprocess.Popen([named, "-g", "-n", "1", "-c", str(folder / "named.conf")], stdin=subprocess.DEVNULL,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    try:
+        wait_answering(port, ZONE, proc, log)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return Bind(folder, port, {}, proc)
+
+
+@pytest.fixture(scope="session")
+def bind_resolver(tmp_path_factory: pytest.TempPathFactory, bind: Bind) -> Iterator[Bind]:
+    """A recursive resolver in front of ``bind``: give it to Pebble as ``-dnsserver``."""
+    server = start_resolver(tmp_path_factory.mktemp("bind-resolver"), bind)
+    yield server
+    assert server.proc is not None
+    stop_process(server.proc)
+
+
 @dataclass
 class PowerDns:
     """A running PowerDNS with the HTTP API: DNS on ``port``, API at ``api`` with ``api_key``."""
