@@ -1,4 +1,5 @@
-"""Real DNS servers for the dns-01 tests: BIND 9 (RFC 2136 + TSIG) and PowerDNS (HTTP API, for lexicon).
+"""Real DNS servers for the dns-01 tests (BIND 9 with RFC 2136 + TSIG, PowerDNS with its HTTP API for
+lexicon), and the helpers those tests share.
 
 Both listen on loopback, on free ports, and are started and stopped by the fixtures below (import them
 into a test module: ``from dnsservers import bind, pdns``). BIND serves two zones: ``zt.example.net`` (a
@@ -26,6 +27,10 @@ import dns.query
 import dns.rdatatype
 import dns.zone
 import pytest
+
+from zerossl_tui.core.models import EventKind
+from zerossl_tui.engine.dns import DnsSpec, make_solver
+from zerossl_tui.engine.dns.solver import Dns01Solver
 
 ZONE = "zt.example.net"
 VALIDATION_ZONE = "zt-validate.example.org"
@@ -292,3 +297,55 @@ def pdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
     yield server
     assert server.proc is not None
     stop_process(server.proc)
+
+
+@pytest.fixture(scope="session")
+def stale_bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
+    """A second BIND with the same zones that never receives our updates: a resolver that never sees them."""
+    server = start_bind(tmp_path_factory.mktemp("stale-bind"))
+    yield server
+    assert server.proc is not None
+    stop_process(server.proc)
+
+
+# --- helpers for the dns-01 tests ---------------------------------------------------------------------
+
+
+@dataclass
+class Journal:
+    """What the solver reported through its hooks and progress callable."""
+
+    added: list[tuple[str, str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str, str]] = field(default_factory=list)
+    events: list[tuple[EventKind, str]] = field(default_factory=list)
+
+    def progress(self, kind: EventKind, message: str, retry_after: float | None) -> None:
+        self.events.append((kind, message))
+
+    def kinds(self) -> list[EventKind]:
+        return [k for k, _ in self.events]
+
+    def outstanding(self) -> list[tuple[str, str, str]]:
+        """Records added and not removed: what a crash cleanup would still have to remove."""
+        left = list(self.added)
+        for item in self.removed:
+            left.remove(item)
+        return left
+
+
+def spec_for(bind: Bind, algorithm: str = "hmac-sha256", **changes: object) -> DnsSpec:
+    values: dict[str, object] = {
+        "name": "bind", "type": "rfc2136", "server": bind.server, "tsig_key_name": bind.key_name(algorithm),
+        "tsig_secret": bind.secrets[algorithm], "tsig_algorithm": algorithm, "resolvers": (bind.server,),
+        "propagation_timeout": 10.0}
+    values.update(changes)
+    return DnsSpec(**values)  # type: ignore[arg-type]
+
+
+def solver_for(spec: DnsSpec, journal: Journal, **kwargs: object) -> Dns01Solver:
+    return make_solver(spec, on_record_added=lambda *a: journal.added.append(a),
+                       on_record_removed=lambda *a: journal.removed.append(a), **kwargs)  # type: ignore[arg-type]
+
+
+def label() -> str:
+    return "t" + secrets.token_hex(4)

@@ -11,8 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from dnsservers import DELEGATED, ZONE, Bind, bind, bind_resolver
-from test_dns_rfc2136 import Journal, solver_for, spec_for, stale_bind
+from dnsservers import DELEGATED, ZONE, Bind, Journal, bind, bind_resolver, solver_for, spec_for, stale_bind
 
 from zerossl_tui.core.errors import Cancelled, DnsError
 from zerossl_tui.core.models import EventKind, ProviderSpec
@@ -20,7 +19,7 @@ from zerossl_tui.engine import keys
 from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.engine.session import AcmeSession
 
-pytestmark = pytest.mark.pebble
+pytestmark = [pytest.mark.pebble, pytest.mark.dns]
 __all__ = ["bind", "bind_resolver", "stale_bind"]  # fixtures, imported for pytest
 
 

@@ -17,13 +17,13 @@ import dns.rdtypes.ANY.TXT
 import dns.tsigkeyring
 import dns.update
 import pytest
-from dnsservers import ZONE, Bind, PowerDns, bind, pdns
-from test_dns_rfc2136 import Journal, label, solver_for
+from dnsservers import ZONE, Bind, Journal, PowerDns, bind, label, pdns, solver_for
 
 from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
 from zerossl_tui.core.models import EventKind
 from zerossl_tui.engine.dns import DnsSpec, TxtRecord, check_lexicon_provider, make_solver
 
+pytestmark = pytest.mark.dns
 __all__ = ["bind", "pdns"]  # fixtures, imported for pytest
 
 

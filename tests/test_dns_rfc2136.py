@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import dns.query
 import dns.rdataclass
@@ -23,58 +22,21 @@ from dnsservers import (
     VALIDATION_ZONE,
     ZONE,
     Bind,
+    Journal,
     bind,
     free_port,
-    start_bind,
-    stop_process,
+    label,
+    solver_for,
+    spec_for,
+    stale_bind,
 )
 
 from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
 from zerossl_tui.core.models import EventKind
-from zerossl_tui.engine.dns import DnsSpec, Lookup, authoritative_servers, find_zone, follow_cname, make_solver
-from zerossl_tui.engine.dns.solver import Dns01Solver
+from zerossl_tui.engine.dns import Lookup, authoritative_servers, find_zone, follow_cname
 
-__all__ = ["bind"]  # the fixture, imported for pytest
-
-
-@dataclass
-class Journal:
-    """What the solver reported through its hooks and progress callable."""
-
-    added: list[tuple[str, str, str]] = field(default_factory=list)
-    removed: list[tuple[str, str, str]] = field(default_factory=list)
-    events: list[tuple[EventKind, str]] = field(default_factory=list)
-
-    def progress(self, kind: EventKind, message: str, retry_after: float | None) -> None:
-        self.events.append((kind, message))
-
-    def kinds(self) -> list[EventKind]:
-        return [k for k, _ in self.events]
-
-    def outstanding(self) -> list[tuple[str, str, str]]:
-        """Records added and not removed: what a crash cleanup would still have to remove."""
-        left = list(self.added)
-        for item in self.removed:
-            left.remove(item)
-        return left
-
-
-def spec_for(bind: Bind, algorithm: str = "hmac-sha256", **changes: object) -> DnsSpec:
-    values: dict[str, object] = {
-        "name": "bind", "type": "rfc2136", "server": bind.server, "tsig_key_name": bind.key_name(algorithm),
-        "tsig_secret": bind.secrets[algorithm], "tsig_algorithm": algorithm, "resolvers": (bind.server,),
-        "propagation_timeout": 10.0}
-    values.update(changes)
-    return DnsSpec(**values)  # type: ignore[arg-type]
-
-
-def solver_for(spec: DnsSpec, journal: Journal, **kwargs: object) -> Dns01Solver:
-    return make_solver(spec, on_record_added=lambda *a: journal.added.append(a),
-                       on_record_removed=lambda *a: journal.removed.append(a), **kwargs)  # type: ignore[arg-type]
-
-
-def label() -> str:
-    return "t" + secrets.token_hex(4)
+pytestmark = pytest.mark.dns
+__all__ = ["bind", "stale_bind"]  # fixtures, imported for pytest
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -215,15 +177,6 @@ def test_default_resolvers_are_the_zones_authoritative_servers(bind: Bind) -> No
     assert any(f"127.0.0.1:{bind.port} answers" in m for k, m in journal.events if k == EventKind.DNS_VISIBLE)
     solver.stop()
     assert bind.txt(f"_acme-challenge.{name}") == set()
-
-
-@pytest.fixture(scope="module")
-def stale_bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
-    """A second BIND with the same zones that never receives our updates: a resolver that never sees them."""
-    server = start_bind(tmp_path_factory.mktemp("stale-bind"))
-    yield server
-    assert server.proc is not None
-    stop_process(server.proc)
 
 
 def test_a_record_never_visible_times_out_with_an_event(bind: Bind, stale_bind: Bind) -> None:
