@@ -4,9 +4,13 @@ and each failure as one line that names the DNS provider and leaves nothing in t
 from __future__ import annotations
 
 import base64
+import json
 import secrets
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import dns.query
 import dns.rdataclass
@@ -33,7 +37,7 @@ from dnsservers import (
 
 from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
 from zerossl_tui.core.models import EventKind
-from zerossl_tui.engine.dns import Lookup, authoritative_servers, find_zone, follow_cname
+from zerossl_tui.engine.dns import Lookup, authoritative_servers, find_zone, follow_cname, make_provider
 
 pytestmark = pytest.mark.dns
 __all__ = ["bind", "stale_bind"]  # fixtures, imported for pytest
@@ -208,3 +212,41 @@ def test_probe_presents_waits_and_removes(bind: Bind) -> None:
     assert record.fqdn == f"_acme-challenge.{name}"
     assert journal.kinds() == [EventKind.DNS_PRESENTED, EventKind.DNS_VISIBLE, EventKind.DNS_REMOVED]
     assert bind.txt(record.fqdn) == set()
+
+
+CRASHING_ORDER = """
+import json, sys, threading, time
+from zerossl_tui.engine.dns import DnsSpec, make_solver
+spec = DnsSpec(**json.loads(sys.argv[1]))
+def journal(fqdn, value, provider):
+    with open(sys.argv[2], "a") as f:
+        f.write(json.dumps([fqdn, value, provider]) + "\\n")
+solver = make_solver(spec, on_record_added=journal)
+solver.present(sys.argv[3], "tok-1", "crash-one")
+solver.present(sys.argv[3], "tok-2", "crash-two")
+solver.publish(lambda *a: None, threading.Event())
+print("published", flush=True)
+time.sleep(300)
+"""
+
+
+def test_records_of_a_killed_process_are_removed_from_its_journal(bind: Bind, tmp_path: Path) -> None:
+    """SIGKILL after the records are up: what the hook journaled is enough for a fresh provider to clean up."""
+    spec, name, journal = spec_for(bind), f"{label()}.{ZONE}", tmp_path / "journal.jsonl"
+    fields = {k: v for k, v in vars(spec).items() if k != "options"}
+    proc = subprocess.Popen([sys.executable, "-c", CRASHING_ORDER, json.dumps(fields), str(journal), name],
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "published"
+    finally:
+        proc.kill()
+        proc.wait()
+    fqdn = f"_acme-challenge.{name}"
+    assert bind.txt(fqdn) == {"crash-one", "crash-two"}
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert {(f, v) for f, v, _ in entries} == {(fqdn, "crash-one"), (fqdn, "crash-two")}
+    provider = make_provider(spec)  # the next start: a new process, the same settings
+    for recorded_fqdn, value, provider_name in entries:
+        assert provider_name == provider.name
+        provider.cleanup(recorded_fqdn, value)
+    assert bind.txt(fqdn) == set()
