@@ -146,6 +146,7 @@ def _zone_file(zone: str) -> str:
              f"@ IN NS ns.{zone}.", "ns IN A 127.0.0.1", "@ IN A 127.0.0.1"]
     if zone == ZONE:
         lines.append(f"_acme-challenge.deleg IN CNAME {DELEGATION_TARGET}.")
+        lines += ["child IN NS ns.child", "ns.child IN A 127.0.0.2"]  # a delegated child zone, served elsewhere
     return "\n".join(lines) + "\n"
 
 

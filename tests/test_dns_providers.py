@@ -213,14 +213,16 @@ def _txt(value: str) -> dns.rdtypes.ANY.TXT.TXT:
 
 def test_manual_waits_until_the_person_has_created_the_records(bind: Bind) -> None:
     person, journal, name = Person(bind), Journal(), f"{label()}.{ZONE}"
+    journaled: list[object] = []
     solver = make_solver(DnsSpec(name="me", type="manual", resolvers=(bind.server,), propagation_timeout=10.0),
-                         manual_hook=person)
+                         manual_hook=person, on_record_added=lambda *a: journaled.append(a))
     solver.present(name, "tok-1", "manual-one")
     solver.present(name, "tok-2", "manual-two")
     solver.publish(journal.progress, threading.Event())
     assert {r.value for r in person.shown} == {"manual-one", "manual-two"}
     assert bind.txt(f"_acme-challenge.{name}") == {"manual-one", "manual-two"}
     assert EventKind.DNS_VISIBLE in journal.kinds()
+    assert journaled == []  # a person's records are not this program's to remove after a crash
     solver.stop()
     assert {r.value for r in person.removable_seen} == {"manual-one", "manual-two"}
     assert bind.txt(f"_acme-challenge.{name}") == set()

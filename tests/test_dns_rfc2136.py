@@ -171,6 +171,11 @@ def test_cname_delegation_puts_the_record_in_the_validation_zone(bind: Bind) -> 
     assert bind.leftovers() == [] and journal.outstanding() == []
 
 
+def test_a_name_under_a_delegated_child_zone_belongs_to_the_child(bind: Bind) -> None:
+    """Asked directly, the parent's primary answers with a referral: the zone is the child, not the parent."""
+    assert find_zone(f"_acme-challenge.www.child.{ZONE}", Lookup([bind.server])) == f"child.{ZONE}"
+
+
 def test_default_resolvers_are_the_zones_authoritative_servers(bind: Bind) -> None:
     assert authoritative_servers(ZONE, Lookup([bind.server]), port=bind.port) == [("127.0.0.1", bind.port)]
     journal, name = Journal(), f"{label()}.{ZONE}"

@@ -12,8 +12,8 @@ import os
 import shlex
 import signal
 import subprocess
-import time
 
+from ...core.clock import SYSTEM_CLOCK
 from ...core.errors import Cancelled, DnsError, UsageError
 from .lookup import ZoneFinder
 from .providers import DnsProvider, DnsRefused
@@ -60,16 +60,17 @@ class ExecProvider(DnsProvider):
 
     def _wait(self, proc: subprocess.Popen[bytes], what: str) -> bytes:
         """The program's stderr once it exits; its process group killed on timeout (DnsError) or cancel."""
-        deadline = time.monotonic() + self.timeout
+        clock = SYSTEM_CLOCK
+        deadline = clock.monotonic() + self.timeout
         while True:
             try:
-                return proc.communicate(timeout=max(0.0, min(POLL, deadline - time.monotonic())))[1]
+                return proc.communicate(timeout=max(0.0, min(POLL, deadline - clock.monotonic())))[1]
             except subprocess.TimeoutExpired:
                 pass
             if self.cancel.is_set():
                 _kill_group(proc)
                 raise Cancelled(f"cancelled while {what} ran ({self.who})")
-            if time.monotonic() >= deadline:
+            if clock.monotonic() >= deadline:
                 _kill_group(proc)
                 raise DnsError(f"{self.who}: {what} did not finish within {self.timeout:g} s: killed it")
 

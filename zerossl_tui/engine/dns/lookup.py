@@ -150,15 +150,21 @@ def find_zone(fqdn: str, lookup: Lookup) -> str:
 
 
 def _zone_in(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name | None:
-    """The zone a SOA answer names for ``name``: its own SOA, or (for a name inside a zone) the SOA in the
-    authority section of a negative answer, unless ``name`` is a CNAME (never a zone apex)."""
+    """The zone a SOA answer names for ``name``: its own SOA; for a name inside a zone, the SOA in the
+    authority section of a negative answer; for a name under a delegation (a referral from a parent's
+    server), the delegated child. None when ``name`` is a CNAME (never a zone apex) or nothing says."""
     for rrset in response.answer:
         if rrset.rdtype == dns.rdatatype.CNAME:
             return None
         if rrset.rdtype == dns.rdatatype.SOA and rrset.name == name:
             return name
+    if response.answer:
+        return None
     for rrset in response.authority:
-        if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name) and not response.answer:
+        if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
+            return rrset.name
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.NS and name.is_subdomain(rrset.name) and rrset.name != dns.name.root:
             return rrset.name
     return None
 

@@ -39,6 +39,7 @@ class DnsProvider:
     """
 
     kind = "dns"
+    journaled = True  # False when a person, not this program, adds and removes the records
 
     def __init__(self, name: str, zones: ZoneFinder) -> None:
         self.name = name
@@ -80,6 +81,7 @@ class ManualProvider(DnsProvider):
     the person says to continue)."""
 
     kind = "manual"
+    journaled = False
 
     def __init__(self, name: str, zones: ZoneFinder, hook: ManualHook) -> None:
         super().__init__(name, zones)

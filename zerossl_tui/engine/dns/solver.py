@@ -78,8 +78,8 @@ class Dns01Solver:
 
     def present(self, domain: str, token: str, value: str) -> None:
         """Queue the TXT ``value`` (the challenge's validation) for ``_acme-challenge.<domain>``."""
-        with self._lock:
-            self._entries[token] = _Entry(domain, token, value)
+        with self._lock:  # a wildcard's authorization names the bare domain; strip "*." if a CA did not
+            self._entries[token] = _Entry(domain.removeprefix("*."), token, value)
 
     # --- the dns-01 steps -------------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class Dns01Solver:
         self._progress(EventKind.DNS_REMOVED, f"TXT {record.fqdn} = {record.value} removed", None)
 
     def _announce(self, hook: RecordHook | None, record: TxtRecord) -> None:
-        if hook is not None:
+        if hook is not None and self.provider.journaled:
             hook(record.fqdn, record.value, self.provider.name)
 
     # --- `dns test` ---------------------------------------------------------------------------------
