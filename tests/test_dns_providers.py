@@ -183,6 +183,10 @@ class Person:
         self.continue_event = threading.Event()
         self.shown: list[TxtRecord] = []
         self.removable_seen: list[TxtRecord] = []
+        self.visible_at: list[tuple[str, str]] = []
+
+    def visible(self, fqdn: str, server: str) -> None:
+        self.visible_at.append((fqdn, server))
 
     def show(self, records: Sequence[TxtRecord]) -> None:
         self.shown += records
@@ -223,6 +227,7 @@ def test_manual_waits_until_the_person_has_created_the_records(bind: Bind) -> No
     assert bind.txt(f"_acme-challenge.{name}") == {"manual-one", "manual-two"}
     assert EventKind.DNS_VISIBLE in journal.kinds()
     assert journaled == []  # a person's records are not this program's to remove after a crash
+    assert person.visible_at == [(f"_acme-challenge.{name}", bind.server)]
     solver.stop()
     assert {r.value for r in person.removable_seen} == {"manual-one", "manual-two"}
     assert bind.txt(f"_acme-challenge.{name}") == set()

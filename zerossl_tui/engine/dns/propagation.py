@@ -60,13 +60,15 @@ class _State:
 
 def wait_visible(checks: Sequence[VisibilityCheck], *, who: str, cancel: threading.Event,
                  progress: ProgressFn, timeout: float = DEFAULT_TIMEOUT, stop_early: threading.Event | None = None,
-                 clock: Clock = SYSTEM_CLOCK, query_timeout: float = QUERY_TIMEOUT) -> None:
+                 clock: Clock = SYSTEM_CLOCK, query_timeout: float = QUERY_TIMEOUT,
+                 on_visible: Callable[[VisibilityCheck], None] | None = None) -> None:
     """Return once every check passes, or once ``stop_early`` is set (a person said so); Cancelled on
-    cancel; DnsError (after a ``dns-timeout`` event) when ``timeout`` seconds pass first."""
+    cancel; DnsError (after a ``dns-timeout`` event) when ``timeout`` seconds pass first. ``on_visible``
+    hears of each check as it passes (the manual dialog's live column)."""
     pending = [_State(c) for c in checks]
     deadline, wait = clock.monotonic() + timeout, FIRST_WAIT
     while True:
-        pending = [s for s in pending if not _passes(s, progress, cancel, query_timeout)]
+        pending = [s for s in pending if not _passes(s, progress, cancel, query_timeout, on_visible)]
         if not pending or (stop_early is not None and stop_early.is_set()):
             return
         remaining = deadline - clock.monotonic()
@@ -77,7 +79,8 @@ def wait_visible(checks: Sequence[VisibilityCheck], *, who: str, cancel: threadi
         wait = min(wait * GROWTH, MAX_WAIT)
 
 
-def _passes(state: _State, progress: ProgressFn, cancel: threading.Event, query_timeout: float) -> bool:
+def _passes(state: _State, progress: ProgressFn, cancel: threading.Event, query_timeout: float,
+            on_visible: Callable[[VisibilityCheck], None] | None) -> bool:
     if cancel.is_set():
         raise Cancelled(f"cancelled while waiting for {state.check.fqdn} TXT to be visible")
     check = state.check
@@ -87,6 +90,8 @@ def _passes(state: _State, progress: ProgressFn, cancel: threading.Event, query_
     count = len(check.values)
     progress(EventKind.DNS_VISIBLE, f"{show(check.server)} answers {check.fqdn} TXT "
              f"({count} value{'s' if count > 1 else ''})", None)
+    if on_visible is not None:
+        on_visible(check)
     return True
 
 

@@ -63,6 +63,9 @@ class DnsProvider:
     def presented(self, records: Sequence[TxtRecord]) -> None:
         """Called once every record of an order is presented, before waiting for them to be visible."""
 
+    def visible(self, fqdn: str, server: str) -> None:
+        """Called when ``server`` (``ip:port``) answers every value this order put at ``fqdn``."""
+
 
 class ManualHook(Protocol):
     """What the CLI or dashboard gives the ``manual`` provider: a person creates the records."""
@@ -74,6 +77,9 @@ class ManualHook(Protocol):
 
     def removable(self, records: Sequence[TxtRecord]) -> None:
         """Tell the person that these records may be deleted now."""
+
+    def visible(self, fqdn: str, server: str) -> None:
+        """``server`` (``ip:port``) now answers every value at ``fqdn`` (for a live view)."""
 
 
 class ManualProvider(DnsProvider):
@@ -94,6 +100,10 @@ class ManualProvider(DnsProvider):
     def presented(self, records: Sequence[TxtRecord]) -> None:
         """Show the person every record to create."""
         self.hook.show(records)
+
+    def visible(self, fqdn: str, server: str) -> None:
+        """Pass it on to the person's view."""
+        self.hook.visible(fqdn, server)
 
     def cleanup(self, fqdn: str, value: str) -> None:
         """Tell the person the record may go."""

@@ -19,7 +19,7 @@ from typing import Self
 from ...core.clock import SYSTEM_CLOCK, Clock
 from ...core.errors import ZtError
 from ...core.models import EventKind
-from .lookup import Lookup, Server, follow_cname, resolve_server
+from .lookup import Lookup, Server, follow_cname, resolve_server, show
 from .lookup import authoritative_servers as find_authoritative
 from .propagation import DEFAULT_TIMEOUT, ProgressFn, VisibilityCheck, wait_visible
 from .providers import DnsProvider, DnsRefused, TxtRecord
@@ -98,7 +98,8 @@ class Dns01Solver:
         timeout = self.propagation_timeout if max_wait is None else max(0.0, min(self.propagation_timeout,
                                                                                  max_wait))
         wait_visible(self._checks(records), who=self.provider.who, cancel=cancel, progress=progress,
-                     timeout=timeout, stop_early=self.provider.continue_event, clock=self.clock)
+                     timeout=timeout, stop_early=self.provider.continue_event, clock=self.clock,
+                     on_visible=lambda check: self.provider.visible(check.fqdn, show(check.server)))
         return records
 
     def _put(self, entry: _Entry) -> TxtRecord:
