@@ -17,7 +17,7 @@ import dns.rdtypes.ANY.TXT
 import dns.tsigkeyring
 import dns.update
 import pytest
-from dnsservers import ZONE, Bind, Journal, PowerDns, bind, label, pdns, solver_for
+from dnsservers import ZONE, Bind, Journal, PowerDns, bind, free_port, label, pdns, solver_for
 
 from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
 from zerossl_tui.core.models import EventKind
@@ -61,6 +61,16 @@ def test_lexicon_bad_token_is_one_line_without_the_token(pdns: PowerDns) -> None
     assert bad not in message and pdns.api_key not in message
     solver.cleanup(name, "tok")
     assert pdns.txt(f"_acme-challenge.{name}") == set() and journal.outstanding() == []
+
+
+def test_lexicon_api_not_listening_is_one_line(pdns: PowerDns) -> None:
+    port = free_port()
+    spec = lexicon_spec(pdns)
+    spec = DnsSpec(**{**vars(spec), "options": (("auth_token", pdns.api_key), ("pdns_server", f"http://127.0.0.1:{port}"))})
+    solver = solver_for(spec, Journal())
+    solver.present(f"{label()}.{ZONE}", "tok", "value")
+    with pytest.raises(DnsError, match=f"'pd' \\(lexicon powerdns\\): cannot connect to 127.0.0.1:{port}"):
+        solver.publish(Journal().progress, threading.Event())
 
 
 def test_unknown_lexicon_provider_suggests_close_names() -> None:

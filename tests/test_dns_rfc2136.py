@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +38,8 @@ from dnsservers import (
 
 from zerossl_tui.core.errors import Cancelled, DnsError, UsageError
 from zerossl_tui.core.models import EventKind
-from zerossl_tui.engine.dns import Lookup, authoritative_servers, find_zone, follow_cname, make_provider
+from zerossl_tui.engine.dns import Lookup, ZoneFinder, authoritative_servers, find_zone, follow_cname, make_provider
+from zerossl_tui.engine.dns.rfc2136 import Rfc2136Provider
 
 pytestmark = pytest.mark.dns
 __all__ = ["bind", "stale_bind"]  # fixtures, imported for pytest
@@ -255,3 +257,14 @@ def test_records_of_a_killed_process_are_removed_from_its_journal(bind: Bind, tm
         assert provider_name == provider.name
         provider.cleanup(recorded_fqdn, value)
     assert bind.txt(fqdn) == set()
+
+
+def test_update_server_that_accepts_but_never_answers_is_one_line(bind: Bind) -> None:
+    with socket.socket() as silent:  # listening, never reading: the connection opens, no answer comes
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        where = f"127.0.0.1:{silent.getsockname()[1]}"
+        provider = Rfc2136Provider("bind", ZoneFinder(Lookup([bind.server]), ZONE), server=where, key_name="acme",
+                                   secret=bind.secrets["hmac-sha256"], timeout=0.5)
+        with pytest.raises(DnsError, match=f"'bind' \\(rfc2136\\): no answer from {where} within 0.5 s"):
+            provider.present(f"_acme-challenge.{label()}.{ZONE}", "value")
