@@ -15,8 +15,8 @@ from dnsservers import DELEGATED, ZONE, Bind, Journal, bind, bind_resolver, solv
 
 from zerossl_tui.core.errors import Cancelled, DnsError
 from zerossl_tui.core.models import EventKind, ProviderSpec
+from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.engine import keys
-from zerossl_tui.engine.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
 from zerossl_tui.engine.session import AcmeSession
 
 pytestmark = [pytest.mark.pebble, pytest.mark.dns]
