@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from ...core.clock import SYSTEM_CLOCK, Clock
-from ...core.errors import ZtError
+from ...core.errors import Cancelled, ZtError
 from ...core.models import EventKind
 from .lookup import Lookup, Server, follow_cname, resolve_server, show
 from .lookup import authoritative_servers as find_authoritative
@@ -91,7 +91,7 @@ class Dns01Solver:
         self.provider.cancel = cancel
         with self._lock:
             todo = [e for e in self._entries.values() if e.record is None]
-        records = [self._put(entry) for entry in todo]
+        records = [self._put(entry, cancel) for entry in todo]
         if not records:
             return []
         self.provider.presented(records)
@@ -102,7 +102,9 @@ class Dns01Solver:
                      on_visible=lambda check: self.provider.visible(check.fqdn, show(check.server)))
         return records
 
-    def _put(self, entry: _Entry) -> TxtRecord:
+    def _put(self, entry: _Entry, cancel: threading.Event) -> TxtRecord:
+        if cancel.is_set():
+            raise Cancelled(f"cancelled before adding the TXT record for {entry.domain}")
         default = f"_acme-challenge.{entry.domain}"
         fqdn = follow_cname(default, self.lookup)
         record = TxtRecord(entry.domain, fqdn, entry.value, self.provider.zones.zone_for(fqdn))
