@@ -85,6 +85,13 @@ class EabError(OperationError):
     title = "EAB credentials"
 
 
+class DnsError(OperationError):
+    """A dns-01 step failed: a DNS provider refused or did not answer, or a record never became visible.
+    The message names the DNS provider and never holds its secrets."""
+
+    title = "DNS"
+
+
 @dataclass(frozen=True)
 class Subproblem:
     """One identifier's part of a compound ACME problem."""

@@ -110,6 +110,11 @@ class EventKind(enum.StrEnum):
     RETRY = "retry"
     HOOK = "hook"
     ARI = "ari"
+    DNS_PRESENTED = "dns-presented"
+    DNS_VISIBLE = "dns-visible"
+    DNS_TIMEOUT = "dns-timeout"
+    DNS_REMOVED = "dns-removed"
+    DNS_CLEANUP_FAILED = "dns-cleanup-failed"
 
 
 @dataclass(frozen=True)

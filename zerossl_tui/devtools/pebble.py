@@ -65,6 +65,7 @@ class PebbleOptions:
     authz_reuse: int | None = None
     blocklist: list[str] = field(default_factory=list)
     prefer_ari: bool = True
+    dns_server: str = ""  # HOST:PORT Pebble resolves (and validates dns-01) against; "" = its own challtestsrv
 
 
 class PebbleServer:
@@ -106,9 +107,10 @@ class PebbleServer:
                     "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""]
         if _supports_doh(challtestsrv):
             dns_args += ["-doh", ""]
-        self._procs.append(subprocess.Popen(dns_args, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
+        if not self.options.dns_server:
+            self._procs.append(subprocess.Popen(dns_args, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
         self._procs.append(subprocess.Popen(
-            [pebble, "-config", str(config), "-dnsserver", f"127.0.0.1:{self.dns_port}"],
+            [pebble, "-config", str(config), "-dnsserver", self.options.dns_server or f"127.0.0.1:{self.dns_port}"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self._env(), cwd=self.workdir,
         ))
         self._wait_ready(timeout)
@@ -193,7 +195,7 @@ class PebbleServer:
 
     def kill_pebble(self) -> None:
         """SIGKILL Pebble alone (fault injection); ``restart`` brings it back with no memory."""
-        if len(self._procs) > 1:
+        if self._procs:  # Pebble is always the last one started
             self._procs[-1].kill()
             self._procs[-1].wait()
 

@@ -66,16 +66,18 @@ def new_order(domains: Sequence[str], profile: str = "", replaces: str = "") -> 
     return NewOrderWithReplaces(identifiers=identifiers, profile=profile, replaces=replaces)
 
 
-def http01_challenge(authz_url: str, authz: messages.Authorization, account_key: jose.JWK) -> Http01Challenge:
-    """The http-01 challenge of an authorization; OperationError when the CA offers none."""
+def http01_challenge(authz_url: str, authz: messages.Authorization, account_key: jose.JWK,
+                     kind: str = "http-01") -> Http01Challenge:
+    """The ``kind`` challenge (http-01, or dns-01 whose ``key_authorization`` is then the TXT value) of an
+    authorization; OperationError when the CA offers none."""
     domain = str(authz.identifier.value)
     for challb in authz.challenges:
-        if isinstance(challb.chall, challenges.HTTP01):
+        if isinstance(challb.chall, challenges.KeyAuthorizationChallenge) and challb.chall.typ == kind:
             response, validation = challb.response_and_validation(account_key)
             token = challb.chall.encode("token")
             return Http01Challenge(authz_url, domain, token, challb, response, str(validation))
     offered = ", ".join(str(c.typ) for c in authz.challenges) or "none"
-    raise OperationError(f"{domain}: the CA offers no http-01 challenge (offered: {offered})")
+    raise OperationError(f"{domain}: the CA offers no {kind} challenge (offered: {offered})")
 
 
 def refuses_replaces(error: messages.Error) -> bool:

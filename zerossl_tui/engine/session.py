@@ -28,6 +28,7 @@ from ..core.models import DEFAULT_KEY_TYPE, EventKind, ProviderSpec
 from . import keys
 from . import orders as o
 from .accounts import FETCH, AccountState, choose_eab, key_change_jws, registration_problem
+from .dns.solver import publish_pending
 from .eab import ZEROSSL_API, check_eab_hmac, fetch_zerossl_eab
 from .network import MAX_PAUSE, REQUEST_TIMEOUT, AcmeNetwork, host_of, tls_verify, translate_error
 from .orders import Issued, RenewalWindow
@@ -228,6 +229,7 @@ class AcmeSession:
         presented: list[o.Http01Challenge] = []
         try:
             self._present_all(order, solver, presented)
+            publish_pending(solver, self.progress, self.cancel, deadline - self.clock.monotonic())  # dns-01
             for item in presented:  # answer only once every token is in place
                 self._post(item.challenge.uri, item.response)
             self._await_authorizations(presented, deadline)
@@ -267,10 +269,11 @@ class AcmeSession:
                 continue
             if authz.status != messages.STATUS_PENDING:
                 raise o.authorization_problem(domain, authz)
-            item = o.http01_challenge(url, authz, self._net.key)
+            kind = getattr(solver, "challenge_type", "http-01")
+            item = o.http01_challenge(url, authz, self._net.key, kind)
             solver.present(domain, item.token, item.key_authorization)
             presented.append(item)
-            self.progress(EventKind.CHALLENGE_PRESENTED, f"{domain}: http-01 token ready", None)
+            self.progress(EventKind.CHALLENGE_PRESENTED, f"{domain}: {kind} token ready", None)
 
     def _await_authorizations(self, pending: list[o.Http01Challenge], deadline: float) -> None:
         """Poll every pending authorization in turn until all are valid; an invalid one fails the order."""
