@@ -230,3 +230,19 @@ def test_the_schema_is_created_once_and_a_newer_one_is_refused(hosts, pg_dsn: st
     with pytest.raises(StorageError) as caught:
         open_postgresql(pg_dsn, "web-1", key_file, NOW)
     assert "newer zerossl-tui" in one_line(caught)
+
+
+def test_threads_that_come_and_go_leave_no_connections_behind(hosts, pg_server: PgServer, pg_dsn: str) -> None:  # noqa: F811
+    from zerossl_tui.storage.postgres.db import MAX_IDLE
+
+    backend = hosts("web-1")
+    for _ in range(3):
+        workers = [threading.Thread(target=backend.challenges.token, args=("tok",)) for _ in range(12)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    database = pg_dsn.rsplit("/", 1)[1]
+    count = pg_server.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'"
+                           " AND application_name = 'zerossl-tui'", database)
+    assert int(count) <= MAX_IDLE

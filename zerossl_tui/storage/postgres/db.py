@@ -1,6 +1,6 @@
-"""Connections to the fleet's PostgreSQL: one per thread, made again by itself after the server went away.
+"""Connections to the fleet's PostgreSQL: a small pool, made again by itself after the server went away.
 
-psycopg's pool lives in a separate package (``psycopg_pool``); a thread-local connection is all the
+psycopg's pool lives in a separate package (``psycopg_pool``); a list of idle connections is all the
 storage layer needs, as every call is one short transaction. Connections are in autocommit mode and each
 ``transaction()`` is an explicit BEGIN/COMMIT, so no session sits idle inside a transaction. Every psycopg
 error becomes one ``StorageError`` line naming the server (never the password); a connection that broke is
@@ -21,6 +21,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ...core.errors import StorageError
 
 CONNECT_TIMEOUT = 5
+MAX_IDLE = 4
 IDLE_CHECK_SECONDS = 2.0  # a connection idle longer than this is pinged first: the server may have restarted
 
 
@@ -41,27 +42,32 @@ def one_line(exc: BaseException) -> str:
 
 
 class Database:
-    """The fleet database of one process: a connection per thread and one-line errors."""
+    """The fleet database of one process: a few reusable connections and one-line errors.
+
+    A connection is taken for one transaction and put back afterwards; at most MAX_IDLE wait between
+    uses, so threads that come and go (workers, lease renewers) never leave connections behind.
+    """
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self.where = describe(dsn)
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
+        self._idle: list[tuple[psycopg.Connection[Any], float]] = []
         self._guard = threading.Lock()
-        self._closed = False
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
         """A cursor inside one transaction, committed at the end of the block and rolled back on error."""
-        conn = self._connection()
+        conn = self._take()
         try:
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
         except psycopg.Error as exc:
-            if conn.broken or conn.closed or isinstance(exc, psycopg.OperationalError):
-                self._drop(conn)
+            _close(conn)  # after a driver error the session's state is unknown: start afresh next time
             raise self.error(exc) from None
+        except BaseException:
+            self._give_back(conn)
+            raise
+        self._give_back(conn)
 
     def error(self, exc: BaseException) -> StorageError:
         """One line for a driver error, saying that the program reconnects by itself."""
@@ -74,50 +80,50 @@ class Database:
         return error
 
     def close(self) -> None:
-        """Close every connection; later calls connect again."""
+        """Close the idle connections (connections in use close when given back); later calls connect again."""
         with self._guard:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            _close(conn)
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and (conn.closed or conn.broken or not self._alive(conn)):
-            self._drop(conn)
-            conn = None
-        if conn is None:
-            conn = self._connect()
-        self._local.used = time.monotonic()
-        return conn
+    def _take(self) -> psycopg.Connection[Any]:
+        while True:
+            with self._guard:
+                conn, used = self._idle.pop() if self._idle else (None, 0.0)
+            if conn is None:
+                return self._connect()
+            if not (conn.closed or conn.broken) and _answers(conn, used):
+                return conn
+            _close(conn)
 
-    def _alive(self, conn: psycopg.Connection[Any]) -> bool:
-        """False when a connection idle for a while no longer answers (the server restarted)."""
-        if time.monotonic() - getattr(self._local, "used", 0.0) < IDLE_CHECK_SECONDS:
-            return True
-        try:
-            conn.execute("SELECT 1")
-        except psycopg.Error:
-            return False
-        return True
+    def _give_back(self, conn: psycopg.Connection[Any]) -> None:
+        with self._guard:
+            if len(self._idle) < MAX_IDLE and not (conn.closed or conn.broken):
+                self._idle.append((conn, time.monotonic()))
+                return
+        _close(conn)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
+            return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
                                    options="-c TimeZone=UTC", application_name="zerossl-tui")
         except psycopg.Error as exc:
             raise self.error(exc) from None
-        self._local.conn = conn
-        with self._guard:
-            self._all.append(conn)
-        return conn
 
-    def _drop(self, conn: psycopg.Connection[Any]) -> None:
-        self._local.conn = None
-        with self._guard:
-            if conn in self._all:
-                self._all.remove(conn)
-        try:
-            conn.close()
-        except psycopg.Error:
-            pass  # it is already broken: nothing to close cleanly
+
+def _answers(conn: psycopg.Connection[Any], used: float) -> bool:
+    """False when a connection idle for a while no longer answers (the server restarted meanwhile)."""
+    if time.monotonic() - used < IDLE_CHECK_SECONDS:
+        return True
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _close(conn: psycopg.Connection[Any]) -> None:
+    try:
+        conn.close()
+    except psycopg.Error:
+        pass  # it is already broken: nothing to close cleanly
