@@ -74,3 +74,12 @@ def test_opening_with_postgresql_unreachable_is_one_line(tmp_path: Path) -> None
     dsn = f"postgresql://zt:s3cret-password@127.0.0.1:{free_port()}/fleet"
     text = fails_in_one_line(lambda: open_postgresql(dsn, "web-1", key_file, NOW))
     assert "127.0.0.1" in text and "s3cret-password" not in text
+
+
+def test_a_database_that_does_not_exist_is_one_line_about_the_dsn(pg_server: PgServer, tmp_path: Path) -> None:  # noqa: F811
+    key_file = tmp_path / "storage.key"
+    ensure_key_file(key_file)
+    with pytest.raises(StorageError) as caught:
+        open_postgresql(pg_server.dsn("no_such_db"), "web-1", key_file, NOW)
+    text = str(caught.value)
+    assert "\n" not in text and "refused the login" in text and "no_such_db" in text

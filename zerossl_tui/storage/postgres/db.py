@@ -22,6 +22,7 @@ from ...core.errors import StorageError
 
 CONNECT_TIMEOUT = 5
 MAX_IDLE = 4
+_REFUSED_LOGIN = ("authentication failed", "does not exist", "no password supplied", "no pg_hba.conf entry")
 IDLE_CHECK_SECONDS = 2.0  # a connection idle longer than this is pinged first: the server may have restarted
 
 
@@ -71,11 +72,15 @@ class Database:
 
     def error(self, exc: BaseException) -> StorageError:
         """One line for a driver error, saying that the program reconnects by itself."""
-        if isinstance(exc, psycopg.OperationalError):
-            error = StorageError(f"PostgreSQL at {self.where} is unreachable ({one_line(exc)}): check that it"
+        line = one_line(exc)
+        if isinstance(exc, psycopg.OperationalError) and any(w in line for w in _REFUSED_LOGIN):
+            error = StorageError(f"PostgreSQL at {self.where} refused the login ({line}): check the dsn's user"
+                                 " and database, and its password (secrets.toml, ~/.pgpass or PGPASSWORD)")
+        elif isinstance(exc, psycopg.OperationalError):
+            error = StorageError(f"PostgreSQL at {self.where} is unreachable ({line}): check that it"
                                  " runs and accepts connections; zerossl-tui reconnects by itself")
         else:
-            error = StorageError(f"PostgreSQL at {self.where}: {one_line(exc)}")
+            error = StorageError(f"PostgreSQL at {self.where}: {line}")
         error.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
         return error
 
