@@ -16,7 +16,13 @@ from pgserver import PgServer, pg_dsn, pg_server  # noqa: F401
 
 from zerossl_tui.core.errors import ConfigError, StorageError
 from zerossl_tui.storage.backend import Backend
-from zerossl_tui.storage.postgres import SCHEMA_VERSION, ensure_key_file, open_postgresql, schema_version
+from zerossl_tui.storage.postgres import (
+    SCHEMA_VERSION,
+    ensure_key_file,
+    fleet_hosts,
+    open_postgresql,
+    schema_version,
+)
 from zerossl_tui.storage.postgres.db import Database
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -170,7 +176,9 @@ def test_hosts_report_their_heartbeat_and_what_they_serve(hosts, tmp_path: Path)
     spec = CertificateSpec("shop", ("shop.example",), "pebble", certfile=str(tmp_path / "c.pem"),
                            keyfile=str(tmp_path / "k.pem"))
     two.store.deploy(spec, stored)
-    listed = {h.host_id: h for h in one.store.hosts.hosts()}  # type: ignore[attr-defined]
+    table = fleet_hosts(one)
+    assert table is not None
+    listed = {h.host_id: h for h in table.hosts()}
     assert set(listed) == {"web-1", "web-2"}
     assert listed["web-2"].served == {"shop": "cafe01"} and listed["web-1"].served == {}
     assert all(h.last_heartbeat is not None for h in listed.values())
@@ -198,6 +206,31 @@ def test_orders_of_a_silent_host_without_a_lease_are_healed_and_live_ones_are_no
     pg_server.psql("UPDATE hosts SET last_heartbeat = now() - interval '1 hour'", pg_dsn.rsplit("/", 1)[1])
     assert me.journal.heal(NOW) == [lost]
     assert me.journal.order_result(running, "blog") == "running"
+
+
+def test_hosts_racing_for_one_lock_never_hold_it_together(hosts) -> None:
+    locks = [hosts(f"web-{n}").locker.certificate("shop") for n in range(3)]
+    inside: list[int] = []
+    overlaps: list[int] = []
+    wins = [0, 0, 0]
+
+    def contend(number: int) -> None:
+        for _ in range(15):
+            if locks[number].acquire(timeout=30):
+                inside.append(number)
+                threading.Event().wait(0.01)  # hold it a moment, so that an overlap would show
+                if len(inside) > 1:
+                    overlaps.append(number)
+                wins[number] += 1
+                inside.remove(number)
+                locks[number].release()
+
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [] and wins == [15, 15, 15]
 
 
 def test_two_hosts_saving_at_once_get_distinct_versions(hosts) -> None:

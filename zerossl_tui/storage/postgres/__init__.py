@@ -30,6 +30,7 @@ __all__ = [
     "PgJournal",
     "PgLocker",
     "ensure_key_file",
+    "fleet_hosts",
     "open_postgresql",
     "schema_version",
 ]
@@ -65,3 +66,9 @@ def _check_key(db: Database, box: SecretBox) -> None:
         row = cur.fetchone()
     if row is not None:
         box.verify(bytes(row[0]))
+
+
+def fleet_hosts(backend: Backend) -> PgHosts | None:
+    """The hosts table of a PostgreSQL backend (heartbeats, what each host serves); None for other backends."""
+    hosts = getattr(backend.store, "hosts", None)
+    return hosts if isinstance(hosts, PgHosts) else None
