@@ -22,6 +22,7 @@ from zerossl_tui.storage.postgres import (
     fleet_hosts,
     open_postgresql,
     schema_version,
+    storage_status,
 )
 from zerossl_tui.storage.postgres.db import Database
 
@@ -279,3 +280,27 @@ def test_threads_that_come_and_go_leave_no_connections_behind(hosts, pg_server: 
     count = pg_server.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}'"
                            " AND application_name = 'zerossl-tui'", database)
     assert int(count) <= MAX_IDLE
+
+
+def test_status_lists_backend_schema_hosts_served_serials_and_locks(hosts, tmp_path: Path) -> None:
+    from zerossl_tui.core.models import CertificateSpec
+    from zerossl_tui.storage.backend import open_filesystem
+    from zerossl_tui.storage.paths import resolve_paths
+
+    one, two = hosts("web-1"), hosts("web-2")
+    stored = save(one, private_key_pem()[0], serial="cafe01")
+    one.store.deploy(CertificateSpec("shop", ("shop.example",), "pebble", certfile=str(tmp_path / "c.pem"),
+                                     keyfile=str(tmp_path / "k.pem")), stored)
+    lock = two.locker.certificate("shop")
+    assert lock.try_acquire()
+    status = storage_status(one).as_json()
+    lock.release()
+    assert status["backend"] == "postgresql" and status["schema_version"] == SCHEMA_VERSION
+    assert [(h["host_id"], h["served"]) for h in status["hosts"]] == [("web-1", {"shop": "cafe01"}), ("web-2", {})]
+    assert [(lk["name"], lk["owner"].split(":")[0]) for lk in status["locks"]] == [("shop", "web-2")]
+    local = open_filesystem(resolve_paths(str(tmp_path / "s.toml"), str(tmp_path / "data")), NOW)
+    try:
+        assert storage_status(local).as_json()["backend"] == "filesystem"
+        assert storage_status(local).hosts == ()
+    finally:
+        local.close()

@@ -19,10 +19,12 @@ from .hosts import HostInfo, PgHosts
 from .journal import PgJournal
 from .locks import MAX_LEASE_SECONDS, PgLocker
 from .schema import SCHEMA_VERSION, migrate, schema_version
+from .status import StorageStatus, storage_status
 from .store import PgCertificateStore
 
 __all__ = [
     "SCHEMA_VERSION",
+    "StorageStatus",
     "HostInfo",
     "PgCertificateStore",
     "PgChallengeStore",
@@ -33,6 +35,7 @@ __all__ = [
     "fleet_hosts",
     "open_postgresql",
     "schema_version",
+    "storage_status",
 ]
 
 
