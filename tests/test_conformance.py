@@ -292,13 +292,15 @@ def test_a_lock_is_exclusive_between_two_holders(site: Site, backend: Backend) -
     mine, theirs = backend.locker.certificate("shop"), site.open("web-2").locker.certificate("shop")
     assert mine.try_acquire() and mine.held
     assert not theirs.try_acquire() and not theirs.held
-    assert backend.locker.certificate("blog").try_acquire()  # another certificate is independent
+    blog = backend.locker.certificate("blog")
+    assert blog.try_acquire()  # another certificate is independent
     with pytest.raises(LockBusy, match="shop"):
         theirs.acquire_or_raise(timeout=0.3)
     mine.release()
     assert not mine.held
     assert theirs.acquire(timeout=10) and theirs.held
     theirs.release()
+    blog.release()
     mine.release()  # releasing what is not held does nothing
 
 

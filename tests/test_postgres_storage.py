@@ -198,6 +198,16 @@ def test_a_held_lock_outlives_its_lease_while_its_holder_lives(hosts) -> None:
     rival.release()
 
 
+def test_closing_a_backend_gives_back_its_locks_at_once(hosts) -> None:
+    leaving = hosts("web-1")
+    assert leaving.locker.certificate("shop").try_acquire()
+    rival = hosts("web-2").locker.certificate("shop")
+    assert not rival.try_acquire()
+    leaving.close()
+    assert rival.try_acquire()  # no wait for the 30 s lease
+    rival.release()
+
+
 def test_orders_of_a_silent_host_without_a_lease_are_healed_and_live_ones_are_not(
         hosts, pg_server: PgServer, pg_dsn: str) -> None:  # noqa: F811
     gone, busy, me = hosts("web-2"), hosts("web-3"), hosts("web-1")

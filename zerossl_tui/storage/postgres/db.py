@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,6 +54,7 @@ class Database:
         self.where = describe(dsn)
         self._idle: list[tuple[psycopg.Connection[Any], float]] = []
         self._guard = threading.Lock()
+        self._on_close: list[Callable[[], None]] = []
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -84,8 +85,18 @@ class Database:
         error.sqlstate = getattr(exc, "sqlstate", None)  # type: ignore[attr-defined]
         return error
 
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` first when the database is closed (the locker gives back its locks)."""
+        self._on_close.append(hook)
+
     def close(self) -> None:
-        """Close the idle connections (connections in use close when given back); later calls connect again."""
+        """Run the close hooks, then close the idle connections (connections in use close when given back);
+        later calls connect again."""
+        for hook in self._on_close:
+            try:
+                hook()
+            except StorageError:
+                pass  # the server is away: what the hook would clean up expires by itself
         with self._guard:
             idle, self._idle = self._idle, []
         for conn, _ in idle:

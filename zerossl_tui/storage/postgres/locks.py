@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 
 from ...core.errors import Cancelled, LockBusy, StorageError
 from ...core.interfaces import Lock, LockHolder
@@ -152,6 +153,8 @@ class PgLocker:
         self.db = db
         self.host_id = host_id
         self.lease = lease
+        self._issued: weakref.WeakSet[PgLock] = weakref.WeakSet()
+        db.on_close(self.release_all)
 
     @property
     def owner(self) -> str:
@@ -161,12 +164,21 @@ class PgLocker:
     def certificate(self, name: str) -> Lock:
         """The lock of one certificate."""
         safe_name(name, "certificate")
-        return PgLock(self.db, CERT_PREFIX + name, name, self.owner, self.lease)
+        return self._issue(PgLock(self.db, CERT_PREFIX + name, name, self.owner, self.lease))
 
     def account(self, provider: str) -> Lock:
         """The lock that serializes account registration at ``provider``."""
         safe_name(provider, "provider")
-        return PgLock(self.db, ACCOUNT_PREFIX + provider, f"account {provider}", self.owner, self.lease)
+        return self._issue(PgLock(self.db, ACCOUNT_PREFIX + provider, f"account {provider}", self.owner, self.lease))
+
+    def release_all(self) -> None:
+        """Give back every lock this locker handed out that is still held (the backend is closing)."""
+        for lock in list(self._issued):
+            lock.release()
+
+    def _issue(self, lock: PgLock) -> PgLock:
+        self._issued.add(lock)
+        return lock
 
     def holders(self) -> list[LockHolder]:
         """Every certificate lock whose lease has not ended, with its owner and lease end."""
