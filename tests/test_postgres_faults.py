@@ -83,3 +83,16 @@ def test_a_database_that_does_not_exist_is_one_line_about_the_dsn(pg_server: PgS
         open_postgresql(pg_server.dsn("no_such_db"), "web-1", key_file, NOW)
     text = str(caught.value)
     assert "\n" not in text and "refused the login" in text and "no_such_db" in text
+
+
+def test_a_restart_between_two_calls_goes_unnoticed(pg_server: PgServer, pg_dsn: str, tmp_path: Path) -> None:  # noqa: F811
+    key_file = tmp_path / "storage.key"
+    ensure_key_file(key_file)
+    backend = open_postgresql(pg_dsn, "web-1", key_file, NOW)
+    try:
+        backend.challenges.present_token("tok", "tok.thumb")
+        pg_server.stop()
+        pg_server.start()
+        assert backend.challenges.token("tok") == "tok.thumb"  # the closed idle session is not reused
+    finally:
+        backend.close()

@@ -9,6 +9,7 @@ dropped, and the next call connects again.
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -128,7 +129,14 @@ class Database:
 
 
 def _answers(conn: psycopg.Connection[Any], used: float) -> bool:
-    """False when a connection idle for a while no longer answers (the server restarted meanwhile)."""
+    """False when an idle connection was closed by the server (it restarted meanwhile) or, idle for a
+    while, no longer answers."""
+    try:
+        # An idle session receives nothing unless the server is closing it: anything readable means it is gone.
+        if select.select([conn.fileno()], [], [], 0)[0]:
+            return False
+    except (OSError, ValueError, psycopg.Error):
+        return False
     if time.monotonic() - used < IDLE_CHECK_SECONDS:
         return True
     try:
