@@ -1,0 +1,46 @@
+"""Challenges in the fleet database: http-01 tokens that any host's responder answers (the CA's request may
+reach any host behind a load balancer), and the dns-01 records kept in the journal."""
+
+from __future__ import annotations
+
+from ...core.interfaces import DnsRecord
+from .db import Database
+from .journal import PgJournal
+
+
+class PgChallengeStore:
+    """http-01 tokens in the ``tokens`` table; dns-01 records in the journal's ``dns_records``."""
+
+    def __init__(self, db: Database, journal: PgJournal) -> None:
+        self.db = db
+        self.journal = journal
+
+    def present_token(self, token: str, key_authorization: str) -> None:
+        """Answer ``token`` with ``key_authorization`` on every host from now on."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO tokens (token, key_authorization) VALUES (%s, %s) ON CONFLICT (token)"
+                        " DO UPDATE SET key_authorization = excluded.key_authorization", (token, key_authorization))
+
+    def token(self, token: str) -> str | None:
+        """The key authorization for ``token``, or None."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT key_authorization FROM tokens WHERE token = %s", (token,))
+            row = cur.fetchone()
+        return str(row[0]) if row else None
+
+    def remove_token(self, token: str) -> None:
+        """Stop answering ``token``."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM tokens WHERE token = %s", (token,))
+
+    def add_dns_record(self, record: DnsRecord) -> None:
+        """Note a TXT record just added to a zone."""
+        self.journal.add_dns_record(record)
+
+    def remove_dns_record(self, record: DnsRecord) -> None:
+        """Forget a TXT record just removed from its zone."""
+        self.journal.remove_dns_record(record)
+
+    def dns_records(self, cert: str | None = None) -> list[DnsRecord]:
+        """Records added and not yet removed."""
+        return self.journal.dns_records(cert)

@@ -1,0 +1,205 @@
+"""The order journal in PostgreSQL: orders with their events, renewal state, dns-01 records.
+
+Each order row names the host and process that runs it, so ``heal`` can tell an order whose process died
+from one that runs elsewhere: on this host the pid is checked (with its start time: pids are reused); an
+order of another host is healed only once its owner holds no live lock lease and that host has stopped
+sending heartbeats.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from ...core.interfaces import DnsRecord
+from ...core.models import EventKind, OrderEvent, OrderRecord, RenewalState
+from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, process_start
+from .db import Database
+
+STALE_HOST_SECONDS = 120
+_ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
+_DETAIL = "the process running this order stopped before it finished"
+
+
+class PgJournal:
+    """Orders, events, renewal state and dns-01 records of the whole fleet."""
+
+    def __init__(self, db: Database, host_id: str) -> None:
+        self.db = db
+        self.host_id = host_id
+
+    def close(self) -> None:
+        """Close this process's connections (they are made again if used later)."""
+        self.db.close()
+
+    # -- orders -------------------------------------------------------------------------------------
+
+    def start_order(self, cert: str, at: datetime) -> int:
+        """Record a new running order of this host and process; its id."""
+        pid = os.getpid()
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO orders (cert, started, host_id, pid, pid_start) VALUES (%s, %s, %s, %s, %s)"
+                        " RETURNING id", (cert, _utc(at), self.host_id, pid, process_start(pid)))
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def add_event(self, order_id: int, kind: str, message: str, at: datetime,
+                  retry_after: float | None = None) -> None:
+        """Append one event to an order."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO events (order_id, at, kind, message, retry_after) VALUES (%s, %s, %s, %s, %s)",
+                        (order_id, _utc(at), str(getattr(kind, "value", kind)), message, retry_after))
+
+    def finish_order(self, order_id: int, result: str, at: datetime, *, error_type: str = "",
+                     error_detail: str = "", serial: str = "", order_url: str = "") -> None:
+        """Close an order with its result ('issued', 'failed', 'cancelled' or 'revoked')."""
+        if result not in RESULTS or result == "running":
+            raise ValueError(f"not a final order result: {result!r}")
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE orders SET finished = %s, result = %s, error_type = %s, error_detail = %s,"
+                        " serial = %s, order_url = %s WHERE id = %s",
+                        (_utc(at), result, error_type, error_detail, serial, order_url, order_id))
+
+    def orders(self, cert: str, limit: int = 50) -> list[OrderRecord]:
+        """A certificate's latest ``limit`` orders, newest first, each with its events (oldest first)."""
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE cert = %s ORDER BY id DESC LIMIT %s",
+                        (cert, max(0, min(limit, MAX_LIMIT))))
+            rows = cur.fetchall()
+            cur.execute("SELECT order_id, kind, message, at, retry_after FROM events WHERE order_id = ANY(%s)"
+                        " ORDER BY id", ([row[0] for row in rows],))
+            events: dict[int, list[OrderEvent]] = {}
+            for order_id, kind, message, at, retry_after in cur.fetchall():
+                events.setdefault(order_id, []).append(OrderEvent(kind, message, at, retry_after))
+        return [_order(row, tuple(events.get(row[0], ()))) for row in rows]
+
+    def order_result(self, order_id: int, cert: str) -> str | None:
+        """The result of one order of ``cert``; None when there is no such order."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT result FROM orders WHERE id = %s AND cert = %s", (order_id, cert))
+            row = cur.fetchone()
+        return str(row[0]) if row else None
+
+    def last_orders(self) -> dict[str, OrderRecord]:
+        """The newest order of every certificate (without events)."""
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT DISTINCT ON (cert) {_ORDER_COLUMNS} FROM orders ORDER BY cert, id DESC")
+            rows = cur.fetchall()
+        return {row[1]: _order(row, ()) for row in rows}
+
+    def heal(self, at: datetime) -> list[int]:
+        """Close as failed ('interrupted') the orders whose process died; the ids closed."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT id, pid, pid_start FROM orders WHERE result = 'running' AND host_id = %s"
+                        " FOR UPDATE", (self.host_id,))
+            dead = [order_id for order_id, pid, start in cur.fetchall() if not _process_alive(pid, start)]
+            cur.execute(
+                "SELECT id FROM orders o WHERE result = 'running' AND host_id <> %s AND NOT EXISTS"
+                " (SELECT 1 FROM locks l WHERE l.owner = o.host_id || ':' || o.pid AND l.expires > now())"
+                " AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.host_id = o.host_id"
+                " AND h.last_heartbeat > now() - make_interval(secs => %s)) FOR UPDATE",
+                (self.host_id, STALE_HOST_SECONDS))
+            dead += [int(row[0]) for row in cur.fetchall()]
+            for order_id in sorted(dead):
+                self._close_interrupted(cur, order_id, _utc(at))
+        return sorted(dead)
+
+    @staticmethod
+    def _close_interrupted(cur: Any, order_id: int, at: datetime) -> None:
+        cur.execute("UPDATE orders SET result = 'failed', finished = %s, error_type = %s, error_detail = %s"
+                    " WHERE id = %s", (at, INTERRUPTED, _DETAIL, order_id))
+        cur.execute("INSERT INTO events (order_id, at, kind, message) VALUES (%s, %s, %s, %s)",
+                    (order_id, at, EventKind.FAILED.value, f"{INTERRUPTED}: {_DETAIL}"))
+
+    # -- renewal state ------------------------------------------------------------------------------
+
+    def get_state(self, cert: str) -> RenewalState:
+        """The renewal state of ``cert`` (the default state when none is stored)."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT state FROM renewal_state WHERE cert = %s", (cert,))
+            row = cur.fetchone()
+        return state_from_doc(row[0]) if row else RenewalState()
+
+    def put_state(self, cert: str, state: RenewalState) -> None:
+        """Store the renewal state of ``cert``."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO renewal_state (cert, state) VALUES (%s, %s) ON CONFLICT (cert)"
+                        " DO UPDATE SET state = excluded.state", (cert, Jsonb(state_to_doc(state))))
+
+    def all_states(self) -> dict[str, RenewalState]:
+        """Every stored renewal state."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT cert, state FROM renewal_state")
+            rows = cur.fetchall()
+        return {cert: state_from_doc(doc) for cert, doc in rows}
+
+    # -- dns-01 records ------------------------------------------------------------------------------
+
+    def add_dns_record(self, record: DnsRecord) -> None:
+        """Note a TXT record just added to a zone."""
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO dns_records (cert, provider, fqdn, value, order_id) VALUES (%s, %s, %s, %s, %s)",
+                        (record.cert, record.provider, record.fqdn, record.value, record.order_id))
+
+    def remove_dns_record(self, record: DnsRecord) -> None:
+        """Forget a TXT record just removed from its zone."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM dns_records WHERE cert = %s AND provider = %s AND fqdn = %s AND value = %s",
+                        (record.cert, record.provider, record.fqdn, record.value))
+
+    def dns_records(self, cert: str | None = None) -> list[DnsRecord]:
+        """Records added and not yet removed, of ``cert`` or of every certificate."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT cert, provider, fqdn, value, order_id FROM dns_records"
+                        " WHERE %(cert)s::text IS NULL OR cert = %(cert)s ORDER BY id", {"cert": cert})
+            rows = cur.fetchall()
+        return [DnsRecord(c, p, f, v, int(o)) for c, p, f, v, o in rows]
+
+
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC; a naive datetime is a programming error (as in the SQLite journal)."""
+    if at.tzinfo is None:
+        raise ValueError("journal times must be timezone-aware")
+    return at.astimezone(UTC)
+
+
+def _order(row: tuple[Any, ...], events: tuple[OrderEvent, ...]) -> OrderRecord:
+    order_id, cert, started, finished, result, error_type, error_detail, serial, order_url = row
+    return OrderRecord(int(order_id), cert, started, finished, result, error_type, error_detail, serial,
+                       order_url, events)
+
+
+_STATE_FIELDS = {f.name: f for f in fields(RenewalState)}
+
+
+def state_to_doc(state: RenewalState) -> dict[str, Any]:
+    """A renewal state as a JSON document (datetimes as ISO 8601 UTC text)."""
+    return {k: (_utc(v).isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()}
+
+
+def state_from_doc(doc: Any) -> RenewalState:
+    """The stored state; keys this version does not know are ignored, missing ones take defaults."""
+    values: dict[str, Any] = {}
+    for key, value in doc.items() if isinstance(doc, dict) else ():
+        spec = _STATE_FIELDS.get(key)
+        if spec is not None:
+            values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
+    return RenewalState(**values)
+
+
+def _process_alive(pid: int, start: str = "") -> bool:
+    """True when process ``pid`` of this host exists and, when ``start`` was recorded, is the same process."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        pass  # exists but belongs to another user
+    now = process_start(pid)
+    return not (start and now and now != start)

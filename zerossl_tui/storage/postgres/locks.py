@@ -1,0 +1,189 @@
+"""Fleet-wide locks: one row per lock in ``locks`` with an owner (host id + pid) and a lease.
+
+Taking a lock is one statement: insert the row, or take over a row whose lease has ended
+(``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires < now()``), so two hosts can never both win. A
+background thread renews the lease while the lock is held; a holder that dies (or whose host or network
+dies) stops renewing, and its lock is free once the lease ends. Session advisory locks are not used: the
+session of a dead host may linger on the server for a long time and would keep its locks. Lease times
+come from the database server's clock, so hosts need not agree on the time. Each ``PgLock`` object has
+its own token: two objects (threads) of one process exclude each other like two hosts do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+import weakref
+
+from ...core.errors import Cancelled, LockBusy, StorageError
+from ...core.interfaces import Lock, LockHolder
+from ..paths import safe_name
+from .db import Database
+
+MAX_LEASE_SECONDS = 30.0
+POLL_SECONDS = 0.2
+CERT_PREFIX = "cert:"
+ACCOUNT_PREFIX = "account:"
+
+
+class PgLock:
+    """The exclusive right to one lock name across the fleet, with a lease renewed while held."""
+
+    def __init__(self, db: Database, key: str, label: str, owner: str, lease: float) -> None:
+        self.db = db
+        self.key = key
+        self.name = label
+        self.owner = owner
+        self.lease = lease
+        self._token = uuid.uuid4().hex
+        self._valid_until = 0.0  # monotonic: past it, the lease may have ended unnoticed
+        self._stop: threading.Event | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock and its lease was renewed in time."""
+        return self._stop is not None and time.monotonic() < self._valid_until
+
+    def try_acquire(self) -> bool:
+        """Take the lock when it is free or its holder's lease has ended; True when held."""
+        with self._guard:
+            if self._stop is not None:
+                if self.held:
+                    return True
+                self._stop.set()  # the lease ran out unrenewed: this object must win the row again
+                self._stop = None
+            sent = time.monotonic()
+            with self.db.transaction() as cur:
+                cur.execute(
+                    "INSERT INTO locks (name, owner, token, expires) VALUES (%s, %s, %s, now() + make_interval("
+                    "secs => %s)) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,"
+                    " expires = excluded.expires WHERE locks.expires < now() RETURNING token",
+                    (self.key, self.owner, self._token, self.lease))
+                won = cur.fetchone() is not None
+            if won:
+                self._valid_until = sent + self.lease
+                self._start_renewing()
+            return won
+
+    def acquire(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: no limit) or until ``cancel`` is set; True when held."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.try_acquire():
+            if cancel is not None and cancel.is_set():
+                return False
+            left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            (cancel or threading.Event()).wait(left)
+        return True
+
+    def acquire_or_raise(self, timeout: float | None = None, cancel: threading.Event | None = None) -> None:
+        """``acquire``, raising Cancelled or LockBusy (naming the holder) when it could not."""
+        if self.acquire(timeout, cancel):
+            return
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{self.name}: cancelled while waiting for another order to finish")
+        holder = self._holder()
+        by = f" on {holder}" if holder else " on another host"
+        raise LockBusy(f"{self.name}: another order for it is running{by}; try again when it has finished")
+
+    def release(self) -> None:
+        """Give the lock back (nothing happens when not held); a database that is down lets the lease run
+        out instead."""
+        with self._guard:
+            stop, self._stop = self._stop, None
+            if stop is None:
+                return
+            stop.set()
+            self._valid_until = 0.0
+            try:
+                with self.db.transaction() as cur:
+                    cur.execute("DELETE FROM locks WHERE name = %s AND token = %s", (self.key, self._token))
+            except StorageError:
+                pass  # nobody else can take it before the lease ends, and then anyone may
+
+    def __enter__(self) -> PgLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def _holder(self) -> str:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT owner FROM locks WHERE name = %s AND expires > now()", (self.key,))
+            row = cur.fetchone()
+        return str(row[0]) if row else ""
+
+    def _start_renewing(self) -> None:
+        stop = self._stop = threading.Event()
+        thread = threading.Thread(target=self._renew_loop, args=(stop,), daemon=True,
+                                  name=f"lease {self.key}")
+        thread.start()
+
+    def _renew_loop(self, stop: threading.Event) -> None:
+        """Extend the lease every third of it until released; a lost lock stops the loop."""
+        while not stop.wait(self.lease / 3):
+            sent = time.monotonic()
+            try:
+                kept = self._renew()
+            except StorageError:
+                continue  # PostgreSQL away: try again; ``held`` turns False if the lease runs out meanwhile
+            if not kept:
+                self._valid_until = 0.0
+                return
+            self._valid_until = sent + self.lease
+
+    def _renew(self) -> bool:
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE locks SET expires = now() + make_interval(secs => %s) WHERE name = %s"
+                        " AND token = %s", (self.lease, self.key, self._token))
+            return cur.rowcount == 1
+
+
+class PgLocker:
+    """Hands out fleet-wide certificate and account locks owned by ``host_id:pid``."""
+
+    def __init__(self, db: Database, host_id: str, lease: float = MAX_LEASE_SECONDS) -> None:
+        if not 0 < lease <= MAX_LEASE_SECONDS:
+            raise ValueError(f"a lock lease must be between 0 and {MAX_LEASE_SECONDS:g} seconds")
+        self.db = db
+        self.host_id = host_id
+        self.lease = lease
+        self._issued: weakref.WeakSet[PgLock] = weakref.WeakSet()
+        db.on_close(self.release_all)
+
+    @property
+    def owner(self) -> str:
+        """``host_id:pid`` of this process (computed each time: a forked child is another owner)."""
+        return f"{self.host_id}:{os.getpid()}"
+
+    def certificate(self, name: str) -> Lock:
+        """The lock of one certificate."""
+        safe_name(name, "certificate")
+        return self._issue(PgLock(self.db, CERT_PREFIX + name, name, self.owner, self.lease))
+
+    def account(self, provider: str) -> Lock:
+        """The lock that serializes account registration at ``provider``."""
+        safe_name(provider, "provider")
+        return self._issue(PgLock(self.db, ACCOUNT_PREFIX + provider, f"account {provider}", self.owner, self.lease))
+
+    def release_all(self) -> None:
+        """Give back every lock this locker handed out that is still held (the backend is closing)."""
+        for lock in list(self._issued):
+            lock.release()
+
+    def _issue(self, lock: PgLock) -> PgLock:
+        self._issued.add(lock)
+        return lock
+
+    def holders(self) -> list[LockHolder]:
+        """Every certificate lock whose lease has not ended, with its owner and lease end."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT name, owner, expires FROM locks WHERE expires > now() AND name LIKE %s"
+                        " ORDER BY name", (CERT_PREFIX + "%",))
+            rows = cur.fetchall()
+        return [LockHolder(name[len(CERT_PREFIX):], owner, expires) for name, owner, expires in rows]

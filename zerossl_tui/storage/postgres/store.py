@@ -1,0 +1,236 @@
+"""The certificate store in PostgreSQL: every version, one current per certificate, accounts, EAB cache.
+
+A version is one row written in the same transaction as the ``current`` pointer (and the pending
+deployment, when an order saves it), so no host ever sees a half-written version. Private keys and EAB
+secrets are sealed (``crypto.py``). Deployment records are per host: every host writes its own served
+files and finishes its own interrupted deployments.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ...core.errors import StorageError
+from ...core.models import CertificateSpec, PendingDeploy, StoredCert
+from ..deploy import Target, deploy_files, remove_stale_temps, targets
+from ..paths import safe_name
+from .crypto import SecretBox
+from .db import Database
+from .hosts import PgHosts
+
+Pem = str | bytes
+_VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
+_VERSION_COLUMNS = "version, key_sealed, cert_pem, chain_pem, fullchain_pem, meta"
+_SAVE_ATTEMPTS = 5
+UNIQUE_VIOLATION = "23505"
+
+
+class PgCertificateStore:
+    """Certificates and ACME accounts of the whole fleet; deployment records of this host."""
+
+    def __init__(self, db: Database, box: SecretBox, host_id: str) -> None:
+        self.db = db
+        self.box = box
+        self.host_id = host_id
+        self.hosts = PgHosts(db, host_id)
+
+    # -- certificates -------------------------------------------------------------------------------
+
+    def save_version(
+        self, name: str, key_pem: Pem, cert_pem: Pem, chain_pem: Pem, fullchain_pem: Pem, meta: dict[str, Any],
+        *, order_id: int | None = None,
+    ) -> StoredCert:
+        """Store a new version and make it current, in one transaction; with ``order_id``, its deployment
+        on this host is recorded as pending in that same transaction."""
+        safe_name(name, "certificate")
+        pems = (_bytes(key_pem), _bytes(cert_pem), _bytes(chain_pem), _bytes(fullchain_pem))
+        meta_doc = json.loads(json.dumps(meta, default=_json_default))
+        suffix = re.sub(r"[^0-9a-z]", "", str(meta.get("serial", "")).lower())[:40]
+        for _ in range(_SAVE_ATTEMPTS):  # two writers may pick the same number: the loser takes the next
+            try:
+                version = self._insert(name, pems, meta_doc, suffix, order_id)
+            except StorageError as exc:
+                if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
+                    continue
+                raise
+            return StoredCert(name, version, *pems, meta_doc)
+        raise StorageError(f"{name}: could not store a new version (other hosts kept writing one)")
+
+    def _insert(self, name: str, pems: tuple[bytes, ...], meta: dict[str, Any], suffix: str,
+                order_id: int | None) -> str:
+        with self.db.transaction() as cur:
+            cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM versions WHERE cert = %s", (name,))
+            seq = int(_first(cur))
+            version = f"{seq:04d}" + (f"-{suffix}" if suffix else "")
+            sealed = self.box.seal(pems[0], _key_place(name, version))
+            cur.execute(f"INSERT INTO versions (cert, seq, {_VERSION_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s,"
+                        " %s, %s)", (name, seq, version, sealed, *pems[1:], Jsonb(meta)))
+            if order_id is not None:
+                self._begin_deploy(cur, name, version, order_id)
+            cur.execute("INSERT INTO current_versions (cert, version) VALUES (%s, %s) ON CONFLICT (cert)"
+                        " DO UPDATE SET version = excluded.version", (name, version))
+        return version
+
+    def current(self, name: str) -> StoredCert | None:
+        """The current version (the newest one if the pointer is missing); None if none was stored."""
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions v WHERE cert = %s ORDER BY"
+                        " (version = (SELECT version FROM current_versions c WHERE c.cert = v.cert)) DESC"
+                        " NULLS LAST, seq DESC LIMIT 1", (name,))
+            row = cur.fetchone()
+        return self._stored(name, row) if row else None
+
+    def current_meta(self, name: str) -> dict[str, Any] | None:
+        """The current version's metadata alone (no PEM, no decryption)."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT v.meta FROM current_versions c JOIN versions v USING (cert, version)"
+                        " WHERE c.cert = %s", (name,))
+            row = cur.fetchone()
+            stored_meta = row[0] if row else None
+        if stored_meta is not None:
+            return dict(stored_meta)
+        stored = self.current(name)
+        return stored.meta if stored else None
+
+    def load_version(self, name: str, version: str) -> StoredCert | None:
+        """One stored version, or None."""
+        if not _VERSION.match(version):
+            return None
+        with self.db.transaction() as cur:
+            cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE cert = %s AND version = %s",
+                        (name, version))
+            row = cur.fetchone()
+        return self._stored(name, row) if row else None
+
+    def versions(self, name: str) -> list[str]:
+        """The version names of ``name``, oldest first."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT version FROM versions WHERE cert = %s ORDER BY seq", (name,))
+            return [str(row[0]) for row in cur.fetchall()]
+
+    def names(self) -> list[str]:
+        """Every certificate with stored versions, sorted."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT DISTINCT cert FROM versions ORDER BY cert")
+            return [str(row[0]) for row in cur.fetchall()]
+
+    def _stored(self, name: str, row: tuple[Any, ...]) -> StoredCert:
+        version, sealed, cert, chain, full, meta = row
+        key = self.box.open(sealed, _key_place(name, version))
+        return StoredCert(name, version, key, bytes(cert), bytes(chain), bytes(full), dict(meta))
+
+    # -- this host's served files -------------------------------------------------------------------
+
+    def deploy(self, spec: CertificateSpec, stored: StoredCert) -> list[str]:
+        """Write ``stored`` to this host's served files (``deploy.py``), then note what this host serves.
+
+        The note is best effort: the files are right whatever the database says, and the next deployment
+        or ``hosts.record_served`` writes it again once PostgreSQL answers.
+        """
+        written = deploy_files(self._targets(spec, stored))
+        try:
+            self.hosts.record_served(stored.name, stored.version, str(stored.meta.get("serial", "")))
+        except StorageError:
+            pass
+        return written
+
+    def remove_stale_temps(self, spec: CertificateSpec, stored: StoredCert) -> None:
+        """Remove temporary files a killed deployment left beside this host's served files."""
+        remove_stale_temps(self._targets(spec, stored))
+
+    def _targets(self, spec: CertificateSpec, stored: StoredCert) -> list[Target]:
+        return targets(spec, stored.key_pem, stored.chain_pem, stored.fullchain_pem)
+
+    def begin_deploy(self, name: str, version: str, order_id: int) -> None:
+        """Record that this host is deploying ``version``."""
+        with self.db.transaction() as cur:
+            self._begin_deploy(cur, name, version, order_id)
+
+    def _begin_deploy(self, cur: psycopg.Cursor[Any], name: str, version: str, order_id: int) -> None:
+        cur.execute("INSERT INTO pending_deploys (host_id, cert, version, order_id) VALUES (%s, %s, %s, %s)"
+                    " ON CONFLICT (host_id, cert) DO UPDATE SET version = excluded.version,"
+                    " order_id = excluded.order_id", (self.host_id, name, version, order_id))
+
+    def pending_deploy(self, name: str) -> PendingDeploy | None:
+        """This host's deployment of ``name`` begun and not finished, if any."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT version, order_id FROM pending_deploys WHERE host_id = %s AND cert = %s",
+                        (self.host_id, name))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        version = str(row[0])
+        return PendingDeploy(version if _VERSION.match(version) else "", int(row[1]))
+
+    def end_deploy(self, name: str) -> None:
+        """This host finished deploying ``name``: forget the record."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM pending_deploys WHERE host_id = %s AND cert = %s", (self.host_id, name))
+
+    # -- accounts -----------------------------------------------------------------------------------
+
+    def load_account(self, provider: str, directory: str = "") -> tuple[bytes | None, str]:
+        """(account key PEM or None, URL or ""); an account of another directory gives its key, no URL."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT key_sealed, url, directory FROM accounts WHERE provider = %s", (provider,))
+            row = cur.fetchone()
+        if row is None:
+            return None, ""
+        key = self.box.open(row[0], f"account:{provider}")
+        url = "" if directory and row[2] not in ("", directory) else str(row[1])
+        return key, url
+
+    def save_account(self, provider: str, key_pem: Pem, url: str, directory: str = "") -> None:
+        """Keep the account key (sealed) and its URL and directory."""
+        safe_name(provider, "provider")
+        sealed = self.box.seal(_bytes(key_pem), f"account:{provider}")
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO accounts (provider, key_sealed, url, directory) VALUES (%s, %s, %s, %s)"
+                        " ON CONFLICT (provider) DO UPDATE SET key_sealed = excluded.key_sealed,"
+                        " url = excluded.url, directory = excluded.directory", (provider, sealed, url, directory))
+
+    def load_eab_cache(self, provider: str) -> tuple[str, str]:
+        """(kid, hmac key) fetched earlier, or ("", "")."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT kid, hmac_sealed FROM eab_cache WHERE provider = %s", (provider,))
+            row = cur.fetchone()
+        if row is None:
+            return "", ""
+        hmac_key = self.box.open(row[1], f"eab:{provider}").decode()
+        return (str(row[0]), hmac_key) if row[0] and hmac_key else ("", "")
+
+    def save_eab_cache(self, provider: str, kid: str, hmac_key: str) -> None:
+        """Cache EAB credentials (the HMAC key sealed)."""
+        safe_name(provider, "provider")
+        sealed = self.box.seal(hmac_key.encode(), f"eab:{provider}")
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO eab_cache (provider, kid, hmac_sealed) VALUES (%s, %s, %s) ON CONFLICT"
+                        " (provider) DO UPDATE SET kid = excluded.kid, hmac_sealed = excluded.hmac_sealed",
+                        (provider, kid, sealed))
+
+
+def _key_place(name: str, version: str) -> str:
+    return f"version:{name}:{version}"
+
+
+def _first(cur: psycopg.Cursor[Any]) -> Any:
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _bytes(pem: Pem) -> bytes:
+    return pem.encode() if isinstance(pem, str) else bytes(pem)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a certificate's metadata")
