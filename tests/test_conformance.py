@@ -188,7 +188,30 @@ def test_eab_cache_round_trip(backend: Backend) -> None:
     assert backend.store.load_eab_cache("zerossl") == ("kid-2", "hmac-2")
 
 
+def test_the_key_of_an_order_in_progress_is_kept_until_cleared(backend: Backend) -> None:
+    assert backend.store.pending_key("shop") is None
+    backend.store.save_pending_key("shop", KEY)
+    assert backend.store.pending_key("shop") == KEY and backend.store.pending_key("blog") is None
+    backend.store.clear_pending_key("shop")
+    backend.store.clear_pending_key("shop")  # twice is fine
+    assert backend.store.pending_key("shop") is None
+
+
 # -- journal ----------------------------------------------------------------------------------------
+
+
+def test_an_order_url_noted_early_survives_a_failure_and_can_be_resumed(backend: Backend) -> None:
+    journal = backend.journal
+    first = journal.start_order("shop", NOW)
+    journal.note_order_url(first, "https://ca/order/7")
+    journal.finish_order(first, "failed", NOW, error_type="interrupted")
+    second = journal.start_order("shop", NOW)
+    assert journal.orders("shop")[1].order_url == "https://ca/order/7"
+    assert journal.resumable_order("shop", second) == "https://ca/order/7"
+    journal.finish_order(second, "issued", NOW, serial="aa", order_url="https://ca/order/8")
+    third = journal.start_order("shop", NOW)
+    assert journal.resumable_order("shop", third) == ""  # the newest earlier order issued
+    assert journal.resumable_order("blog", third) == ""
 
 
 def test_orders_keep_their_events_and_results_newest_first(backend: Backend) -> None:

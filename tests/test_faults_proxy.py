@@ -206,7 +206,8 @@ def test_order_stuck_in_processing_gives_up_at_the_order_deadline(served: Served
     processing = [e for e in order["events"] if e["kind"] == "processing"]
     assert processing and all(e["retry_after"] == 1.0 for e in processing)
     polls = served.proxy.seen("POST", ORDER)
-    assert 1 <= len(polls) <= 5, "the poll must follow Retry-After (1 s), not hammer the CA"
+    # 30 s of order_timeout at one poll per Retry-After (1 s): about 30 polls, never hundreds
+    assert 1 <= len(polls) <= 40, "the poll must follow Retry-After (1 s), not hammer the CA"
 
 
 def test_malformed_json_fails_cleanly(served: Served) -> None:

@@ -45,6 +45,35 @@ def test_ari_window_is_fetched_and_next_renewal_lies_inside(local_home: Home, pe
     assert again.ari_chosen == state.ari_chosen, "the chosen moment is kept while the window is the same"
 
 
+def test_right_after_issue_list_shows_the_ari_moment_inside_the_cas_window(local_home: Home,
+                                                                          pebble: PebbleServer) -> None:
+    if not pebble.has_ari():
+        pytest.skip("this Pebble has no renewalInfo")
+    add(local_home, pebble, "fresh")
+    local_home.run("issue", "fresh", check=True)
+    row = json.loads(local_home.run("list", "--json", check=True).stdout)[0]
+    assert row["renewal_source"] == "ari", row
+    window = _ca_window(pebble, CertificateService().store.current("fresh").cert_pem)
+    at = parse_time(row["next_renewal"])
+    assert window[0] <= at <= window[1]
+    assert any(e["kind"] == "ari" for e in json.loads(local_home.run("log", "fresh", "--json").stdout)[0]["events"])
+
+
+def _ca_window(pebble: PebbleServer, cert_pem: bytes) -> tuple[datetime, datetime]:
+    """The window the CA's renewalInfo endpoint gives, asked directly (not through zerossl-tui)."""
+    import ssl
+    import urllib.request
+
+    from zerossl_tui.engine.keys import ari_cert_id
+
+    context = ssl.create_default_context(cafile=str(pebble.ca_bundle))
+    with urllib.request.urlopen(pebble.directory, context=context, timeout=10) as answer:
+        base = json.load(answer)["renewalInfo"]
+    with urllib.request.urlopen(f"{base.rstrip('/')}/{ari_cert_id(cert_pem)}", context=context, timeout=10) as answer:
+        window = json.load(answer)["suggestedWindow"]
+    return parse_time(window["start"]), parse_time(window["end"])
+
+
 def test_renewal_order_carries_replaces_and_ca_accepts(local_home: Home, pebble: PebbleServer) -> None:
     if not pebble.has_ari():
         pytest.skip("this Pebble has no renewalInfo")

@@ -55,6 +55,15 @@ class CertificateStore(Protocol):
     def end_deploy(self, name: str) -> None:
         """The deployment finished: forget the record."""
 
+    def save_pending_key(self, name: str, key_pem: Pem) -> None:
+        """Keep the key of an order in progress until its certificate is stored (kept secret)."""
+
+    def pending_key(self, name: str) -> bytes | None:
+        """The key of the order in progress, if any."""
+
+    def clear_pending_key(self, name: str) -> None:
+        """Forget the key of the order in progress."""
+
     def load_account(self, provider: str, directory: str = "") -> tuple[bytes | None, str]:
         """(account key PEM, account URL) for ``provider`` at ``directory``; (None, "") when none."""
 
@@ -81,6 +90,13 @@ class OrderJournal(Protocol):
     def finish_order(self, order_id: int, result: str, at: datetime, *, error_type: str = "",
                      error_detail: str = "", serial: str = "", order_url: str = "") -> None:
         """Close an order with its result."""
+
+    def note_order_url(self, order_id: int, url: str) -> None:
+        """Keep an order's URL as soon as the CA created it."""
+
+    def resumable_order(self, cert: str, before: int) -> str:
+        """The URL of the newest order of ``cert`` older than ``before`` that ended without a certificate
+        (the CA may still finish it), or ""."""
 
     def orders(self, cert: str, limit: int = 50) -> list[OrderRecord]:
         """A certificate's orders, newest first, with their events."""

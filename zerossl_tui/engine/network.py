@@ -34,6 +34,7 @@ from ..core.errors import (
     AccountDoesNotExist,
     AcmeProblem,
     CaUnreachable,
+    DeadlineExceeded,
     EabRequired,
     OperationError,
     RateLimited,
@@ -108,8 +109,10 @@ class AcmeNetwork(acme_client.ClientNetwork):
         nonce_tries: int = NONCE_TRIES,
         clock: Clock = SYSTEM_CLOCK,
         pause: Pause = _default_pause,
+        remaining: Callable[[], float | None] = lambda: None,
     ) -> None:
         super().__init__(user_agent=USER_AGENT, timeout=timeout)  # type: ignore[arg-type]  # float works
+        self.remaining = remaining
         self.verify_ssl = verify  # type: ignore[assignment]  # requests takes a bundle path too
         self.nonce_tries = max(1, nonce_tries)
         self.nonce_retries = 0
@@ -132,6 +135,21 @@ class AcmeNetwork(acme_client.ClientNetwork):
         """GET and check the answer, again after a busy answer or a broken connection."""
         send = super().get
         return self._retrying(lambda: send(url, content_type=content_type, **kwargs), safe=True)
+
+    def _send_request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+        """Send one request, never waiting past the order's deadline: the timeout is the smaller of the
+        request timeout and the time the order has left, so the deadline is hard."""
+        left = self.remaining()
+        if left is None or left >= self._default_timeout:
+            return super()._send_request(method, url, *args, **kwargs)
+        if left <= 0:
+            raise DeadlineExceeded(f"gave up talking to {host_of(url)}: the per-order deadline passed "
+                                   "(renewal order_timeout)")
+        try:
+            return super()._send_request(method, url, *args, timeout=left, **kwargs)
+        except requests.exceptions.Timeout:
+            raise DeadlineExceeded(f"{host_of(url)} did not answer before the per-order deadline "
+                                   "(renewal order_timeout)") from None
 
     def _retrying(self, send: Callable[[], requests.Response], safe: bool) -> requests.Response:
         bad_nonces = troubles = 0

@@ -11,7 +11,7 @@ errors leave as ``core.errors`` types (``network.translate_error``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -23,16 +23,15 @@ from acme import errors as acme_errors
 from acme import messages
 
 from ..core.clock import SYSTEM_CLOCK, Clock
-from ..core.errors import Cancelled, CaUnreachable, DeadlineExceeded, ZtError
+from ..core.errors import Cancelled, DeadlineExceeded
 from ..core.models import DEFAULT_KEY_TYPE, EventKind, ProviderSpec
 from . import keys
 from . import orders as o
 from .accounts import FETCH, AccountState, choose_eab, key_change_jws, registration_problem
-from .dns.solver import publish_pending
 from .eab import ZEROSSL_API, check_eab_hmac, fetch_zerossl_eab
+from .issue import IssueFlow
 from .network import MAX_PAUSE, REQUEST_TIMEOUT, AcmeNetwork, host_of, tls_verify, translate_error
 from .orders import Issued, RenewalWindow
-from .solvers import Solver
 
 __all__ = ["AccountState", "AcmeSession", "Issued", "ProgressFn", "RenewalWindow", "choose_eab"]
 
@@ -40,7 +39,7 @@ ProgressFn = Callable[[EventKind, str, float | None], None]
 T = TypeVar("T")
 
 
-class AcmeSession:
+class AcmeSession(IssueFlow):
     """One CA, one account, one thread at a time: the steps of ACME for the service layer.
 
     ``account`` is trusted as given; when the CA answers ``accountDoesNotExist`` the session registers
@@ -202,152 +201,16 @@ class AcmeSession:
             meta = self._connect().directory.meta
             return dict(getattr(meta, "profiles", None) or {})
 
-    # --- issue ---------------------------------------------------------------------------------------
-
-    def issue(
-        self, domains: Sequence[str], key_pem: bytes, solver: Solver, *, deadline: float,
-        profile: str = "", replaces: str = "",
-    ) -> Issued:
-        """Order, validate (http-01 through the started ``solver``), finalize and download a certificate
-        for ``domains`` with ``key_pem``. ``deadline`` is on ``clock.monotonic()``; ``replaces`` is the
-        ARI CertID of the certificate this one replaces; ``profile`` is sent only when not empty."""
-        csr_pem = keys.make_csr(key_pem, domains)
-        names = list(domains)
-        self._deadline = deadline
-        try:
-            issued = self._with_account(lambda: self._issue(names, csr_pem, solver, deadline, profile, replaces))
-        finally:
-            self._deadline = None
-        o.check_issued(issued, key_pem, names)
-        return issued
-
-    def _issue(self, domains: list[str], csr_pem: bytes, solver: Solver, deadline: float, profile: str,
-               replaces: str) -> Issued:
-        order_url, order, replaced = self._new_order(domains, profile, replaces)
-        note = f" (replaces {replaced})" if replaced else ""
-        self.progress(EventKind.ORDER_CREATED, f"order for {', '.join(domains)}{note}", None)
-        presented: list[o.Http01Challenge] = []
-        try:
-            self._present_all(order, solver, presented)
-            publish_pending(solver, self.progress, self.cancel, deadline - self.clock.monotonic())  # dns-01
-            for item in presented:  # answer only once every token is in place
-                self._post(item.challenge.uri, item.response)
-            self._await_authorizations(presented, deadline)
-            order = self._finalize(order_url, order, csr_pem, deadline)
-            fullchain = self._post(str(order.certificate), None).content
-        finally:
-            for item in presented:
-                _quietly(solver.cleanup, item.domain, item.token)
-        leaf, chain = keys.split_fullchain(fullchain)
-        return Issued(leaf + chain, leaf, chain, order_url)
-
-    def _new_order(self, domains: list[str], profile: str, replaces: str) -> tuple[str, messages.Order, str]:
-        """The new order's URL and body, and the ``replaces`` CertID the CA accepted ("" if none)."""
-        url = self._directory["newOrder"]
-        try:
-            response = self._post(url, o.new_order(domains, profile, replaces))
-        except messages.Error as error:
-            if not replaces or not o.refuses_replaces(error):
-                raise
-            self.progress(EventKind.RETRY, f"the CA refused replaces ({error.detail}): ordering without it",
-                          None)
-            response = self._post(url, o.new_order(domains, profile))
-            replaces = ""
-        order_url = response.headers.get("Location", "")
-        if not order_url:
-            raise CaUnreachable(f"{host_of(url)} created an order without saying where it is (no Location)")
-        return order_url, messages.Order.from_json(response.json()), replaces
-
-    def _present_all(self, order: messages.Order, solver: Solver, presented: list[o.Http01Challenge]) -> None:
-        """Present a token for every pending authorization, appending each to ``presented``."""
-        assert self._net.key is not None
-        for url in order.authorizations:
-            authz = messages.Authorization.from_json(self._post(url, None).json())
-            domain = str(authz.identifier.value)
-            if authz.status == messages.STATUS_VALID:
-                self.progress(EventKind.AUTHORIZATION_VALID, f"{domain} already validated", None)
-                continue
-            if authz.status != messages.STATUS_PENDING:
-                raise o.authorization_problem(domain, authz)
-            kind = getattr(solver, "challenge_type", "http-01")
-            item = o.http01_challenge(url, authz, self._net.key, kind)
-            solver.present(domain, item.token, item.key_authorization)
-            presented.append(item)
-            self.progress(EventKind.CHALLENGE_PRESENTED, f"{domain}: {kind} token ready", None)
-
-    def _await_authorizations(self, pending: list[o.Http01Challenge], deadline: float) -> None:
-        """Poll every pending authorization in turn until all are valid; an invalid one fails the order."""
-        waiting = {item.authz_url: item.domain for item in pending}
-        interval = delay = o.FIRST_POLL
-        started = self.clock.monotonic()
-        while waiting:
-            step = "waiting for the CA to validate " + ", ".join(waiting.values())
-            self._wait(delay, step, deadline, started)
-            hints: list[float] = []
-            for url, domain in list(waiting.items()):
-                response = self._post(url, None)
-                authz = messages.Authorization.from_json(response.json())
-                if authz.status == messages.STATUS_VALID:
-                    del waiting[url]
-                    self.progress(EventKind.AUTHORIZATION_VALID, f"{domain} validated", None)
-                elif authz.status not in (messages.STATUS_PENDING, messages.STATUS_PROCESSING):
-                    raise o.authorization_problem(domain, authz)
-                elif (hint := o.retry_after(response, self.clock.now())) is not None:
-                    hints.append(hint)
-            interval = min(interval * o.POLL_GROWTH, o.MAX_POLL)
-            delay = min(hints) if hints else interval
-
-    def _finalize(self, order_url: str, order: messages.Order, csr_pem: bytes, deadline: float
-                  ) -> messages.Order:
-        """Finalize with the CSR, then poll the order until the certificate is ready."""
-        from cryptography import x509
-
-        request = messages.CertificateRequest(csr=x509.load_pem_x509_csr(csr_pem))
-        finalized, first, interval, started = False, True, o.FIRST_POLL, self.clock.monotonic()
-        wait_hint: float | None = None
-        announced: list[float | None] = []
-        while True:
-            if order.status == messages.STATUS_VALID and order.certificate:
-                return order
-            if order.status == messages.STATUS_INVALID:
-                raise o.order_problem(order)
-            # Right after validation the order may still say pending: finalize anyway (the CA answers
-            # orderNotReady if it is not), which saves a round trip on a fast CA.
-            if not finalized and (order.status == messages.STATUS_READY
-                                  or (first and order.status == messages.STATUS_PENDING)):
-                first = False
-                finalized, order, wait_hint = self._try_finalize(order, request)
-                if finalized:
-                    continue
-            elif order.status == messages.STATUS_PROCESSING and announced[-1:] != [wait_hint]:
-                announced.append(wait_hint)
-                self.progress(EventKind.PROCESSING, "the CA is issuing the certificate", wait_hint)
-            status = order.status.name if order.status is not None else "unknown"
-            self._wait(wait_hint or interval, f"waiting for the certificate (order still {status})", deadline,
-                       started)
-            interval = min(interval * o.POLL_GROWTH, o.MAX_POLL)
-            response = self._post(order_url, None)
-            order = messages.Order.from_json(response.json())
-            wait_hint = o.retry_after(response, self.clock.now())
-
-    def _try_finalize(self, order: messages.Order, request: messages.CertificateRequest
-                      ) -> tuple[bool, messages.Order, float | None]:
-        """POST the CSR; (False, order, Retry-After) when the CA says the order is not ready yet."""
-        try:
-            response = self._post(order.finalize, request)
-        except messages.Error as error:
-            if error.code != "orderNotReady":
-                raise
-            return False, order, getattr(error, "retry_after", None)
-        self.progress(EventKind.FINALIZING, "CSR sent, waiting for the certificate", None)
-        return True, messages.Order.from_json(response.json()), o.retry_after(response, self.clock.now())
-
     # --- plumbing ------------------------------------------------------------------------------------
 
     def _network(self, key_pem: bytes | None) -> AcmeNetwork:
         verify = tls_verify(self.provider.ca_bundle)
         return AcmeNetwork(key_pem, verify=verify, timeout=self.request_timeout, clock=self.clock,
-                           pause=self._pause)
+                           pause=self._pause, remaining=self._time_left)
+
+    def _time_left(self) -> float | None:
+        """Seconds until the deadline of the order being issued (None outside an order)."""
+        return None if self._deadline is None else self._deadline - self.clock.monotonic()
 
     def _pause(self, seconds: float, why: str) -> bool:
         """Wait before the network sends a request again (busy CA, broken connection), journaling why.
@@ -396,17 +259,9 @@ class AcmeSession:
         """Sleep ``seconds``, cut short by cancel (Cancelled); DeadlineExceeded once the deadline passed."""
         self._check_cancel(step)
         remaining = deadline - self.clock.monotonic()
-        if remaining <= 0:
+        if remaining > 0 and self.cancel.wait(min(seconds, remaining)):
+            raise Cancelled(f"cancelled while {step}")
+        if remaining <= seconds:  # the deadline has come: say what we were waiting for
             waited = self.clock.monotonic() - started
             raise DeadlineExceeded(f"gave up {step} after {waited:.1f} s: the per-order deadline passed "
                                    "(renewal order_timeout)")
-        if self.cancel.wait(min(seconds, remaining)):
-            raise Cancelled(f"cancelled while {step}")
-
-
-def _quietly(func: Callable[..., object], *args: object) -> None:
-    """Cleanup that must not hide the error that is already on its way out."""
-    try:
-        func(*args)
-    except (OSError, ZtError):
-        pass

@@ -86,7 +86,10 @@ def _obtain(
     ensure_account(deps, spec.provider, session)
     record(EventKind.ACCOUNT, "account ready")
     current = deps.store.current(spec.name)
-    key_pem = current.key_pem if spec.reuse_key and current else generate_key(spec.key_type)
+    resume_url, key_pem = _resumable(deps, spec.name, record.order_id)
+    if not key_pem:
+        key_pem = current.key_pem if spec.reuse_key and current else generate_key(spec.key_type)
+        deps.store.save_pending_key(spec.name, key_pem)  # before its CSR reaches the CA
     profile = _choose_profile(spec, session, record)
     replaces = _replaces(current.cert_pem if current else None, session)
     deadline = deps.clock.monotonic() + deps.settings.renewal.order_timeout
@@ -94,7 +97,8 @@ def _obtain(
     solver.start()
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
-                               replaces=replaces)
+                               replaces=replaces, resume_url=resume_url,
+                               on_order=lambda url: deps.journal.note_order_url(record.order_id, url))
     finally:
         solver.stop()
     if session.account is not None:  # the CA may have forgotten us and we registered again
@@ -104,11 +108,21 @@ def _obtain(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
         order_id=record.order_id,
     )
+    deps.store.clear_pending_key(spec.name)
     written = deps.store.deploy(spec, stored)
     record(EventKind.ISSUED, f"serial {info.serial}, valid until {info.not_after.isoformat()}")
     if written:
         record(EventKind.DEPLOYED, "wrote " + ", ".join(written))
     return info, issued.order_url, session
+
+
+def _resumable(deps: Deps, name: str, order_id: int) -> tuple[str, bytes | None]:
+    """(URL, key) of an earlier order of ``name`` that ended without a certificate and whose key is kept:
+    the CA may still be processing or have finished it (a slow CA, a killed process), so it is carried on
+    instead of ordering, and maybe issuing, twice. ("", None) when there is none."""
+    key_pem = deps.store.pending_key(name)
+    url = deps.journal.resumable_order(name, order_id) if key_pem else ""
+    return (url, key_pem) if url else ("", None)
 
 
 def _choose_profile(spec: CertificateSpec, session: AcmeSession, record: Recorder) -> str:

@@ -147,9 +147,22 @@ class Journal:
         with self._transaction() as db:
             db.execute(
                 "UPDATE orders SET finished = ?, result = ?, error_type = ?, error_detail = ?,"
-                " serial = ?, order_url = ? WHERE id = ?",
+                " serial = ?, order_url = coalesce(nullif(?, ''), order_url) WHERE id = ?",
                 (_iso(at), result, error_type, error_detail, serial, order_url, order_id),
             )
+
+    def note_order_url(self, order_id: int, url: str) -> None:
+        """Keep the URL of an order as soon as the CA created it (a later attempt may resume it)."""
+        with self._transaction() as db:
+            db.execute("UPDATE orders SET order_url = ? WHERE id = ?", (url, order_id))
+
+    def resumable_order(self, cert: str, before: int) -> str:
+        """The URL of the newest order of ``cert`` older than order ``before`` when it ended without a
+        certificate (failed, cancelled, interrupted): the CA may still finish it. "" when there is none."""
+        with self._transaction(write=False) as db:
+            row = db.execute("SELECT result, order_url FROM orders WHERE cert = ? AND id < ? AND result != 'revoked'"
+                             " ORDER BY id DESC LIMIT 1", (cert, before)).fetchone()
+        return str(row[1]) if row and row[0] in ("failed", "cancelled") and row[1] else ""
 
     def orders(self, cert: str, limit: int = 50) -> list[OrderRecord]:
         """A certificate's latest ``limit`` orders, newest first, each with its events (oldest first)."""

@@ -38,6 +38,7 @@ PEM_FILES = (KEY_FILE, "cert.pem", "chain.pem", "fullchain.pem")
 META_FILE = "meta.json"
 POINTER = "current"
 PENDING = "deploying"
+PENDING_KEY = "pending-key.pem"
 _VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
 _STAGING = ".staging-"
 
@@ -180,6 +181,27 @@ class CertStore:
         return StoredCert(name, version, key, cert, chain, full, meta, folder)
 
     # -- accounts -----------------------------------------------------------------------------------
+
+    def save_pending_key(self, name: str, key_pem: Pem) -> None:
+        """Keep the key of an order in progress (0600) until its certificate is stored, so that a later
+        attempt can resume the order (its CSR carries this key's public half)."""
+        folder = ensure_dir(cert_dir(self.data_dir, name))
+        atomic_write(folder / PENDING_KEY, _bytes(key_pem), 0o600)
+
+    def pending_key(self, name: str) -> bytes | None:
+        """The key of the order in progress, if any."""
+        return read_bytes_or_none(cert_dir(self.data_dir, name) / PENDING_KEY)
+
+    def clear_pending_key(self, name: str) -> None:
+        """The order ended with a stored certificate (or cannot be resumed): forget its key."""
+        path = cert_dir(self.data_dir, name) / PENDING_KEY
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise storage_error("remove", path, exc) from None
+        fsync_dir(path.parent)
 
     def load_account(self, provider: str, directory: str = "") -> tuple[bytes | None, str]:
         """(account key PEM or None, account URL or "").

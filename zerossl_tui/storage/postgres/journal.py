@@ -61,7 +61,7 @@ class PgJournal:
             raise ValueError(f"not a final order result: {result!r}")
         with self.db.transaction() as cur:
             cur.execute("UPDATE orders SET finished = %s, result = %s, error_type = %s, error_detail = %s,"
-                        " serial = %s, order_url = %s WHERE id = %s",
+                        " serial = %s, order_url = coalesce(nullif(%s, ''), order_url) WHERE id = %s",
                         (_utc(at), result, error_type, error_detail, serial, order_url, order_id))
 
     def orders(self, cert: str, limit: int = 50) -> list[OrderRecord]:
@@ -83,6 +83,19 @@ class PgJournal:
             cur.execute("SELECT result FROM orders WHERE id = %s AND cert = %s", (order_id, cert))
             row = cur.fetchone()
         return str(row[0]) if row else None
+
+    def note_order_url(self, order_id: int, url: str) -> None:
+        """Keep an order's URL as soon as the CA created it (any host may resume it)."""
+        with self.db.transaction() as cur:
+            cur.execute("UPDATE orders SET order_url = %s WHERE id = %s", (url, order_id))
+
+    def resumable_order(self, cert: str, before: int) -> str:
+        """The URL of the newest order of ``cert`` older than ``before`` that ended without a certificate."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT result, order_url FROM orders WHERE cert = %s AND id < %s AND result != 'revoked'"
+                        " ORDER BY id DESC LIMIT 1", (cert, before))
+            row = cur.fetchone()
+        return str(row[1]) if row and row[0] in ("failed", "cancelled") and row[1] else ""
 
     def last_orders(self) -> dict[str, OrderRecord]:
         """The newest order of every certificate (without events)."""

@@ -113,6 +113,10 @@ CREATE TABLE served (
 CREATE TABLE key_check (
     id integer PRIMARY KEY CHECK (id = 1),
     sealed bytea NOT NULL
+);
+CREATE TABLE pending_keys (
+    cert text PRIMARY KEY,
+    key_sealed bytea NOT NULL
 )
 """
 

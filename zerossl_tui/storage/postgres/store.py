@@ -214,6 +214,25 @@ class PgCertificateStore:
                         " (provider) DO UPDATE SET kid = excluded.kid, hmac_sealed = excluded.hmac_sealed",
                         (provider, kid, sealed))
 
+    def save_pending_key(self, name: str, key_pem: Pem) -> None:
+        """Keep (sealed) the key of an order in progress, so any host can resume that order."""
+        sealed = self.box.seal(_bytes(key_pem), f"pending:{name}")
+        with self.db.transaction() as cur:
+            cur.execute("INSERT INTO pending_keys (cert, key_sealed) VALUES (%s, %s) ON CONFLICT (cert)"
+                        " DO UPDATE SET key_sealed = excluded.key_sealed", (name, sealed))
+
+    def pending_key(self, name: str) -> bytes | None:
+        """The key of the order in progress, if any."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT key_sealed FROM pending_keys WHERE cert = %s", (name,))
+            row = cur.fetchone()
+        return self.box.open(row[0], f"pending:{name}") if row else None
+
+    def clear_pending_key(self, name: str) -> None:
+        """Forget the key of the order in progress."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM pending_keys WHERE cert = %s", (name,))
+
 
 def _key_place(name: str, version: str) -> str:
     return f"version:{name}:{version}"
