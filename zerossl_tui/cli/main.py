@@ -50,6 +50,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
+        "import": _import,
     }
     return handlers[args.command](args)
 
@@ -204,3 +205,11 @@ def _sandbox(args: argparse.Namespace) -> int:
         from ..ui.app import run_dashboard
 
         return run_dashboard(service, title="zerossl-tui sandbox")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .ops_output import import_report
+
+    report = _service(args).import_from(args.client, args.store_path, dry_run=args.dry_run)
+    import_report(report, as_json=args.json)
+    return 0

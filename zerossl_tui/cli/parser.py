@@ -97,6 +97,7 @@ def build_parser() -> Parser:
                          help="print a oneshot service and a twice-daily timer running `renew` instead")
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
+    _ops_commands(cmd)
     return parser
 
 
@@ -148,3 +149,15 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
                     "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile")
+
+
+def _ops_commands(cmd: Any) -> None:
+    """import, verify and notify (issue 13)."""
+    imp = cmd("import", "adopt certificates, keys and accounts of certbot, lego or acme.sh without re-issuing")
+    imp.add_argument("client", choices=("certbot", "lego", "acme.sh"), help="the client to import from")
+    imp.add_argument("--config-dir", "--path", "--home", dest="store_path", metavar="DIR", default="",
+                     help="its folder (certbot --config-dir, default /etc/letsencrypt; lego --path, default "
+                          "~/.lego; acme.sh --home, default ~/.acme.sh)")
+    imp.add_argument("--dry-run", action="store_true", help="print what would be imported; write nothing")
+    imp.add_argument("--json", action="store_true", help="machine-readable output")
+

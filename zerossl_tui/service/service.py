@@ -18,6 +18,7 @@ from typing import Any
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.errors import ConfigError, UsageError
+from ..core.imported import ImportReport
 from ..core.interfaces import Lock
 from ..core.models import (
     CertificateSpec,
@@ -255,3 +256,12 @@ class CertificateService:
     def mark_running(self, name: str, running: bool) -> None:
         """Note that an order for ``name`` runs in this process (views show it as issuing)."""
         self.running.mark(name, running)
+
+    def import_from(self, client: str, path: str = "", *, dry_run: bool = False) -> ImportReport:
+        """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``)."""
+        from ..engine.importers import read_store
+        from .imports import import_store
+
+        found = read_store(client, path)
+        with self._lock:
+            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run)
