@@ -50,7 +50,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
-        "import": _import,
+        "import": _import, "verify": _verify,
     }
     return handlers[args.command](args)
 
@@ -213,3 +213,11 @@ def _import(args: argparse.Namespace) -> int:
     report = _service(args).import_from(args.client, args.store_path, dry_run=args.dry_run)
     import_report(report, as_json=args.json)
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .ops_output import endpoint_checks
+
+    checks = _service(args).verify(args.names or None)
+    endpoint_checks(checks, as_json=args.json)
+    return 0 if all(c.ok for c in checks) else 1

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..core.imported import ImportItem, ImportReport
+from ..core.served import EndpointCheck
 from .output import printable
 
 _VERBS = {"import": ("imported", "would import"), "skip": ("skipped", "would skip"),
@@ -45,3 +46,18 @@ def _report_dict(report: ImportReport) -> dict[str, Any]:
             "certificates": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(i).items()}
                              for i in report.items],
             "notes": list(report.notes), "stop_hint": report.stop_hint}
+
+
+def endpoint_checks(checks: list[EndpointCheck], *, as_json: bool) -> None:
+    """One line per endpoint: ok, stale (with the serial it serves) or unreachable (with the error)."""
+    if as_json:
+        print(json.dumps([vars(c) for c in checks], indent=2))
+        return
+    if not checks:
+        print("no endpoints to verify: add them with `zerossl-tui edit NAME --verify HOST:PORT`")
+    for c in checks:
+        detail = {"ok": f"serves serial {c.served_serial}",
+                  "stale": f"serves serial {c.served_serial}, not the current {c.expected_serial or '(none)'}: "
+                           "reload the web server",
+                  "unreachable": c.error}.get(c.state, "")
+        print(printable(f"{c.name} {c.endpoint}: {c.state}: {detail}"))

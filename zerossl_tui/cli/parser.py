@@ -145,10 +145,15 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--failure-hook", metavar="CMD", help=DOCS["failure_hook"])
     p.add_argument("--profile", metavar="NAME", help=DOCS["profile"])
     p.add_argument("--required-profile", metavar="NAME", help=DOCS["required_profile"])
+    p.add_argument("--verify", action="append", metavar="HOST:PORT", help=DOCS["verify"] + " Repeat for more.")
+    if not required:
+        p.add_argument("--no-verify", dest="verify", action="store_const", const=[],
+                       help="stop verifying what the endpoints serve")
 
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
-                    "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile")
+                    "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile",
+                    "verify")
 
 
 def _ops_commands(cmd: Any) -> None:
@@ -160,4 +165,6 @@ def _ops_commands(cmd: Any) -> None:
                           "~/.lego; acme.sh --home, default ~/.acme.sh)")
     imp.add_argument("--dry-run", action="store_true", help="print what would be imported; write nothing")
     imp.add_argument("--json", action="store_true", help="machine-readable output")
-
+    verify = cmd("verify", "check that each `verify` endpoint serves the current certificate (exit 1 if not)")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="certificates to check (default: all)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")

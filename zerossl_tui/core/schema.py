@@ -60,6 +60,8 @@ CERTIFICATE_FIELDS = (
     Field("failure_hook", str, "", "Command run after a failed attempt."),
     Field("profile", str, "", "ACME profile to ask for when the CA offers it."),
     Field("required_profile", str, "", "ACME profile that must be offered, or the order is refused."),
+    Field("verify", list, [], "HOST:PORT endpoints that must serve the current certificate (TLS, SNI = first "
+          "domain); checked after each deploy and hourly."),
 )
 
 GENERAL_FIELDS = (

@@ -31,7 +31,7 @@ from .schema import (
     changed_values,
     table_values,
 )
-from .validate import check_directory_url, check_key_type, check_path, shown
+from .validate import check_directory_url, check_endpoints, check_key_type, check_path, shown
 
 SECRET_KEYS = ("eab_hmac_key", "api_key")
 
@@ -234,6 +234,10 @@ def _parse_certificate(name: str, body: dict[str, Any], fail: Any, base_dir: str
         raise fail(table, "webroot", "give either webroot or http_port, not both")
     if bool(values.get("certfile")) != bool(values.get("keyfile")):
         raise fail(table, "keyfile", "certfile and keyfile go together: give both or neither")
+    try:
+        values["verify"] = check_endpoints(values.get("verify", ()))
+    except UsageError as exc:
+        raise fail(table, "verify", exc.message) from None
     return CertificateSpec(name=name, **values)
 
 
@@ -256,6 +260,7 @@ def certificate_to_dict(spec: CertificateSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"domains": list(spec.domains), "provider": spec.provider}
     for f in CERTIFICATE_FIELDS:
         value = getattr(spec, f.key)
+        value = list(value) if isinstance(value, tuple) else value
         if f.key in out or value == f.default:
             continue
         out[f.key] = value

@@ -29,6 +29,7 @@ from ..core.models import (
     RenewalState,
 )
 from ..core.policy import next_renewal, status_of
+from ..core.served import EndpointCheck
 from ..core.settings import Settings, validate_table, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
 from ..storage.backend import Backend, open_filesystem
@@ -265,3 +266,15 @@ class CertificateService:
         found = read_store(client, path)
         with self._lock:
             return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run)
+
+    def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
+        """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);
+        the results are recorded for metrics, notifications and the dashboard."""
+        from .verify import record_checks, verify_certificates
+
+        chosen = [self.certificate(n) for n in (names or sorted(self._settings.certificates))]
+        checks = verify_certificates(chosen, self.store)
+        if checks:
+            record_checks(self.paths.data_dir, checks, self.clock.now().isoformat())
+        return checks
+
