@@ -50,7 +50,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
-        "import": _import, "verify": _verify,
+        "import": _import, "verify": _verify, "notify": _notify,
     }
     return handlers[args.command](args)
 
@@ -143,6 +143,7 @@ def _renew(args: argparse.Namespace) -> int:
     results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
                             cancel=_cancel_on_sigterm())
     output.renewals(results, as_json=args.json)
+    service.notify_check(log=output.error)
     return 1 if any(err for _, _, err in results) else 0
 
 
@@ -221,3 +222,32 @@ def _verify(args: argparse.Namespace) -> int:
     checks = _service(args).verify(args.names or None)
     endpoint_checks(checks, as_json=args.json)
     return 0 if all(c.ok for c in checks) else 1
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from .ops_output import notify_list
+
+    service = _service(args)
+    if args.action == "add":
+        url = sys.stdin.readline().strip() if args.url == "-" else args.url
+        number = service.add_notify_url(url)
+        notify_list(service.notify_urls(), only=number)
+    elif args.action == "list":
+        notify_list(service.notify_urls(), as_json=args.json)
+    elif args.action == "remove":
+        print(f"removed notification {args.number}: {service.remove_notify_url(args.number)}")
+    else:
+        return _notify_test(service)
+    return 0
+
+
+def _notify_test(service) -> int:  # type: ignore[no-untyped-def]
+    urls = service.notify_urls()
+    if not urls:
+        output.error("no notification URL: add one with `zerossl-tui notify add URL`")
+        return 2
+    failed = service.notify_test()
+    for line in failed:
+        output.error(f"test notification not sent to {line}")
+    print(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
+    return 1 if failed else 0

@@ -61,3 +61,18 @@ def endpoint_checks(checks: list[EndpointCheck], *, as_json: bool) -> None:
                            "reload the web server",
                   "unreachable": c.error}.get(c.state, "")
         print(printable(f"{c.name} {c.endpoint}: {c.state}: {detail}"))
+
+
+def notify_list(urls: list[str], *, as_json: bool = False, only: int = 0) -> None:
+    """Numbered, masked URLs (never the URL itself: it holds credentials)."""
+    from ..service.notify import masked
+
+    shown = masked(urls)
+    if as_json:
+        print(json.dumps([{"number": i, "url": u} for i, u in enumerate(shown, 1)], indent=2))
+        return
+    if not urls:
+        print("no notification URLs: add one with `zerossl-tui notify add URL`")
+    for i, url in enumerate(shown, 1):
+        if not only or i == only:
+            print(printable(f"{i}. {url}" + (" (added)" if only else "")))

@@ -168,3 +168,14 @@ def _ops_commands(cmd: Any) -> None:
     verify = cmd("verify", "check that each `verify` endpoint serves the current certificate (exit 1 if not)")
     verify.add_argument("names", nargs="*", metavar="NAME", help="certificates to check (default: all)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
+    notify = cmd("notify", "notifications through apprise URLs (mailto://, json://, Slack, ntfy, ...)")
+    actions = notify.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    add = actions.add_parser("add", help="add a URL (kept in secrets.toml)", description="add a URL (kept in "
+                             "secrets.toml); give - to read it from standard input, out of the process list")
+    add.add_argument("url", metavar="URL", help="an apprise URL, or - to read it from standard input")
+    listing = actions.add_parser("list", help="the URLs, masked")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    remove = actions.add_parser("remove", help="forget URL number N (as `notify list` shows)")
+    remove.add_argument("number", type=int, metavar="N", help="its number in `notify list`")
+    actions.add_parser("test", help="send a test message to every URL (exit 1 if one fails)")
+

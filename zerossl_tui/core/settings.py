@@ -19,6 +19,7 @@ from .schema import (
     CERTIFICATE_FIELDS,
     DEFAULT_PROVIDER,
     GENERAL_FIELDS,
+    NOTIFY_EVENTS,
     PROVIDER_FIELDS,
     RENEWAL_FIELDS,
     TABLE_TYPES,
@@ -26,6 +27,7 @@ from .schema import (
     UI_FIELDS,
     Field,
     GeneralSettings,
+    NotifySettings,
     RenewalSettings,
     UiSettings,
     changed_values,
@@ -51,6 +53,7 @@ class Settings:
     general: GeneralSettings = field(default_factory=GeneralSettings)
     renewal: RenewalSettings = field(default_factory=RenewalSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def __post_init__(self) -> None:
         # A plain dict for a table (as written by hand in code) is validated into its typed table.
@@ -138,7 +141,9 @@ def parse_settings(
         name: _parse_certificate(name, body, fail, base_dir)
         for name, body in _subtables(data, "certificates", fail)
     }
-    settings = Settings(providers, certificates, *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui")))
+    _check_events(tables["notify"].get("events", []), fail)
+    settings = Settings(providers, certificates,
+                        *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify")))
     _check_provider_names(settings, fail)
     return settings
 
@@ -277,6 +282,12 @@ def with_provider(settings: Settings, spec: ProviderSpec) -> Settings:
     return replace(settings, providers={**settings.providers, spec.name: spec})
 
 
+def _check_events(events: list[str], fail: Any) -> None:
+    unknown = [e for e in events if e not in NOTIFY_EVENTS]
+    if unknown:
+        raise fail("notify", "events", f"unknown event {shown(unknown[0])} (known: {', '.join(NOTIFY_EVENTS)})")
+
+
 def validate_table(table: str, values: dict[str, Any]) -> Any:
     """Check values for [general], [renewal] or [ui] (as typed in a form, on the command line or in code)
     and return the typed table; unset values keep their defaults."""
@@ -286,7 +297,10 @@ def validate_table(table: str, values: dict[str, Any]) -> Any:
     def fail(tbl: str, key: str | None, why: str) -> UsageError:
         return UsageError(f"{tbl}.{key}: {why}")
 
-    return TABLE_TYPES[table](**_parse_table(values, TABLES[table], table, fail))
+    checked = _parse_table(values, TABLES[table], table, fail)
+    if table == "notify":
+        _check_events(list(checked.get("events", [])), fail)
+    return TABLE_TYPES[table](**checked)
 
 
 def table_document(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -278,3 +278,43 @@ class CertificateService:
             record_checks(self.paths.data_dir, checks, self.clock.now().isoformat())
         return checks
 
+    def notify_urls(self) -> list[str]:
+        """The notification URLs (secrets: show them through ``engine.notify.mask`` only)."""
+        from ..storage.settings_file import load_notify_urls
+
+        return load_notify_urls(self.paths.secrets_file)
+
+    def add_notify_url(self, url: str) -> int:
+        """Keep an apprise URL in secrets.toml; returns its number."""
+        from .notify import add_url
+
+        with self._lock:
+            return add_url(self.paths, url)
+
+    def remove_notify_url(self, number: int) -> str:
+        """Forget URL ``number`` (1-based); returns it masked."""
+        from .notify import remove_url
+
+        with self._lock:
+            return remove_url(self.paths, number)
+
+    def notify_test(self) -> list[str]:
+        """Send a test message to every URL; returns a line per target that failed."""
+        from ..engine.notify import send
+
+        return send(self.notify_urls(), "zerossl-tui test", "Notifications from zerossl-tui reach you.")
+
+    def notify_check(self, log: Callable[[str], None] = print) -> list[str]:
+        """Send the notifications that are due for every certificate (see ``notify.py``); returns their
+        titles. Call it after orders, after ``verify``, and periodically; it never raises for a target."""
+        from .notify import config_for, facts_from, notify_all
+        from .verify import load_checks
+
+        states, served = self.journal.all_states(), load_checks(self.paths.data_dir)
+        facts = []
+        for name, spec in sorted(self._settings.certificates.items()):
+            state = states.get(name) or RenewalState()
+            mine = {e: c for e, c in served.get(name, {}).items() if e in spec.verify}
+            facts.append(facts_from(name, self.store.current_meta(name), state.failures, state.last_error, mine))
+        return notify_all(facts, config_for(self._settings, self.paths, log), self.clock.now())
+
