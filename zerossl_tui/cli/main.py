@@ -182,8 +182,26 @@ def _account(args: argparse.Namespace) -> int:
 
 def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
+    from ..service.watch import start_watch
 
-    return run_daemon(_healed_service(args), _cancel_on_sigterm(), log=output.log_line)
+    service, cancel = _healed_service(args), _cancel_on_sigterm()
+    server = _start_metrics(service, args.metrics) if args.metrics else None
+    start_watch(service, cancel, output.log_line)
+    try:
+        return run_daemon(service, cancel, log=output.log_line)
+    finally:
+        cancel.set()
+        if server is not None:
+            server.shutdown()
+
+
+def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]
+    from ..service.metrics import parse_listen, start_metrics
+
+    server = start_metrics(listen, service.metrics_snapshot)
+    host, port = parse_listen(listen)
+    output.log_line(f"metrics at http://{host}:{port}/metrics")
+    return server
 
 
 def _systemd(args: argparse.Namespace) -> int:

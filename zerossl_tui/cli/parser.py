@@ -91,7 +91,9 @@ def build_parser() -> Parser:
                          ("deactivate", "deactivate the account at the CA")):
         p = acc_sub.add_parser(action, help=text, description=text, parents=[common])
         p.add_argument("provider", help="provider name")
-    cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
+    daemon = cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
+    daemon.add_argument("--metrics", metavar="HOST:PORT", default="",
+                        help="also serve Prometheus metrics at /metrics (a bare PORT listens on 127.0.0.1)")
     systemd = cmd("systemd", "print a ready systemd service for the daemon (or a timer for `renew`)")
     systemd.add_argument("--timer", action="store_true",
                          help="print a oneshot service and a twice-daily timer running `renew` instead")

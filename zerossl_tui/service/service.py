@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.errors import ConfigError, UsageError
@@ -40,6 +40,9 @@ from .deps import ZEROSSL_API, Deps, Progress, Running, find_certificate, info_f
 from .orders import RenewResult
 
 __all__ = ["CertificateService", "Progress", "info_from_meta"]
+
+if TYPE_CHECKING:
+    from .metrics import Snapshot
 
 
 class CertificateService:
@@ -317,4 +320,14 @@ class CertificateService:
             mine = {e: c for e, c in served.get(name, {}).items() if e in spec.verify}
             facts.append(facts_from(name, self.store.current_meta(name), state.failures, state.last_error, mine))
         return notify_all(facts, config_for(self._settings, self.paths, log), self.clock.now())
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What ``/metrics`` shows right now (see ``metrics.py``)."""
+        from .metrics import snapshot_of
+        from .verify import load_checks
+
+        failures = {name: state.failures for name, state in self.journal.all_states().items()}
+        verify = {name: spec.verify for name, spec in self._settings.certificates.items()}
+        return snapshot_of(self.views(), failures, self.journal.order_counts(), load_checks(self.paths.data_dir),
+                           verify)
 
