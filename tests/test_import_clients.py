@@ -131,26 +131,35 @@ def test_lego_store_is_adopted_by_host_and_renewed(local_home: Home, pebble: Peb
     assert key_matches_cert(key.read_bytes(), crt.read_bytes())
 
 
-def acme_sh_store(src: Home, home_dir: Path, pebble: PebbleServer, marker: Path) -> Path:
-    """An acme.sh home laid out as acme.sh writes it, holding a certificate and account made on Pebble."""
-    version = next((src.data / "certificates" / "ash").glob("versions/*"))
-    folder = home_dir / "ash.example.test_ecc"
+def acme_sh_entry(home_dir: Path, version: Path, domain: str, conf: str) -> Path:
+    """One ``DOMAIN_ecc`` folder as acme.sh writes it, holding the stored version's files."""
+    folder = home_dir / f"{domain}_ecc"
     folder.mkdir(parents=True)
-    (folder / "ash.example.test.key").write_bytes((version / "privkey.pem").read_bytes())
-    (folder / "ash.example.test.cer").write_bytes((version / "cert.pem").read_bytes())
+    (folder / f"{domain}.key").write_bytes((version / "privkey.pem").read_bytes())
+    (folder / f"{domain}.cer").write_bytes((version / "cert.pem").read_bytes())
     (folder / "ca.cer").write_bytes((version / "chain.pem").read_bytes())
     (folder / "fullchain.cer").write_bytes((version / "fullchain.pem").read_bytes())
+    (folder / f"{domain}.conf").write_text(f"Le_Domain='{domain}'\nLe_Alt='no'\nLe_Keylength='ec-256'\n{conf}")
+    return folder
+
+
+def acme_sh_store(src: Home, home_dir: Path, pebble: PebbleServer, marker: Path) -> Path:
+    """An acme.sh home laid out as acme.sh writes it, holding a certificate and account made on Pebble:
+    one entry installed to served files, one using a dns mode, and one whose key is missing."""
+    version = next((src.data / "certificates" / "ash").glob("versions/*"))
     served = home_dir.parent / "srv"
     served.mkdir()
     (served / "key.pem").write_bytes((version / "privkey.pem").read_bytes())
     (served / "full.pem").write_bytes((version / "fullchain.pem").read_bytes())
     reload_cmd = base64.b64encode(f"touch {marker}".encode()).decode()
-    (folder / "ash.example.test.conf").write_text(
-        "Le_Domain='ash.example.test'\nLe_Alt='no'\nLe_Webroot='no'\n"
-        f"Le_HTTPPort='{pebble.http_port}'\nLe_API='{pebble.directory}'\nLe_Keylength='ec-256'\n"
-        f"Le_RealKeyPath='{served / 'key.pem'}'\nLe_RealFullChainPath='{served / 'full.pem'}'\n"
-        f"Le_ReloadCmd='__ACME_BASE64__START_{reload_cmd}__ACME_BASE64__END_'\nLe_NextRenewTime='1'\n")
-    ca = home_dir / "ca" / "localhost" / "dir"
+    acme_sh_entry(home_dir, version, "ash.example.test",
+                  f"Le_Webroot='no'\nLe_HTTPPort='{pebble.http_port}'\nLe_API='{pebble.directory}'\n"
+                  f"Le_RealKeyPath='{served / 'key.pem'}'\nLe_RealFullChainPath='{served / 'full.pem'}'\n"
+                  f"Le_ReloadCmd='__ACME_BASE64__START_{reload_cmd}__ACME_BASE64__END_'\nLe_NextRenewTime='1'\n")
+    acme_sh_entry(home_dir, version, "dns.example.test", f"Le_Webroot='dns_cf'\nLe_API='{pebble.directory}'\n")
+    (acme_sh_entry(home_dir, version, "bad.example.test", f"Le_API='{pebble.directory}'\n")
+     / "bad.example.test.key").unlink()
+    ca = home_dir / "ca" / "localhost" / "dir"  # acme.sh drops the port from the folder name
     ca.mkdir(parents=True)
     account = src.data / "accounts" / "local"
     (ca / "account.key").write_bytes((account / "account.key").read_bytes())
@@ -171,9 +180,21 @@ def test_acme_sh_store_is_adopted_and_renewed_into_its_install_paths(
     served = acme_sh_store(src, tmp_path / ".acme.sh", pebble, marker)
     old = (served / "full.pem").read_bytes()
 
+    dry = json.loads(local_home.run("import", "acme.sh", "--home", str(tmp_path / ".acme.sh"), "--dry-run",
+                                    "--json", check=True).stdout)
+    by_name = {c["name"]: c for c in dry["certificates"]}
+    assert by_name["ash.example.test"]["action"] == "import" and by_name["ash.example.test"]["account"] == "imported"
+    assert by_name["dns.example.test"]["account"] == "kept", "one account, imported once"
+    assert any("dns mode dns_cf is not mapped" in n for n in by_name["dns.example.test"]["notes"])
+    assert by_name["bad.example.test"]["action"] == "refuse"
+    assert any("bad.example.test.key" in n for n in by_name["bad.example.test"]["notes"])
+    assert not (local_home.data / "accounts").exists(), "a dry run writes nothing"
+
     first = local_home.run("import", "acme.sh", "--home", str(tmp_path / ".acme.sh"), check=True)
     assert "imported ash.example.test via local, account imported" in first.stdout
+    assert "not imported bad.example.test" in first.stdout
     assert "acme.sh --uninstall-cronjob" in first.stdout
+    assert "bad.example.test" not in local_home.config.read_text()
     local_home.run("edit", "ash.example.test", "--http-bind", "127.0.0.1", check=True)
     done = local_home.run("renew", "--force", "ash.example.test")
     assert done.returncode == 0, done.stderr
@@ -184,16 +205,8 @@ def test_acme_sh_store_is_adopted_and_renewed_into_its_install_paths(
     assert stored_account_url(local_home, "local") == stored_account_url(src, "local")
 
 
-def test_unmappable_entries_are_listed_not_guessed(local_home: Home, tmp_path: Path) -> None:
-    home_dir = tmp_path / ".acme.sh"
-    broken = home_dir / "bad.example.test"
-    broken.mkdir(parents=True)
-    (broken / "bad.example.test.conf").write_text("Le_Domain='bad.example.test'\nLe_Webroot='dns_cf'\n")
-    done = local_home.run("import", "acme.sh", "--home", str(home_dir))
-    assert done.returncode == 0, done.stderr
-    assert "not imported bad.example.test" in done.stdout
-    assert "cannot read" in done.stdout and "bad.example.test.key" in done.stdout
-    assert "bad.example.test" not in local_home.config.read_text()
-    wrong = local_home.run("import", "certbot", "--config-dir", str(tmp_path / "nowhere"))
-    assert wrong.returncode == 2 and "not a certbot config folder" in wrong.stderr
-    assert len(wrong.stderr.strip().splitlines()) == 1
+def test_a_folder_of_the_wrong_kind_is_one_line(local_home: Home, tmp_path: Path) -> None:
+    for client, option in (("certbot", "--config-dir"), ("lego", "--path"), ("acme.sh", "--home")):
+        wrong = local_home.run("import", client, option, str(tmp_path / "nowhere"))
+        assert wrong.returncode == 2 and f"{client} " in wrong.stderr and "is not a" in wrong.stderr
+        assert len(wrong.stderr.strip().splitlines()) == 1

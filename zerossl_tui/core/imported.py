@@ -41,6 +41,7 @@ class ForeignCert:
     keyfile: str = ""
     chainfile: str = ""
     deploy_hook: str = ""
+    reuse_key: bool = False
     source: str = ""
     notes: tuple[str, ...] = ()
 

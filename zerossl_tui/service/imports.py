@@ -22,11 +22,13 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.imported import ForeignAccount, ForeignCert, ForeignStore, ImportItem, ImportReport
+from ..core.models import CertificateSpec
 from ..core.settings import BUILTIN_PROVIDERS, Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
 from ..storage.store import CertStore
 
 SaveSettings = Callable[[Settings], None]
+_SHELL = re.compile(r"[;&|<>$`(){}*?~]")
 _NEW_PROVIDER_NOTE = ("new provider {name} for {directory}: if that CA's HTTPS uses a private certificate, "
                       "add --ca-bundle with `provider add {name}`")
 
@@ -63,7 +65,7 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
         spec = build_certificate(cert.name, cert.domains, provider, **_options(cert))
     except UsageError as exc:
         return ImportItem(cert.name, "refuse", notes=(*cert.notes, exc.message))
-    notes = list(cert.notes)
+    notes = list(cert.notes) + _warnings(run.settings, spec)
     if new:
         notes.append(_NEW_PROVIDER_NOTE.format(name=provider, directory=run.settings.provider(provider).directory))
     if not run.dry_run:
@@ -73,9 +75,21 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
     return ImportItem(cert.name, "import", provider, new, account, tuple(notes))
 
 
+def _warnings(settings: Settings, spec: CertificateSpec) -> list[str]:
+    """What will go wrong at the next renewal unless the user acts: wildcards, shell syntax in a hook."""
+    out = []
+    if any(d.startswith("*.") for d in spec.domains):
+        out.append("wildcard names need dns-01: configure it with `edit` before the next renewal")
+    if spec.deploy_hook and not settings.table("renewal")["hook_shell"] and _SHELL.search(spec.deploy_hook):
+        out.append(f"deploy hook {spec.deploy_hook!r} uses shell syntax, but hooks run without a shell: set "
+                   "[renewal] hook_shell = true, or put the commands in a script")
+    return out
+
+
 def _options(cert: ForeignCert) -> dict[str, Any]:
     options: dict[str, Any] = {"key_type": cert.key_type, "certfile": cert.certfile, "keyfile": cert.keyfile,
-                               "chainfile": cert.chainfile, "deploy_hook": cert.deploy_hook}
+                               "chainfile": cert.chainfile, "deploy_hook": cert.deploy_hook,
+                               "reuse_key": cert.reuse_key or None}
     if cert.webroot:
         options["webroot"] = cert.webroot
     elif cert.http_port:

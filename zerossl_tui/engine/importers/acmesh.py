@@ -15,6 +15,7 @@ from .common import Unreadable, entry_name, host_of, pair, read
 
 STOP_HINT = ("stop acme.sh renewing them: `acme.sh --uninstall-cronjob` (or `acme.sh --remove -d DOMAIN` "
              "for each one); its files were not changed")
+DEFAULT_API = "https://acme.zerossl.com/v2/DV90"  # acme.sh's default CA since 3.0
 _LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _B64 = re.compile(r"^__ACME_BASE64__START_(.*)__ACME_BASE64__END_$", re.DOTALL)
 
@@ -59,7 +60,7 @@ def _certificate(home: Path, conf: Path) -> ForeignCert:
     values = parse_conf(read(conf).decode("utf-8", "replace"))
     folder, domain = conf.parent, values.get("Le_Domain") or conf.stem
     bits = pair(read(folder / f"{domain}.key"), read(folder / "fullchain.cer"))
-    api = values.get("Le_API", "")
+    api = values.get("Le_API") or DEFAULT_API
     notes: list[str] = []
     return ForeignCert(
         name=entry_name(domain), directory=api, server_host=host_of(api),

@@ -16,6 +16,7 @@ from .common import Unreadable, entry_name, host_of, pair, read, read_json
 STOP_HINT = ("stop certbot renewing them: `systemctl disable --now certbot.timer` (and remove the `certbot "
              "renew` line of /etc/cron.d/certbot if you have one); its files were not changed")
 _HOOKS = ("pre_hook", "post_hook", "renew_hook", "deploy_hook")
+DEFAULT_SERVER = "https://acme-v02.api.letsencrypt.org/directory"  # certbot's default when none is recorded
 
 
 def read_store(config_dir: Path) -> ForeignStore:
@@ -57,7 +58,7 @@ def _lineage(config_dir: Path, conf: Path) -> ForeignCert:
     if not keyfile or not fullchain:
         raise Unreadable(f"{conf} names no privkey or fullchain file")
     bits = pair(read(Path(keyfile)), read(Path(fullchain)))
-    server = params.get("server", "")
+    server = params.get("server") or DEFAULT_SERVER
     notes: list[str] = [f"{top.get('cert', 'cert.pem')} (certificate without chain) is no longer updated: "
                         "point the web server at fullchain.pem"] if top.get("cert") else []
     challenge = _challenge(params, parsed.get("webroot_map", {}), bits["domains"], notes)
@@ -65,7 +66,8 @@ def _lineage(config_dir: Path, conf: Path) -> ForeignCert:
         name=entry_name(conf.stem), directory=server, server_host=host_of(server),
         account=_account(config_dir, server, params.get("account", ""), notes),
         certfile=fullchain, keyfile=keyfile, chainfile=top.get("chain", ""),
-        deploy_hook=_hooks(params, notes), source=str(conf), notes=tuple(notes), **challenge, **bits,
+        deploy_hook=_hooks(params, notes), reuse_key=params.get("reuse_key", "").lower() == "true",
+        source=str(conf), notes=tuple(notes), **challenge, **bits,
     )
 
 

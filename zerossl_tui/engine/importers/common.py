@@ -58,5 +58,7 @@ def host_of(url: str) -> str:
 
 
 def entry_name(candidate: str) -> str:
-    """A certificate name usable here, made from the other client's name (``*.`` becomes ``_.``)."""
-    return candidate.replace("*", "_").strip()
+    """A certificate name usable here, made from the other client's name: a wildcard's ``*.`` (lego writes
+    ``_.``) becomes ``wildcard.``, as names start with a letter or digit."""
+    name = candidate.strip()
+    return "wildcard." + name[2:] if name.startswith(("*.", "_.")) else name
