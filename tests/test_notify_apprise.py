@@ -119,3 +119,26 @@ def test_events_repeat_daily_and_a_dead_target_blocks_nothing(tmp_path: Path, re
     healed = CertFacts("api", now + timedelta(days=90))
     assert notify_all([healed], config, now + timedelta(hours=26)) == ["api: recovered"]
     assert receiver.titles().count("api: recovered") == 1 and "expiring" in receiver.bodies[-1]["message"]
+
+
+def test_mailto_reaches_a_local_smtp_server(home: Home) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            received.append(bytes(envelope.content))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        home.run("notify", "add", f"mailto://127.0.0.1:{port}?from=zt@example.test&to=ops@example.test&mode=insecure",
+                 check=True)
+        done = home.run("notify", "test")
+    finally:
+        smtp.stop()
+    assert done.returncode == 0, done.stderr
+    assert len(received) == 1 and b"zerossl-tui test" in received[0] and b"ops@example.test" in received[0]
