@@ -112,13 +112,19 @@ def test_certbot_store_is_adopted_and_renewed_into_its_live_files(
     assert stored_account_url(local_home, "local") == regr_url, "the certbot account must be the one used"
 
 
-def test_lego_store_is_adopted_by_host_and_renewed(local_home: Home, pebble: PebbleServer, tmp_path: Path) -> None:
+def test_lego_store_is_adopted_by_host_beside_an_account_of_our_own(
+    local_home: Home, pebble: PebbleServer, tmp_path: Path
+) -> None:
     path = lego(pebble, tmp_path, "lg.example.test")
     crt, key = path / "certificates" / "lg.example.test.crt", path / "certificates" / "lg.example.test.key"
     old = crt.read_bytes()
+    lego_url = json.loads(next((path / "accounts").rglob("account.json")).read_text())["registration"]["uri"]
+    local_home.run("provider", "add", "local", "--test", check=True)  # `local` now holds an account of its own
+    ours = stored_account_url(local_home, "local")
 
     first = local_home.run("import", "lego", "--path", str(path), check=True)
-    assert "imported lg.example.test via local, account imported" in first.stdout
+    provider = f"lego-localhost-{pebble.port}"
+    assert f"imported lg.example.test via {provider} (new provider), account imported" in first.stdout
     assert "does not record how it solved challenges" in first.stdout
     assert "imported 0 of 1" in local_home.run("import", "lego", "--path", str(path), check=True).stdout
     local_home.run("edit", "lg.example.test", "--http-port", str(pebble.http_port), "--http-bind", "127.0.0.1",
@@ -129,6 +135,8 @@ def test_lego_store_is_adopted_by_host_and_renewed(local_home: Home, pebble: Peb
     assert crt.read_bytes() != old
     assert parse_cert(crt.read_bytes()).serial != parse_cert(old).serial
     assert key_matches_cert(key.read_bytes(), crt.read_bytes())
+    assert stored_account_url(local_home, provider) == lego_url, "renewed with lego's account"
+    assert stored_account_url(local_home, "local") == ours
 
 
 def acme_sh_entry(home_dir: Path, version: Path, domain: str, conf: str) -> Path:

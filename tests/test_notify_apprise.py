@@ -142,3 +142,11 @@ def test_mailto_reaches_a_local_smtp_server(home: Home) -> None:
         smtp.stop()
     assert done.returncode == 0, done.stderr
     assert len(received) == 1 and b"zerossl-tui test" in received[0] and b"ops@example.test" in received[0]
+
+
+def test_unknown_event_in_settings_is_named(home: Home) -> None:
+    home.config.parent.mkdir(parents=True, exist_ok=True)
+    home.config.write_text('[notify]\nevents = ["failure", "expired"]\n')
+    done = home.run("list")
+    assert done.returncode == 2 and "notify.events" in done.stderr and "'expired'" in done.stderr
+    assert "line 2" in done.stderr

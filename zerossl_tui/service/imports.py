@@ -60,13 +60,15 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
         why = "already managed" if set(existing.domains) == set(cert.domains) else \
             f"a different certificate is already named {cert.name!r} (rename it, then import again)"
         return ImportItem(cert.name, "skip", existing.provider, notes=(why,))
+    before = (run.settings, dict(run.accounts))
     try:
         provider, new, account = _provider_for(run, cert, client)
         spec = build_certificate(cert.name, cert.domains, provider, **_options(cert))
     except UsageError as exc:
+        run.settings, run.accounts = before  # a provider planned for this certificate alone is not kept
         return ImportItem(cert.name, "refuse", notes=(*cert.notes, exc.message))
     notes = list(cert.notes) + _warnings(run.settings, spec)
-    if new:
+    if new and not run.settings.provider(provider).ca_bundle:
         notes.append(_NEW_PROVIDER_NOTE.format(name=provider, directory=run.settings.provider(provider).directory))
     if not run.dry_run:
         _store_version(run.store, cert, provider)
@@ -104,12 +106,13 @@ def _provider_for(run: _Run, cert: ForeignCert, client: str) -> tuple[str, bool,
         action = _account_fit(run, name, cert.account)
         if action is not None:
             return name, False, action
-    directory = cert.directory or (run.settings.provider(candidates[0]).directory if candidates else "")
+    like = run.settings.provider(candidates[0]) if candidates else None
+    directory = cert.directory or (like.directory if like else "")
     if not directory:
         raise UsageError(f"the CA at {cert.server_host or '(unknown host)'} is not configured here and its "
                          "directory URL is not recorded: add it with `provider add NAME --directory URL`, "
                          "then import again")
-    name = _new_provider(run, cert, client, directory)
+    name = _new_provider(run, cert, client, directory, like.ca_bundle if like else "")
     return name, True, _account_fit(run, name, cert.account) or ""
 
 
@@ -139,14 +142,16 @@ def _account_fit(run: _Run, provider: str, account: ForeignAccount | None) -> st
     return "kept" if url == account.url else None
 
 
-def _new_provider(run: _Run, cert: ForeignCert, client: str, directory: str) -> str:
+def _new_provider(run: _Run, cert: ForeignCert, client: str, directory: str, ca_bundle: str) -> str:
+    """A provider for the other client's account when the CA's provider here holds another account (it
+    keeps that provider's CA bundle), or when the CA is not configured here at all."""
     base = re.sub(r"[^a-z0-9.-]+", "-", f"{client}-{cert.server_host or 'ca'}".lower()).strip("-.")[:56]
     name, n = base, 1
     while name in run.settings.providers or name in BUILTIN_PROVIDERS:
         n += 1
         name = f"{base}-{n}"
     email = cert.account.email if cert.account else ""
-    spec = build_provider(name, None, directory=directory, email=email or None)
+    spec = build_provider(name, None, directory=directory, email=email or None, ca_bundle=ca_bundle or None)
     run.settings = with_provider(run.settings, spec)
     return name
 
