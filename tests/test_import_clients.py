@@ -16,7 +16,7 @@ import pytest
 from conftest import Home
 
 from zerossl_tui.engine.keys import key_matches_cert, parse_cert
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer
 
 pytestmark = pytest.mark.pebble
 

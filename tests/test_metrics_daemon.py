@@ -12,7 +12,7 @@ import pytest
 from conftest import Home
 
 from zerossl_tui.engine.keys import parse_cert
-from zerossl_tui.engine.pebble import PebbleServer, free_port
+from zerossl_tui.devtools.pebble import PebbleServer, free_port
 from zerossl_tui.service.metrics import parse_listen
 
 pytestmark = pytest.mark.pebble
