@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.keys import key_matches_cert, parse_cert
 from zerossl_tui.devtools.pebble import PebbleServer
+from zerossl_tui.engine.keys import key_matches_cert, parse_cert
 
 pytestmark = pytest.mark.pebble
 

@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.keys import parse_cert
 from zerossl_tui.devtools.pebble import PebbleServer, free_port
+from zerossl_tui.engine.keys import parse_cert
 from zerossl_tui.service.metrics import parse_listen
 
 pytestmark = pytest.mark.pebble

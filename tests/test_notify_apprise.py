@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.notify import send
 from zerossl_tui.devtools.pebble import PebbleServer, free_port
+from zerossl_tui.engine.notify import send
 from zerossl_tui.service.notify import CertFacts, NotifyConfig, notify_all
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
-from zerossl_tui.engine.keys import parse_cert
 from zerossl_tui.devtools.pebble import PebbleServer, free_port
+from zerossl_tui.engine.keys import parse_cert
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.service.verify import verify_after_deploy
 
