@@ -14,8 +14,6 @@ from conftest import Home
 
 from zerossl_tui.devtools.pebble import PebbleServer, free_port
 from zerossl_tui.engine.keys import parse_cert
-from zerossl_tui.service.service import CertificateService
-from zerossl_tui.service.verify import verify_after_deploy
 
 pytestmark = pytest.mark.pebble
 
@@ -81,7 +79,8 @@ def test_verify_tells_a_reloaded_server_from_a_stale_one(site: tuple[Home, TlsSe
     assert code == 0 and [r["state"] for r in rows] == ["ok"]
     old = parse_cert(cert.read_bytes()).serial
 
-    home.run("renew", "--force", "site", check=True)
+    renewed = home.run("renew", "--force", "site", check=True)
+    assert f"verify site 127.0.0.1:{server.port}: stale {old}" in renewed.stderr, "checked after the deploy"
     new = parse_cert(cert.read_bytes()).serial
     code, rows = verify_json(home)
     assert code == 1
@@ -111,11 +110,27 @@ def test_bad_endpoint_is_one_line_and_nothing_is_saved(site: tuple[Home, TlsServ
     assert "verify" not in home.config.read_text()
 
 
-def test_check_after_deploy_waits_for_the_reload(site: tuple[Home, TlsServer, Path]) -> None:
-    home, server, _ = site
-    home.run("renew", "--force", "site", check=True)
-    service = CertificateService()
-    spec = service.certificate("site")
-    threading.Timer(0.5, server.reload).start()  # the web server reloads a moment after the deploy
-    results = verify_after_deploy(spec, service.store, wait=30)
-    assert [r.state for r in results] == ["ok"]
+def test_renew_checks_after_deploy_and_waits_for_the_reload(site: tuple[Home, TlsServer, Path]) -> None:
+    home, server, cert = site
+    before = cert.read_bytes()
+    stop = threading.Event()
+
+    def reload_when_deployed() -> None:  # the web server's reload, a moment after the files changed
+        while not stop.wait(0.05):
+            if cert.read_bytes() != before:
+                stop.wait(0.5)
+                server.reload()
+                return
+
+    watcher = threading.Thread(target=reload_when_deployed)
+    watcher.start()
+    try:
+        renewed = home.run("renew", "--force", "site", check=True)
+    finally:
+        stop.set()
+        watcher.join()
+    assert "stale" not in renewed.stderr
+    served = json.loads((home.data / "served.json").read_text())
+    check = served["site"][f"127.0.0.1:{server.port}"]
+    assert check["state"] == "ok" and check["served_serial"] == parse_cert(cert.read_bytes()).serial
+

@@ -133,8 +133,13 @@ def _cancel_on_sigterm() -> threading.Event:
 
 def _issue(args: argparse.Namespace) -> int:
     service = _service(args)
-    info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+    try:
+        info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+    except ZtError:
+        _after_order(service, [])
+        raise
     output.issued(args.name, info, as_json=args.json)
+    _after_order(service, [args.name])
     return 0
 
 
@@ -143,8 +148,15 @@ def _renew(args: argparse.Namespace) -> int:
     results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
                             cancel=_cancel_on_sigterm())
     output.renewals(results, as_json=args.json)
-    service.notify_check(log=output.error)
+    _after_order(service, [name for name, info, _ in results if info is not None])
     return 1 if any(err for _, _, err in results) else 0
+
+
+def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Verify what the renewed certificates' endpoints serve, then send the notifications that are due."""
+    from ..service.watch import after_order
+
+    after_order(service, names, output.error)
 
 
 def _list(args: argparse.Namespace) -> int:

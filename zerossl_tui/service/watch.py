@@ -56,3 +56,35 @@ def _guarded(step: Callable[[], object], log: Callable[[str], None], what: str) 
         step()
     except ZtError as exc:
         log(f"{what}: {exc.message}")
+
+
+class Ordered(Protocol):
+    """What ``after_order`` needs (CertificateService provides it)."""
+
+    store: Any
+    paths: Any
+    clock: Any
+
+    def certificate(self, name: str) -> Any: ...
+
+    def notify_check(self, log: Callable[[str], None]) -> list[str]: ...
+
+
+def after_order(target: Ordered, names: list[str], log: Callable[[str], None], *,
+                cancel: threading.Event | None = None) -> list[Any]:
+    """Call once orders have ended: ``names`` (those that deployed a new certificate) get their endpoints
+    verified, waiting a little for the web server's reload, and recorded; then the notifications that
+    are due go out (failures included). Errors are logged, never raised; returns the checks."""
+    from .verify import record_checks, verify_after_deploy
+
+    checks: list[Any] = []
+    for name in names:
+        spec = target.certificate(name)
+        if spec.verify:
+            checks += verify_after_deploy(spec, target.store, cancel=cancel)
+    if checks:
+        _guarded(lambda: record_checks(target.paths.data_dir, checks, target.clock.now().isoformat()), log,
+                 "verify")
+        _log_bad(checks, log)
+    _guarded(lambda: target.notify_check(log), log, "notifications")
+    return checks
