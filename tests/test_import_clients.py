@@ -42,11 +42,11 @@ def webroot(tmp_path: Path, pebble: PebbleServer) -> Iterator[Path]:
     proc.wait()
 
 
-def certbot(pebble: PebbleServer, base: Path, web: Path, *domains: str) -> Path:
+def certbot(pebble: PebbleServer, base: Path, web: Path, *domains: str, deploy_hook: str) -> Path:
     config = base / "letsencrypt"
     args = ["certbot", "certonly", "--non-interactive", "--agree-tos", "-m", "ops@example.com", "--no-eff-email",
             "--webroot", "-w", str(web), "--server", pebble.directory, "--config-dir", str(config),
-            "--work-dir", str(base / "work"), "--logs-dir", str(base / "logs")]
+            "--work-dir", str(base / "work"), "--logs-dir", str(base / "logs"), "--deploy-hook", deploy_hook]
     for d in domains:
         args += ["-d", d]
     run_client(args, dict(os.environ, REQUESTS_CA_BUNDLE=str(pebble.ca_bundle)))
@@ -82,7 +82,10 @@ def stored_account_url(home: Home, provider: str) -> str:
 def test_certbot_store_is_adopted_and_renewed_into_its_live_files(
     local_home: Home, pebble: PebbleServer, webroot: Path, tmp_path: Path
 ) -> None:
-    config = certbot(pebble, tmp_path, webroot, "cb.example.test", "www.cb.example.test")
+    marker = tmp_path / "reloaded"
+    config = certbot(pebble, tmp_path, webroot, "cb.example.test", "www.cb.example.test",
+                     deploy_hook=f"touch {marker}")
+    marker.unlink()  # certbot ran it once; from now on zerossl-tui must
     live = config / "live" / "cb.example.test"
     archive_before = snapshot(config / "archive")
     regr_url = json.loads(next((config / "accounts").rglob("regr.json")).read_text())["uri"]
@@ -109,6 +112,7 @@ def test_certbot_store_is_adopted_and_renewed_into_its_live_files(
     assert key_matches_cert(privkey.read_bytes(), fullchain.read_bytes())
     assert parse_cert((live / "chain.pem").read_bytes()).serial != old_serial
     assert snapshot(config / "archive") == archive_before, "certbot's archive must never be written"
+    assert marker.exists(), "certbot's deploy hook must run after our renewal"
     assert stored_account_url(local_home, "local") == regr_url, "the certbot account must be the one used"
 
 
