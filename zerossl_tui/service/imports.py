@@ -22,10 +22,10 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.imported import ForeignAccount, ForeignCert, ForeignStore, ImportItem, ImportReport
+from ..core.interfaces import CertificateStore
 from ..core.models import CertificateSpec
 from ..core.settings import BUILTIN_PROVIDERS, Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
-from ..storage.store import CertStore
 
 SaveSettings = Callable[[Settings], None]
 _SHELL = re.compile(r"[;&|<>$`(){}*?~]")
@@ -38,12 +38,12 @@ class _Run:
     """What this run has decided so far (a dry run writes nothing, yet must plan consistently)."""
 
     settings: Settings
-    store: CertStore
+    store: CertificateStore
     dry_run: bool
     accounts: dict[str, str] = field(default_factory=dict)  # provider -> account URL planned this run
 
 
-def import_store(found: ForeignStore, settings: Settings, store: CertStore, save: SaveSettings, *,
+def import_store(found: ForeignStore, settings: Settings, store: CertificateStore, save: SaveSettings, *,
                  dry_run: bool = False) -> ImportReport:
     """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings."""
     run = _Run(settings, store, dry_run)
@@ -156,7 +156,7 @@ def _new_provider(run: _Run, cert: ForeignCert, client: str, directory: str, ca_
     return name
 
 
-def _store_version(store: CertStore, cert: ForeignCert, provider: str) -> None:
+def _store_version(store: CertificateStore, cert: ForeignCert, provider: str) -> None:
     """The other client's current certificate as our first version (unless a run before stored it)."""
     from ..engine.keys import parse_cert
 

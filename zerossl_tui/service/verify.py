@@ -18,17 +18,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..core.interfaces import CertificateStore
 from ..core.models import CertificateSpec
 from ..core.served import EndpointCheck
 from ..storage.fsutil import atomic_write, ensure_dir, read_bytes_or_none
-from ..storage.store import CertStore
 
 SERVED_FILE = "served.json"
 RELOAD_WAIT = 15.0  # seconds a web server may take to pick up new files after the deploy hook
 _RETRY_EVERY = 0.5
 
 
-def verify_certificates(specs: Iterable[CertificateSpec], store: CertStore, *, timeout: float = 5.0
+def verify_certificates(specs: Iterable[CertificateSpec], store: CertificateStore, *, timeout: float = 5.0
                         ) -> list[EndpointCheck]:
     """One check per endpoint of each certificate (several at once), in the order given."""
     from ..engine.verify import check_endpoint
@@ -43,7 +43,7 @@ def verify_certificates(specs: Iterable[CertificateSpec], store: CertStore, *, t
         return list(pool.map(lambda j: check_endpoint(j[0].name, j[1], j[0].domains, j[2], timeout), jobs))
 
 
-def verify_after_deploy(spec: CertificateSpec, store: CertStore, *, wait: float = RELOAD_WAIT,
+def verify_after_deploy(spec: CertificateSpec, store: CertificateStore, *, wait: float = RELOAD_WAIT,
                         cancel: threading.Event | None = None,
                         monotonic: Callable[[], float] = time.monotonic) -> list[EndpointCheck]:
     """Check ``spec``'s endpoints, trying those that are not ok again until ``wait`` seconds have passed
