@@ -50,6 +50,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
+        "import": _import, "verify": _verify, "notify": _notify,
     }
     return handlers[args.command](args)
 
@@ -132,8 +133,13 @@ def _cancel_on_sigterm() -> threading.Event:
 
 def _issue(args: argparse.Namespace) -> int:
     service = _service(args)
-    info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+    try:
+        info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+    except ZtError:
+        _after_order(service, [])
+        raise
     output.issued(args.name, info, as_json=args.json)
+    _after_order(service, [args.name])
     return 0
 
 
@@ -142,7 +148,15 @@ def _renew(args: argparse.Namespace) -> int:
     results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
                             cancel=_cancel_on_sigterm())
     output.renewals(results, as_json=args.json)
+    _after_order(service, [name for name, info, _ in results if info is not None])
     return 1 if any(err for _, _, err in results) else 0
+
+
+def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Verify what the renewed certificates' endpoints serve, then send the notifications that are due."""
+    from ..service.watch import after_order
+
+    after_order(service, names, output.error)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -180,8 +194,26 @@ def _account(args: argparse.Namespace) -> int:
 
 def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
+    from ..service.watch import start_watch
 
-    return run_daemon(_healed_service(args), _cancel_on_sigterm(), log=output.log_line)
+    service, cancel = _healed_service(args), _cancel_on_sigterm()
+    server = _start_metrics(service, args.metrics) if args.metrics else None
+    start_watch(service, cancel, output.log_line)
+    try:
+        return run_daemon(service, cancel, log=output.log_line)
+    finally:
+        cancel.set()
+        if server is not None:
+            server.shutdown()
+
+
+def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]
+    from ..service.metrics import parse_listen, start_metrics
+
+    server = start_metrics(listen, service.metrics_snapshot)
+    host, port = parse_listen(listen)
+    output.log_line(f"metrics at http://{host}:{port}/metrics")
+    return server
 
 
 def _systemd(args: argparse.Namespace) -> int:
@@ -204,3 +236,48 @@ def _sandbox(args: argparse.Namespace) -> int:
         from ..ui.app import run_dashboard
 
         return run_dashboard(service, title="zerossl-tui sandbox")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .ops_output import import_report
+
+    report = _service(args).import_from(args.client, args.store_path, dry_run=args.dry_run)
+    import_report(report, as_json=args.json)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .ops_output import endpoint_checks
+
+    checks = _service(args).verify(args.names or None)
+    endpoint_checks(checks, as_json=args.json)
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from .ops_output import notify_list
+
+    service = _service(args)
+    if args.action == "add":
+        url = sys.stdin.readline().strip() if args.url == "-" else args.url
+        number = service.add_notify_url(url)
+        notify_list(service.notify_urls(), only=number)
+    elif args.action == "list":
+        notify_list(service.notify_urls(), as_json=args.json)
+    elif args.action == "remove":
+        print(f"removed notification {args.number}: {service.remove_notify_url(args.number)}")
+    else:
+        return _notify_test(service)
+    return 0
+
+
+def _notify_test(service) -> int:  # type: ignore[no-untyped-def]
+    urls = service.notify_urls()
+    if not urls:
+        output.error("no notification URL: add one with `zerossl-tui notify add URL`")
+        return 2
+    failed = service.notify_test()
+    for line in failed:
+        output.error(f"test notification not sent to {line}")
+    print(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
+    return 1 if failed else 0

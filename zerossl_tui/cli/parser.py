@@ -91,12 +91,15 @@ def build_parser() -> Parser:
                          ("deactivate", "deactivate the account at the CA")):
         p = acc_sub.add_parser(action, help=text, description=text, parents=[common])
         p.add_argument("provider", help="provider name")
-    cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
+    daemon = cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
+    daemon.add_argument("--metrics", metavar="HOST:PORT", default="",
+                        help="also serve Prometheus metrics at /metrics (a bare PORT listens on 127.0.0.1)")
     systemd = cmd("systemd", "print a ready systemd service for the daemon (or a timer for `renew`)")
     systemd.add_argument("--timer", action="store_true",
                          help="print a oneshot service and a twice-daily timer running `renew` instead")
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
+    _ops_commands(cmd)
     return parser
 
 
@@ -144,7 +147,37 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--failure-hook", metavar="CMD", help=DOCS["failure_hook"])
     p.add_argument("--profile", metavar="NAME", help=DOCS["profile"])
     p.add_argument("--required-profile", metavar="NAME", help=DOCS["required_profile"])
+    p.add_argument("--verify", action="append", metavar="HOST:PORT", help=DOCS["verify"] + " Repeat for more.")
+    if not required:
+        p.add_argument("--no-verify", dest="verify", action="store_const", const=[],
+                       help="stop verifying what the endpoints serve")
 
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
-                    "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile")
+                    "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile",
+                    "verify")
+
+
+def _ops_commands(cmd: Any) -> None:
+    """import, verify and notify (issue 13)."""
+    imp = cmd("import", "adopt certificates, keys and accounts of certbot, lego or acme.sh without re-issuing")
+    imp.add_argument("client", choices=("certbot", "lego", "acme.sh"), help="the client to import from")
+    imp.add_argument("--config-dir", "--path", "--home", dest="store_path", metavar="DIR", default="",
+                     help="its folder (certbot --config-dir, default /etc/letsencrypt; lego --path, default "
+                          "~/.lego; acme.sh --home, default ~/.acme.sh)")
+    imp.add_argument("--dry-run", action="store_true", help="print what would be imported; write nothing")
+    imp.add_argument("--json", action="store_true", help="machine-readable output")
+    verify = cmd("verify", "check that each `verify` endpoint serves the current certificate (exit 1 if not)")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="certificates to check (default: all)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    notify = cmd("notify", "notifications through apprise URLs (mailto://, json://, Slack, ntfy, ...)")
+    actions = notify.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    add = actions.add_parser("add", help="add a URL (kept in secrets.toml)", description="add a URL (kept in "
+                             "secrets.toml); give - to read it from standard input, out of the process list")
+    add.add_argument("url", metavar="URL", help="an apprise URL, or - to read it from standard input")
+    listing = actions.add_parser("list", help="the URLs, masked")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    remove = actions.add_parser("remove", help="forget URL number N (as `notify list` shows)")
+    remove.add_argument("number", type=int, metavar="N", help="its number in `notify list`")
+    actions.add_parser("test", help="send a test message to every URL (exit 1 if one fails)")
+

@@ -119,6 +119,9 @@ class OrderJournal(Protocol):
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state."""
 
+    def order_counts(self) -> dict[str, int]:
+        """How many orders ended with each result (for metrics)."""
+
 
 class Lock(Protocol):
     """The exclusive right to order one certificate (or register one account), across processes."""

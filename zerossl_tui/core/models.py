@@ -62,6 +62,7 @@ class CertificateSpec:
     failure_hook: str = ""
     profile: str = ""
     required_profile: str = ""
+    verify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

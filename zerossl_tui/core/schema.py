@@ -60,6 +60,8 @@ CERTIFICATE_FIELDS = (
     Field("failure_hook", str, "", "Command run after a failed attempt."),
     Field("profile", str, "", "ACME profile to ask for when the CA offers it."),
     Field("required_profile", str, "", "ACME profile that must be offered, or the order is refused."),
+    Field("verify", list, [], "HOST:PORT endpoints that must serve the current certificate (TLS, SNI = first "
+          "domain); checked after each deploy and hourly."),
 )
 
 GENERAL_FIELDS = (
@@ -115,12 +117,33 @@ class UiSettings:
     autorenew: bool = True
 
 
+NOTIFY_EVENTS = ("failure", "expiring", "verify-failed", "recovered")
+NOTIFY_FIELDS = (
+    Field("events", list, list(NOTIFY_EVENTS), "Events that notify: failure, expiring, verify-failed, recovered. "
+          "The URLs (apprise) are secrets: `notify add URL` keeps them in secrets.toml."),
+    Field("expiring_days", int, 14, "`expiring` is sent when less than this many days are left.", 1, 3650),
+)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """[notify]: which events notify, and when a certificate counts as expiring (URLs are secrets)."""
+
+    events: tuple[str, ...] = NOTIFY_EVENTS
+    expiring_days: int = 14
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "events", tuple(self.events))  # TOML gives a list
+
+
 TABLES: dict[str, tuple[Field, ...]] = {
     "general": GENERAL_FIELDS,
     "renewal": RENEWAL_FIELDS,
     "ui": UI_FIELDS,
+    "notify": NOTIFY_FIELDS,
 }
-TABLE_TYPES: dict[str, type] = {"general": GeneralSettings, "renewal": RenewalSettings, "ui": UiSettings}
+TABLE_TYPES: dict[str, type] = {"general": GeneralSettings, "renewal": RenewalSettings, "ui": UiSettings,
+                                "notify": NotifySettings}
 
 
 def table_values(table: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .schema import (
     CERTIFICATE_FIELDS,
     DEFAULT_PROVIDER,
     GENERAL_FIELDS,
+    NOTIFY_EVENTS,
     PROVIDER_FIELDS,
     RENEWAL_FIELDS,
     TABLE_TYPES,
@@ -26,12 +27,13 @@ from .schema import (
     UI_FIELDS,
     Field,
     GeneralSettings,
+    NotifySettings,
     RenewalSettings,
     UiSettings,
     changed_values,
     table_values,
 )
-from .validate import check_directory_url, check_key_type, check_path, shown
+from .validate import check_directory_url, check_endpoints, check_key_type, check_path, shown
 
 SECRET_KEYS = ("eab_hmac_key", "api_key")
 
@@ -51,6 +53,7 @@ class Settings:
     general: GeneralSettings = field(default_factory=GeneralSettings)
     renewal: RenewalSettings = field(default_factory=RenewalSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def __post_init__(self) -> None:
         # A plain dict for a table (as written by hand in code) is validated into its typed table.
@@ -138,7 +141,9 @@ def parse_settings(
         name: _parse_certificate(name, body, fail, base_dir)
         for name, body in _subtables(data, "certificates", fail)
     }
-    settings = Settings(providers, certificates, *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui")))
+    _check_events(tables["notify"].get("events", []), fail)
+    settings = Settings(providers, certificates,
+                        *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify")))
     _check_provider_names(settings, fail)
     return settings
 
@@ -234,6 +239,10 @@ def _parse_certificate(name: str, body: dict[str, Any], fail: Any, base_dir: str
         raise fail(table, "webroot", "give either webroot or http_port, not both")
     if bool(values.get("certfile")) != bool(values.get("keyfile")):
         raise fail(table, "keyfile", "certfile and keyfile go together: give both or neither")
+    try:
+        values["verify"] = check_endpoints(values.get("verify", ()))
+    except UsageError as exc:
+        raise fail(table, "verify", exc.message) from None
     return CertificateSpec(name=name, **values)
 
 
@@ -256,6 +265,7 @@ def certificate_to_dict(spec: CertificateSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"domains": list(spec.domains), "provider": spec.provider}
     for f in CERTIFICATE_FIELDS:
         value = getattr(spec, f.key)
+        value = list(value) if isinstance(value, tuple) else value
         if f.key in out or value == f.default:
             continue
         out[f.key] = value
@@ -272,6 +282,12 @@ def with_provider(settings: Settings, spec: ProviderSpec) -> Settings:
     return replace(settings, providers={**settings.providers, spec.name: spec})
 
 
+def _check_events(events: list[str], fail: Any) -> None:
+    unknown = [e for e in events if e not in NOTIFY_EVENTS]
+    if unknown:
+        raise fail("notify", "events", f"unknown event {shown(unknown[0])} (known: {', '.join(NOTIFY_EVENTS)})")
+
+
 def validate_table(table: str, values: dict[str, Any]) -> Any:
     """Check values for [general], [renewal] or [ui] (as typed in a form, on the command line or in code)
     and return the typed table; unset values keep their defaults."""
@@ -281,7 +297,10 @@ def validate_table(table: str, values: dict[str, Any]) -> Any:
     def fail(tbl: str, key: str | None, why: str) -> UsageError:
         return UsageError(f"{tbl}.{key}: {why}")
 
-    return TABLE_TYPES[table](**_parse_table(values, TABLES[table], table, fail))
+    checked = _parse_table(values, TABLES[table], table, fail)
+    if table == "notify":
+        _check_events(list(checked.get("events", [])), fail)
+    return TABLE_TYPES[table](**checked)
 
 
 def table_document(settings: Settings) -> dict[str, dict[str, Any]]:

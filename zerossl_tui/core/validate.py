@@ -158,6 +158,8 @@ def build_certificate(
     _absolute_paths(values, CERTIFICATE_PATHS)
     if "key_type" in values:
         check_key_type(values["key_type"])
+    if "verify" in values:
+        values["verify"] = check_endpoints(values["verify"])
     if "http_port" in values:
         values["http_port"] = check_port(values["http_port"])
         values.setdefault("webroot", "")
@@ -193,3 +195,12 @@ def build_provider(
     if bool(merged.eab_kid) != bool(merged.eab_hmac_key):
         raise UsageError("EAB needs both --eab-kid and --eab-hmac-key")
     return merged
+
+
+def check_endpoints(endpoints: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) endpoints to verify, as a tuple; UsageError naming a bad one."""
+    for endpoint in endpoints:
+        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", endpoint)
+        if not match or not 1 <= int(match.group(2)) <= 65535:
+            raise UsageError(f"verify endpoint {endpoint!r} must be HOST:PORT, like 127.0.0.1:443 or [::1]:443")
+    return tuple(endpoints)

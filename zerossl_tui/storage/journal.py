@@ -234,6 +234,12 @@ class Journal:
             rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
         return {cert: _state_from_json(text) for cert, text in rows}
 
+    def order_counts(self) -> dict[str, int]:
+        """How many orders ended with each result ('issued', 'failed', ...), for metrics."""
+        with self._transaction(write=False) as db:
+            rows = db.execute("SELECT result, COUNT(*) FROM orders GROUP BY result").fetchall()
+        return {str(result): int(count) for result, count in rows}
+
     # -- dns-01 records ------------------------------------------------------------------------------
 
     def add_dns_record(self, record: DnsRecord) -> None:

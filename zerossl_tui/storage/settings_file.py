@@ -118,8 +118,9 @@ def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dic
         return ConfigError(one_line(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
 
     for top in data:
-        if top != "providers":
-            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME] tables)")
+        if top not in ("providers", "notify"):
+            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME] and [notify])")
+    _check_notify_secrets(data.get("notify", {}), fail)
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise fail("providers", "providers", "must be a table of named entries, like [providers.NAME]")
@@ -134,6 +135,36 @@ def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dic
                 raise fail(f"providers.{name}.{key}", key, f"must be a string in quotes, not {type(value).__name__}")
         out[name] = dict(body)
     return out
+
+
+def _check_notify_secrets(notify: Any, fail: Any) -> None:
+    """``[notify] urls = [...]`` of the secrets file: a list of strings (apprise URLs)."""
+    if not isinstance(notify, dict) or set(notify) - {"urls"}:
+        raise fail("notify", "notify", "must be a table holding only urls = [\"...\"]")
+    urls = notify.get("urls", [])
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise fail("notify.urls", "urls", "must be a list of URLs in quotes")
+
+
+def load_notify_urls(path: Path) -> list[str]:
+    """The notification URLs kept in the secrets file ([] when none)."""
+    text = _read_config_text(path)
+    if text is None:
+        return []
+    data = parse_toml(text, path)
+    _check_secrets(data, text, path)
+    return list(data.get("notify", {}).get("urls", []))
+
+
+def save_notify_urls(paths: Paths, urls: list[str]) -> None:
+    """Rewrite the secrets file (0600) with ``urls``; provider secrets in it are kept."""
+    import tomli_w
+
+    doc: dict[str, Any] = {"providers": load_secrets(paths.secrets_file)}
+    if urls:
+        doc["notify"] = {"urls": list(urls)}
+    ensure_dir(paths.secrets_file.parent, 0o700, tighten=False)
+    atomic_write(paths.secrets_file, _utf8(tomli_w.dumps(doc), paths), SECRET_MODE)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -170,7 +201,9 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     inline = _inline_secrets(paths.config_file)
     public, secret = split_settings(settings, inline)
     parse_settings(merge_secrets(public, secret), source=f"not saved to {paths.config_file}")
-    text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps({"providers": secret}), paths)
+    urls = load_notify_urls(paths.secrets_file)  # kept as they are: only `notify add/remove` changes them
+    secret_doc: dict[str, Any] = {"providers": secret, **({"notify": {"urls": urls}} if urls else {})}
+    text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps(secret_doc), paths)
     ensure_dir(paths.config_file.parent, 0o700, tighten=False)
     if secret or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)

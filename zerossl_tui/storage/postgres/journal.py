@@ -150,6 +150,13 @@ class PgJournal:
             rows = cur.fetchall()
         return {cert: state_from_doc(doc) for cert, doc in rows}
 
+    def order_counts(self) -> dict[str, int]:
+        """How many orders ended with each result (for metrics)."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT result, COUNT(*) FROM orders GROUP BY result")
+            rows = cur.fetchall()
+        return {str(result): int(count) for result, count in rows}
+
     # -- dns-01 records ------------------------------------------------------------------------------
 
     def add_dns_record(self, record: DnsRecord) -> None:

@@ -1,0 +1,152 @@
+"""Notifications through apprise to a real local HTTP receiver (json://), from the CLI and the renewal flow."""
+
+from __future__ import annotations
+
+import json
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import Home
+
+from zerossl_tui.devtools.pebble import PebbleServer, free_port
+from zerossl_tui.engine.notify import send
+from zerossl_tui.service.notify import CertFacts, NotifyConfig, notify_all
+
+
+class Receiver:
+    """An HTTP server that keeps every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", 0))
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook/s3cret"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def titles(self) -> list[str]:
+        return [b["title"] for b in self.bodies]
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+def test_urls_are_secret_masked_and_test_reaches_the_receiver(home: Home, receiver: Receiver) -> None:
+    added = home.run("notify", "add", receiver.url, check=True)
+    assert "s3cret" not in added.stdout and "1. json://127.0.0.1:" in added.stdout
+    secrets = home.config.with_name("secrets.toml")
+    assert receiver.url in secrets.read_text() and stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    assert not home.config.exists() or "s3cret" not in home.config.read_text()
+    listing = home.run("notify", "list", "--json", check=True)
+    assert "s3cret" not in listing.stdout and len(json.loads(listing.stdout)) == 1
+
+    done = home.run("notify", "test")
+    assert done.returncode == 0, done.stderr
+    assert receiver.titles() == ["zerossl-tui test"]
+
+    dead = f"json://127.0.0.1:{free_port()}/x"
+    home.run("notify", "add", dead, check=True)
+    done = home.run("notify", "test")
+    assert done.returncode == 1 and "sent to 1 of 2" in done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1 and "not sent to json://127.0.0.1:" in done.stderr
+    assert receiver.titles() == ["zerossl-tui test"] * 2
+    assert "removed notification 2" in home.run("notify", "remove", "2", check=True).stdout
+    bad = home.run("notify", "add", "nonsense://token/abc")
+    assert bad.returncode == 2 and "token" not in bad.stderr and "apprise" in bad.stderr
+
+
+def test_settings_saves_keep_the_notification_urls(local_home: Home, receiver: Receiver) -> None:
+    local_home.run("notify", "add", receiver.url, check=True)
+    local_home.run("provider", "add", "other", "--directory", "https://ca.example/dir", check=True)
+    assert json.loads(local_home.run("notify", "list", "--json", check=True).stdout)[0]["number"] == 1
+
+
+def test_failure_is_sent_once_then_recovered(local_home: Home, pebble: PebbleServer, receiver: Receiver) -> None:
+    local_home.run("notify", "add", receiver.url, check=True)
+    # The responder listens where the CA does not look: validation fails, as when port 80 is firewalled.
+    local_home.run("add", "shop", "-d", "shop.example.test", "--provider", "local", "--http-port",
+                   str(free_port()), "--http-bind", "127.0.0.1", check=True)
+    assert local_home.run("renew", "--force", "shop").returncode == 1
+    receiver.wait_for(1)
+    assert receiver.titles() == ["shop: renewal failed"]
+    assert "shop" in receiver.bodies[0]["message"] and "failed" in receiver.bodies[0]["message"]
+    assert local_home.run("renew", "--force", "shop").returncode == 1
+    assert receiver.titles() == ["shop: renewal failed"], "repeated at most once a day"
+
+    local_home.run("edit", "shop", "--http-port", str(pebble.http_port), check=True)
+    done = local_home.run("renew", "--force", "shop")
+    assert done.returncode == 0, done.stderr
+    receiver.wait_for(2)
+    assert receiver.titles() == ["shop: renewal failed", "shop: recovered"]
+
+
+def test_events_repeat_daily_and_a_dead_target_blocks_nothing(tmp_path: Path, receiver: Receiver) -> None:
+    lines: list[str] = []
+    dead = f"json://127.0.0.1:{free_port()}/x"
+    config = NotifyConfig([dead, receiver.url], ("failure", "expiring", "verify-failed", "recovered"), 14,
+                          tmp_path, send, lines.append)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    facts = CertFacts("api", now + timedelta(days=3), bad_endpoints=("127.0.0.1:443 serves serial 1, not 2",))
+    assert sorted(notify_all([facts], config, now)) == ["api: expiring", "api: not served"]
+    assert notify_all([facts], config, now + timedelta(hours=23)) == []
+    assert sorted(notify_all([facts], config, now + timedelta(hours=25))) == ["api: expiring", "api: not served"]
+    assert len(lines) == 4 and all(line.startswith("notification ") and "/x" not in line for line in lines)
+    healed = CertFacts("api", now + timedelta(days=90))
+    assert notify_all([healed], config, now + timedelta(hours=26)) == ["api: recovered"]
+    assert receiver.titles().count("api: recovered") == 1 and "expiring" in receiver.bodies[-1]["message"]
+
+
+def test_mailto_reaches_a_local_smtp_server(home: Home) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[bytes] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            received.append(bytes(envelope.content))  # type: ignore[attr-defined]
+            return "250 OK"
+
+    port = free_port()
+    smtp = Controller(Handler(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        home.run("notify", "add", f"mailto://127.0.0.1:{port}?from=zt@example.test&to=ops@example.test&mode=insecure",
+                 check=True)
+        done = home.run("notify", "test")
+    finally:
+        smtp.stop()
+    assert done.returncode == 0, done.stderr
+    assert len(received) == 1 and b"zerossl-tui test" in received[0] and b"ops@example.test" in received[0]
+
+
+def test_unknown_event_in_settings_is_named(home: Home) -> None:
+    home.config.parent.mkdir(parents=True, exist_ok=True)
+    home.config.write_text('[notify]\nevents = ["failure", "expired"]\n')
+    done = home.run("list")
+    assert done.returncode == 2 and "notify.events" in done.stderr and "'expired'" in done.stderr
+    assert "line 2" in done.stderr

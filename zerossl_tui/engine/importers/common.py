@@ -1,0 +1,64 @@
+"""Helpers shared by the importers: reading files read-only, checking a key against its certificate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...core.domains import normalize_domains
+from ...core.errors import OperationError, UsageError
+from ..keys import key_matches_cert, key_type_of, parse_cert, split_fullchain
+
+
+class Unreadable(Exception):
+    """A certificate of the other client that cannot be imported; the message says why."""
+
+
+def read(path: Path) -> bytes:
+    """The bytes of ``path`` (symlinks followed), or Unreadable naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``, or Unreadable."""
+    try:
+        data = json.loads(read(path))
+    except ValueError:
+        raise Unreadable(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise Unreadable(f"{path} does not hold a JSON object")
+    return data
+
+
+def pair(key_pem: bytes, fullchain_pem: bytes) -> dict[str, Any]:
+    """Key type, names, leaf, chain and full chain of a key and its certificate; Unreadable when the key is
+    not supported here or does not belong to the certificate."""
+    try:
+        key_type = key_type_of(key_pem)
+        leaf, chain = split_fullchain(fullchain_pem)
+        info = parse_cert(leaf)
+        matches = key_matches_cert(key_pem, leaf)
+        domains = normalize_domains(list(info.domains))
+    except (OperationError, UsageError) as exc:
+        raise Unreadable(exc.message) from None
+    if not matches:
+        raise Unreadable("its private key does not belong to its certificate")
+    return {"key_type": key_type, "domains": domains, "key_pem": key_pem, "cert_pem": leaf,
+            "chain_pem": chain, "fullchain_pem": leaf + chain}
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of a URL ("" when it has none)."""
+    return urlsplit(url).netloc
+
+
+def entry_name(candidate: str) -> str:
+    """A certificate name usable here, made from the other client's name: a wildcard's ``*.`` (lego writes
+    ``_.``) becomes ``wildcard.``, as names start with a letter or digit."""
+    name = candidate.strip()
+    return "wildcard." + name[2:] if name.startswith(("*.", "_.")) else name
