@@ -1,9 +1,13 @@
-"""How the command line prints: plain text for people, ``--json`` for scripts, one line per error."""
+"""How the command line prints: plain text for people, ``--json`` for scripts, one line per error.
+
+Every text line goes through ``say`` (or ``printable``): names, URLs, CA answers and journal messages come
+from outside and may hold terminal escapes, which are shown as visible escapes, never sent raw. ``--json``
+output is safe as is (``json.dumps`` escapes control characters).
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,6 +15,7 @@ from typing import Any
 
 from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
 from ..core.settings import Settings
+from ..core.text import printable
 
 
 def rfc3339(at: datetime | None) -> str | None:
@@ -20,15 +25,9 @@ def rfc3339(at: datetime | None) -> str | None:
     return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` on one line, safe for a terminal: runs of white space become one space, and control and
-    bidirectional-override characters (which could move the cursor or reorder what is shown) are written
-    as escapes such as ``\\x1b``."""
-    flat = " ".join(text.split())
-    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), flat)
+def say(text: str) -> None:
+    """One line on stdout, with control characters escaped."""
+    print(printable(text))
 
 
 def error(message: str) -> None:
@@ -38,14 +37,14 @@ def error(message: str) -> None:
 
 def log_line(message: str) -> None:
     """A timestamped line on stderr, for the daemon."""
-    sys.stderr.write(f"{rfc3339(datetime.now(UTC))} {message}\n")
+    sys.stderr.write(f"{rfc3339(datetime.now(UTC))} {printable(message)}\n")
     sys.stderr.flush()
 
 
 def progress(event: ProgressEvent) -> None:
     """A step of a running order, on stderr."""
     wait = f" (retry after {event.retry_after:.0f} s)" if event.retry_after else ""
-    sys.stderr.write(f"{event.cert}: {event.kind.value}: {event.message}{wait}\n")
+    sys.stderr.write(printable(f"{event.cert}: {event.kind.value}: {event.message}{wait}") + "\n")
     sys.stderr.flush()
 
 
@@ -95,7 +94,8 @@ def views(rows: Sequence[CertificateView], *, as_json: bool) -> None:
     _columns(table)
 
 
-def _columns(table: list[tuple[str, ...]]) -> None:
+def _columns(rows: list[tuple[str, ...]]) -> None:
+    table = [tuple(printable(cell) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -109,12 +109,12 @@ def orders(records: Sequence[OrderRecord], *, as_json: bool) -> None:
     if not records:
         print("no orders yet")
     for r in records:
-        print(f"order {r.id}: {r.result} (started {rfc3339(r.started)}"
-              + (f", finished {rfc3339(r.finished)})" if r.finished else ")")
-              + (f" serial {r.serial}" if r.serial else ""))
+        say(f"order {r.id}: {r.result} (started {rfc3339(r.started)}"
+            + (f", finished {rfc3339(r.finished)})" if r.finished else ")")
+            + (f" serial {r.serial}" if r.serial else ""))
         for e in r.events:
             wait = f" (retry after {e.retry_after:.0f} s)" if e.retry_after else ""
-            print(f"  {rfc3339(e.at)}  {e.kind:<20} {e.message}{wait}")
+            print(f"  {rfc3339(e.at)}  {printable(e.kind):<20} {printable(e.message)}{wait}")
 
 
 def _order_dict(r: OrderRecord) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def issued(name: str, info: CertInfo | None, *, as_json: bool) -> None:
     if as_json:
         _dump({"name": name, "result": "issued", "certificate": info_dict(info)})
     elif info is not None:
-        print(f"{name}: issued serial {info.serial}, valid until {rfc3339(info.not_after)}")
+        say(f"{name}: issued serial {info.serial}, valid until {rfc3339(info.not_after)}")
 
 
 def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *, as_json: bool) -> None:
@@ -151,9 +151,9 @@ def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *
         if err is not None:
             error(f"{name}: {err}")
         elif info is None:
-            print(f"{name}: not due")
+            say(f"{name}: not due")
         else:
-            print(f"{name}: renewed, serial {info.serial}, valid until {rfc3339(info.not_after)}")
+            say(f"{name}: renewed, serial {info.serial}, valid until {rfc3339(info.not_after)}")
 
 
 def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:
@@ -161,7 +161,7 @@ def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:
     if as_json:
         _dump({"name": name, "result": "revoked", "certificate": info_dict(info)})
     else:
-        print(f"{name}: revoked serial {info.serial}")
+        say(f"{name}: revoked serial {info.serial}")
 
 
 def providers(settings: Settings, *, as_json: bool) -> None:
@@ -174,4 +174,4 @@ def providers(settings: Settings, *, as_json: bool) -> None:
     if not rows:
         print("no providers configured; built-in names work directly: letsencrypt, zerossl, ...")
     for r in rows:
-        print(f"{r['name']}: {r['directory']}" + ("  (EAB)" if r["eab"] else ""))
+        say(f"{r['name']}: {r['directory']}" + ("  (EAB)" if r["eab"] else ""))
