@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from ..core.clock import Clock
 from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
+from ..core.text import printable
 from .board import OrderBoard
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
@@ -39,7 +41,9 @@ WORKER_THREADS = 64
 class DashboardBase(App[int]):
     """State, layout, loaders, the order queue and the scheduler; the key actions live in ``app.py``."""
 
-    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses may live elsewhere
+    # Absolute paths: subclasses may live elsewhere. Every style of the dashboard is in these files.
+    CSS_PATH = [Path(__file__).parent / name for name in ("app.tcss", "widgets.tcss", "dialogs.tcss",
+                                                           "settings.tcss")]
     TITLE = "zerossl-tui"
     main: MainScreen
 
@@ -106,6 +110,15 @@ class DashboardBase(App[int]):
         """Stop the scheduler and ask every running order to stop at its next step."""
         self._stop.set()
         self.board.cancel_all()
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+        timeout: float | None = None, markup: bool = False,
+    ) -> None:
+        """Every notification shows its text literally: names, paths and CA answers are never read as
+        markup (``markup`` is ignored), and control characters are shown as escapes."""
+        super().notify(printable(message, keep_lines=True), title=printable(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     # -- themes ---------------------------------------------------------------------------------
 

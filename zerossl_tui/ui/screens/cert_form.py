@@ -16,27 +16,12 @@ from ...core.errors import UsageError, ZtError
 from ...core.models import KEY_TYPES, CertificateSpec
 from ...core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 from ...core.validate import build_certificate
-from .confirm import DIALOG_CSS
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
 
 DOCS = {f.key: f.doc for f in CERTIFICATE_FIELDS}
 TEXT_FIELDS = ("name", "domains", "http_port", "http_bind", "webroot", "certfile", "keyfile")
-FORM_CSS = """
-.dialog { width: 90; }
-.row { height: 1; margin-bottom: 1; }
-.row > Label { width: 14; padding: 0 1 0 0; text-align: right; }
-.row > Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
-.row > Input:focus { background: $primary 25%; }
-.row > Select { width: 1fr; height: 1; }
-.row > Select > SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
-.row > Select:focus > SelectCurrent { border: none; background: $primary 25%; }
-#issue_now { border: none; padding: 0; margin: 0 0 0 13; }
-#error { width: 100%; height: auto; padding: 0 1; margin-top: 1; color: $text-muted; }
-#error.error { color: $text-error; background: $error-muted; }
-#fields { height: auto; max-height: 20; }
-"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +47,6 @@ def provider_choices(service: CertificateService) -> list[tuple[str, str]]:
 class CertificateForm(ModalScreen[FormResult | None]):
     """The add (``spec`` None) or edit form; saves through the service and dismisses with a FormResult."""
 
-    DEFAULT_CSS = "CertificateForm { align: center middle; }\n" + DIALOG_CSS + FORM_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, service: CertificateService, spec: CertificateSpec | None = None) -> None:

@@ -10,20 +10,10 @@ from textual.widgets import Button, Label, Select
 
 from ...core.models import REVOCATION_REASONS
 
-DIALOG_CSS = """
-.dialog { width: 72; height: auto; max-height: 90%; border: thick $primary 60%; background: $surface;
-          padding: 1 2; }
-.dialog > Label { width: 100%; }
-.dialog > .title { text-style: bold; color: $primary; margin-bottom: 1; }
-.dialog .buttons { height: auto; margin-top: 1; align-horizontal: right; }
-.dialog .buttons Button { margin-left: 1; }
-"""
-
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a yes/no question; dismisses with True when confirmed."""
 
-    DEFAULT_CSS = "ConfirmScreen { align: center middle; }\n" + DIALOG_CSS
     BINDINGS = [Binding("escape", "dismiss(False)", "Cancel"), Binding("y", "dismiss(True)", "Yes")]
 
     def __init__(self, title: str, question: str, confirm: str = "Yes", *, danger: bool = False) -> None:
@@ -47,7 +37,6 @@ class ConfirmScreen(ModalScreen[bool]):
 class RevokeScreen(ModalScreen[int | None]):
     """Confirm a revocation and choose its RFC 5280 reason; dismisses with the reason code or None."""
 
-    DEFAULT_CSS = "RevokeScreen { align: center middle; }\n" + DIALOG_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, name: str, serial: str) -> None:

@@ -21,8 +21,7 @@ from ...core.errors import ZtError
 from ...core.models import ProviderSpec
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
-from .cert_form import FORM_CSS, provider_choices
-from .confirm import DIALOG_CSS
+from .cert_form import provider_choices
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
@@ -41,12 +40,6 @@ def describe(spec: ProviderSpec) -> str:
 class EabScreen(ModalScreen[str | None]):
     """Per-provider EAB credentials; dismisses with the provider name once saved."""
 
-    DEFAULT_CSS = "EabScreen { align: center middle; }\n" + DIALOG_CSS + FORM_CSS + """
-    #status { color: $text-muted; margin-bottom: 1; }
-    #result { height: auto; margin-top: 1; }
-    #result.ok { color: $success; }
-    #result.bad { color: $error; }
-    """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, service: CertificateService, provider: str) -> None:

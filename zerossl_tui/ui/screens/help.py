@@ -10,7 +10,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from ..keys import KEYS
-from .confirm import DIALOG_CSS
 
 
 def keys_table() -> Table:
@@ -28,7 +27,6 @@ def keys_table() -> Table:
 class HelpScreen(ModalScreen[None]):
     """Lists the keys; any of escape, q or ? closes it."""
 
-    DEFAULT_CSS = "HelpScreen { align: center middle; }\n" + DIALOG_CSS + "HelpScreen .dialog { width: 100; }"
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:

@@ -13,8 +13,6 @@ from textual.widgets import Button, Input, Label
 from ...core.errors import ZtError
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
-from .cert_form import FORM_CSS
-from .confirm import DIALOG_CSS
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
@@ -27,7 +25,6 @@ FIELDS = (("Name", "name", "myca"), ("Directory", "directory", "https://acme.exa
 class ProviderForm(ModalScreen[str | None]):
     """Validated as you type with ``build_provider``; saved with ``service.set_provider``."""
 
-    DEFAULT_CSS = "ProviderForm { align: center middle; }\n" + DIALOG_CSS + FORM_CSS
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, service: CertificateService) -> None:

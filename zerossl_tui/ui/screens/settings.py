@@ -29,23 +29,6 @@ DOCS = {f.key: f.doc for f in (*GENERAL_FIELDS, *UI_FIELDS)}
 class SettingsScreen(Screen[bool]):
     """Edit providers, [renewal], the default provider and the theme; dismisses with True when saved."""
 
-    DEFAULT_CSS = """
-    SettingsScreen VerticalScroll { padding: 0 2; }
-    SettingsScreen .section { text-style: bold; color: $primary; margin-top: 1; }
-    SettingsScreen .field { height: auto; min-height: 1; margin-bottom: 1; }
-    SettingsScreen .field > Label { width: 18; }
-    SettingsScreen .field > Input { width: 36; height: 1; border: none; padding: 0 1; background: $boost; }
-    SettingsScreen .field > Input:focus { background: $primary 25%; }
-    SettingsScreen .field > Select { width: 36; height: 1; }
-    SettingsScreen .field > Select > SelectCurrent { height: 1; border: none; padding: 0 1; background: $boost; }
-    SettingsScreen .field > Select:focus > SelectCurrent { background: $primary 25%; }
-    SettingsScreen .field > Switch { height: 1; border: none; padding: 0; margin-right: 28; }
-    SettingsScreen .field > .doc { width: 1fr; color: $text-muted; padding: 0 0 0 2; }
-    SettingsScreen #providers { height: auto; max-height: 12; }
-    SettingsScreen .buttons { height: auto; margin-top: 1; }
-    SettingsScreen .buttons Button { margin-right: 1; }
-    SettingsScreen #error { color: $text-error; height: auto; }
-    """
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+s", "save", "Save")]
 
     def __init__(self, service: CertificateService, themes: list[str]) -> None:

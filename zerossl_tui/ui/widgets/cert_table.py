@@ -63,21 +63,6 @@ def fit(text: str, width: int, right: bool = False) -> str:
 class CertTable(ScrollView, can_focus=True):
     """Every managed certificate; rows are keyed by certificate name."""
 
-    DEFAULT_CSS = """
-    CertTable { background: $surface; color: $foreground; }
-    CertTable:focus { background-tint: $foreground 5%; }
-    CertTable > .cert-table--header { text-style: bold; background: $panel; color: $foreground; }
-    CertTable > .cert-table--even { background: $surface-lighten-1 50%; }
-    CertTable:dark > .cert-table--even { background: $surface-darken-1 40%; }
-    CertTable > .cert-table--cursor {
-        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        text-style: $block-cursor-blurred-text-style;
-    }
-    CertTable:focus > .cert-table--cursor {
-        background: $block-cursor-background; color: $block-cursor-foreground;
-        text-style: $block-cursor-text-style;
-    }
-    """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "cert-table--header", "cert-table--even", "cert-table--cursor"}
     BINDINGS: ClassVar[list[BindingType]] = [

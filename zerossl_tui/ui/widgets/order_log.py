@@ -13,6 +13,7 @@ from textual.widgets import Static
 from ...core.models import CertificateView, OrderEvent, OrderRecord, ProgressEvent
 from .. import format as fmt
 from ..board import Job
+from ..text import literal, plain
 
 RESULT_STYLE = {"issued": "success", "failed": "error", "cancelled": "warning", "revoked": "warning",
                 "running": "accent"}
@@ -25,8 +26,8 @@ def _hms(at: datetime) -> str:
 def _event_line(kind: str, message: str, at: datetime, retry_after: float | None) -> Text:
     line = Text()
     line.append(f"  {_hms(at)}  ", style="dim")
-    line.append(f"{kind:<20} ", style="bold" if kind in ("issued", "failed") else "")
-    line.append(" ".join(message.split()))
+    line.append(f"{plain(kind):<20} ", style="bold" if kind in ("issued", "failed") else "")
+    line.append(plain(message))
     if retry_after:
         line.append(f"  (retry after {retry_after:.0f} s)", style="dim")
     return line
@@ -36,18 +37,18 @@ def header(view: CertificateView, now: datetime) -> Text:
     """The certificate's facts in three lines: domains; provider, key, challenge, serial; renewal."""
     spec = view.spec
     text = Text()
-    text.append(spec.name, style="bold")
-    text.append(f"  {', '.join(spec.domains)}\n")
+    text.append(plain(spec.name), style="bold")
+    text.append(f"  {plain(', '.join(spec.domains))}\n")
     challenge = f"webroot {spec.webroot}" if spec.webroot else f"port {spec.http_port}"
     facts = [f"provider {spec.provider}", f"key {spec.key_type}", f"http-01 {challenge}"]
     if view.info is not None:
         facts += [f"serial {view.info.serial}", f"valid until {fmt.clock_text(view.info.not_after)}"]
-    text.append("  " + "  ·  ".join(facts) + "\n", style="dim")
-    text.append(f"  next renewal {fmt.next_renewal_text(view, now)}")
+    text.append("  " + "  ·  ".join(plain(fact) for fact in facts) + "\n", style="dim")
+    text.append(f"  next renewal {plain(fmt.next_renewal_text(view, now))}")
     if view.explanation:
-        text.append(f"  ({view.explanation})", style="dim")
+        text.append(f"  ({plain(view.explanation)})", style="dim")
     if view.last_error:
-        text.append(f"  ·  last error: {fmt.clip(view.last_error, 90)}")
+        text.append(f"  ·  last error: {fmt.clip(plain(view.last_error), 90)}")
     return text
 
 
@@ -73,13 +74,14 @@ def order_block(order: OrderRecord, palette: dict[str, str]) -> Text:
     style = palette.get(RESULT_STYLE.get(order.result, ""), "")
     text = Text()
     text.append(f"order {order.id}  ", style="bold")
-    text.append(order.result, style=f"bold {style}")
+    text.append(plain(order.result), style=f"bold {style}")
     finished = f" → {_hms(order.finished)}" if order.finished else ""
     text.append(f"  {fmt.clock_text(order.started)}{finished}", style="dim")
     if order.serial:
-        text.append(f"  serial {order.serial}")
+        text.append(f"  serial {plain(order.serial)}")
     if order.error_detail:
-        text.append(f"\n  error ({order.error_type}): {order.error_detail}", style=palette.get("error", ""))
+        text.append(f"\n  error ({plain(order.error_type)}): {plain(order.error_detail)}",
+                    style=palette.get("error", ""))
     for event in order.events:
         text.append("\n")
         text.append_text(_order_event_line(event))
@@ -92,11 +94,6 @@ def _order_event_line(event: OrderEvent) -> Text:
 
 class OrderLog(VerticalScroll):
     """Details and order history of the selected certificate."""
-
-    DEFAULT_CSS = """
-    OrderLog { border: round $panel-lighten-2; border-title-color: $primary; padding: 0 1; }
-    OrderLog > Static { width: 1fr; }
-    """
 
     def on_mount(self) -> None:
         """Start with an empty log."""
@@ -121,7 +118,7 @@ class OrderLog(VerticalScroll):
             self.border_title = "Order log"
             body.update(Text("Select a certificate to see its orders.", style="dim"))
             return
-        self.border_title = f"Order log: {view.spec.name}"
+        self.border_title = literal(f"Order log: {view.spec.name}")
         parts = [header(view, now)]
         if job is not None:
             parts.append(live_timeline(job, events, now, palette))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...core.models import CertificateView, CertStatus
 from .. import format as fmt
+from ..text import plain
 
 Cells = dict[str, tuple[str, str]]
 """Column key -> (text, Rich style)."""
@@ -66,11 +67,11 @@ def expiry_cell(view: CertificateView, now: datetime, palette: dict[str, str]) -
 def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], step: str | None) -> Cells:
     """Every cell of one row."""
     return {
-        "name": (view.spec.name, "bold"),
-        "domains": (fmt.domains_text(view.spec.domains), ""),
-        "provider": (view.spec.provider, ""),
+        "name": (plain(view.spec.name), "bold"),
+        "domains": (plain(fmt.domains_text(view.spec.domains)), ""),
+        "provider": (plain(view.spec.provider), ""),
         "status": status_cell(view, palette, step),
         "expiry": expiry_cell(view, now, palette),
         "renewal": (fmt.next_renewal_text(view, now), ""),
-        "result": (fmt.last_result_text(view), palette["error"] if view.last_result == "failed" else ""),
+        "result": (plain(fmt.last_result_text(view)), palette["error"] if view.last_result == "failed" else ""),
     }
