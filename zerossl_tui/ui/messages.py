@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.message import Message
 
@@ -44,3 +45,13 @@ class SchedulerNote(Message):
     """A line from the background auto-renewal scheduler."""
 
     text: str
+
+
+@dataclass
+class Saved(Message):
+    """A blocking call that a screen asked the App to run (a save, a removal, an account test) ended:
+    its result, or the error the screen shows in its own words."""
+
+    key: str
+    result: Any
+    error: BaseException | None

@@ -1,9 +1,14 @@
-"""Add or edit a certificate: a modal form validated as you type with ``core.validate``."""
+"""Add or edit a certificate: a modal form validated as you type with ``core.validate``.
+
+Each field is checked on its own, so that a problem is shown in the form's words next to what was typed,
+and only once that field was touched (or on Save). Saving runs in a worker on the App.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -12,10 +17,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
+from ...core.domains import normalize_domains, validate_entry_name
 from ...core.errors import UsageError, ZtError
 from ...core.models import KEY_TYPES, CertificateSpec
 from ...core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
-from ...core.validate import build_certificate
+from ...core.validate import build_certificate, check_port, check_text
+from ..messages import Saved
+from ..text import literal
+from .touched import Touched
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
@@ -52,13 +61,13 @@ class CertificateForm(ModalScreen[FormResult | None]):
     def __init__(self, service: CertificateService, spec: CertificateSpec | None = None) -> None:
         super().__init__()
         self.service, self.spec = service, spec
-        self._touched = False
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         """One labelled input per setting, the inline error, and the buttons."""
         spec, editing = self.spec, self.spec is not None
         with Vertical(classes="dialog"):
-            yield Label(f"Edit {spec.name}" if spec else "Add a certificate", classes="title")
+            yield Label(literal(f"Edit {spec.name}" if spec else "Add a certificate"), classes="title")
             with VerticalScroll(id="fields"):
                 yield self._row("Name", Input(spec.name if spec else "", placeholder="shop", id="name",
                                               disabled=editing, tooltip="A short name for this certificate."))
@@ -102,7 +111,8 @@ class CertificateForm(ModalScreen[FormResult | None]):
         return self.spec.provider if self.spec else self.service.settings.default_provider()
 
     def on_mount(self) -> None:
-        """Focus the first editable field and show what is still missing."""
+        """Focus the first editable field; nothing is called wrong before it was touched."""
+        self.touched = Touched(self)
         self.query_one("#domains" if self.spec else "#name", Input).focus()
         self.validate()
 
@@ -123,28 +133,68 @@ class CertificateForm(ModalScreen[FormResult | None]):
         provider = self.query_one("#provider", Select).value
         return text["name"], split_domains(text["domains"]), str(provider), options
 
-    def validate(self) -> str | None:
-        """Check the form with ``core.validate``; show and return the problem in plain words, or None."""
+    def problems(self) -> dict[str, str]:
+        """Each field's problem in the form's words, in the form's order (field id -> message)."""
         name, domains, provider, options = self.values()
-        try:
-            if self.spec is None and name in self.service.settings.certificates:
-                raise UsageError(f"a certificate named {name!r} already exists: choose another name")
-            self.service.settings.provider(provider)
-            build_certificate(name, domains, provider, self.spec, **options)
-        except ZtError as exc:
-            return self._show_error(exc.message)
-        return self._show_error(None)
+        found: dict[str, str] = {}
+        for field, check in self._checks(name, domains, options):
+            try:
+                check()
+            except ZtError as exc:
+                found.setdefault(field, exc.message)
+        if not found:
+            try:
+                self.service.settings.provider(provider)
+                build_certificate(name, domains, provider, self.spec, **options)
+            except ZtError as exc:
+                found["provider"] = exc.message
+        return found
 
-    def _show_error(self, message: str | None) -> str | None:
+    def _checks(self, name: str, domains: list[str], options: dict[str, Any]) -> list[tuple[str, Any]]:
+        checks: list[tuple[str, Any]] = [("name", lambda: self._check_name(name)),
+                                         ("domains", lambda: _check_domains(domains))]
+        if "http_port" in options:
+            checks.append(("http_port", lambda: check_port(options["http_port"])))
+        checks += [(key, lambda key=key: check_text(key, options[key]))
+                   for key in ("http_bind", "webroot", "certfile", "keyfile")]
+        if bool(options["certfile"]) != bool(options["keyfile"]):
+            missing = "keyfile" if options["certfile"] else "certfile"
+            checks.append((missing, _raiser("Certfile and Keyfile go together: fill in both or neither")))
+        return checks
+
+    def _check_name(self, name: str) -> None:
+        if self.spec is not None:
+            return
+        if not name:
+            raise UsageError("type a short name for this certificate, such as shop")
+        validate_entry_name(name)
+        if name in self.service.settings.certificates:
+            raise UsageError(f"a certificate named {name!r} already exists: choose another name")
+
+    def validate(self) -> str | None:
+        """Check the form; show the first problem of a touched field and return the first problem (or
+        None). Save stays disabled while anything is wrong."""
+        found = self.problems()
+        shown = next((message for field, message in found.items() if field in self.touched), None)
+        if shown is None and found:
+            self._show(_missing_hint(found), error=False)
+        else:
+            self._show(shown or "Ready to save.", error=shown is not None)
+        self.query_one("#save", Button).disabled = bool(found) or self.saving
+        return next(iter(found.values()), None)
+
+    def _show(self, message: str, *, error: bool) -> None:
         label = self.query_one("#error", Label)
-        label.update(message or "Ready to save.")
-        label.set_class(self._touched and message is not None, "error")
-        self.query_one("#save", Button).disabled = message is not None
-        return message
+        label.update(literal(message))
+        label.set_class(error, "error")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Validate on every keystroke."""
-        self._touched = True
+        self.validate()
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        """Leaving a field lets its problem show."""
+        self.touched.leave(event.input.id)
         self.validate()
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -165,18 +215,55 @@ class CertificateForm(ModalScreen[FormResult | None]):
         self.action_save()
 
     def action_save(self) -> None:
-        """Save through the service; a refusal stays in the form, in plain words."""
-        self._touched = True
-        if self.validate() is not None:
+        """Save through the service in a worker on the App; a refusal stays in the form, in plain words."""
+        self.touched.touch_all()
+        if self.saving or self.validate() is not None:
             return
         name, domains, provider, options = self.values()
-        try:
-            if self.spec is None:
-                self.service.add_certificate(name, domains, provider, **options)
-            else:
-                self.service.edit_certificate(name, domains, provider=provider, **options)
-        except ZtError as exc:
-            self._show_error(exc.message)
+        if self.spec is None:
+            call = partial(self.service.add_certificate, name, domains, provider, **options)
+        else:
+            call = partial(self.service.edit_certificate, name, domains, provider=provider, **options)
+        self.saving = True
+        self.query_one("#save", Button).disabled = True
+        self.app.run_blocking(f"save certificate {name}", call, self)  # type: ignore[attr-defined]
+
+    def on_saved(self, message: Saved) -> None:
+        """The save ended: close with the result, or show why it was refused."""
+        self.saving = False
+        if message.error is not None:
+            self._show(_error_text(message.error), error=True)
+            self.query_one("#save", Button).disabled = False
             return
+        name = self.values()[0]
         issue_now = self.spec is None and self.query_one("#issue_now", Checkbox).value
         self.dismiss(FormResult(name, issue_now))
+
+
+LABELS = {"name": "Name", "domains": "Domains", "provider": "Provider", "http_port": "HTTP port",
+          "http_bind": "Bind address", "webroot": "Webroot", "certfile": "Certfile", "keyfile": "Keyfile"}
+
+
+def _check_domains(domains: list[str]) -> None:
+    if not domains:
+        raise UsageError("type at least one domain name, such as example.com")
+    normalize_domains(domains)
+
+
+def _raiser(message: str) -> Any:
+    def fail() -> None:
+        raise UsageError(message)
+
+    return fail
+
+
+def _missing_hint(found: dict[str, str]) -> str:
+    """What is left to fill in, before anything was called wrong."""
+    names = [LABELS.get(field, field) for field in found]
+    return f"Fill in {' and '.join(names)} to save." if len(names) < 3 else "Fill in the form to save."
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, ZtError):
+        return error.message
+    return f"Unexpected {type(error).__name__}: {error}"
