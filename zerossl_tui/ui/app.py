@@ -7,6 +7,7 @@ the scheduler live in ``base.py``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
@@ -14,11 +15,11 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from ..core.clock import Clock
-from ..core.errors import ZtError
 from ..core.models import CertStatus
 from .base import DashboardBase
 from .board import QUEUED
 from .keys import KEYS
+from .messages import Saved
 from .screens.cert_form import CertificateForm, FormResult, provider_choices
 from .screens.confirm import ConfirmScreen, RevokeScreen
 from .screens.eab import EabScreen
@@ -118,11 +119,17 @@ class Dashboard(DashboardBase):
                          lambda yes: self.remove(name) if yes else None)
 
     def remove(self, name: str) -> None:
-        """Remove through the service and refresh."""
-        try:
-            self.service.remove_certificate(name)
-        except ZtError as exc:
-            self.report(exc)
+        """Remove through the service, in a worker (the settings file is reloaded, written and synced)."""
+        self.run_blocking(f"remove {name}", partial(self.service.remove_certificate, name), self,
+                          group="remove")
+
+    def on_saved(self, message: Saved) -> None:
+        """A removal ended: say so and refresh, or say why not."""
+        if not message.key.startswith("remove "):
+            return
+        name = message.key.removeprefix("remove ")
+        if message.error is not None:
+            self.report(message.error)
             return
         self.notify(f"{name}: removed (files kept)")
         self.reload_views()

@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
-from textual.message_pump import MessagePump
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from ..core.clock import Clock
 from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
 from ..core.text import printable
+from .blocking import answer
 from .board import OrderBoard
 from .main_screen import MainScreen
-from .messages import OrderProgress, OrdersLoaded, Saved, SchedulerNote, ViewsLoaded
+from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
 from .orders import error_parts, run_job, success_text
 from .themes import DEFAULT_THEME, load_themes, shipped_dir, user_dir
 from .widgets.cert_table import CertTable, palette_from
@@ -151,12 +152,12 @@ class DashboardBase(App[int]):
         """Persist the theme without blocking the UI."""
         self.service.update_table("ui", {"theme": name})
 
-    def run_blocking(self, key: str, call: Callable[[], object], reply_to: MessagePump, *,
+    def run_blocking(self, key: str, call: Callable[[], object], reply_to: DOMNode, *,
                      group: str = "save") -> None:
         """Run ``call`` (a settings save with its reload and fsyncs, a removal, an account test) in a named
         thread worker on the App, so that closing the screen that asked cannot cancel it; the outcome goes
         back to ``reply_to`` as a ``Saved`` message."""
-        self.run_worker(partial(_answer, key, call, reply_to), name=key, group=group, thread=True,
+        self.run_worker(partial(answer, key, call, reply_to), name=key, group=group, thread=True,
                         exclusive=True, exit_on_error=False, description=key)
 
     # -- loading --------------------------------------------------------------------------------
@@ -349,11 +350,3 @@ class DashboardBase(App[int]):
         """Scheduler lines go to the Textual log (visible with `textual console`)."""
         self.log.info(message.text)
 
-
-def _answer(key: str, call: Callable[[], object], reply_to: MessagePump) -> None:
-    """The body of ``run_blocking``'s worker: the result or the error goes back as a message."""
-    try:
-        result, error = call(), None
-    except Exception as exc:  # noqa: BLE001 - every failure goes back to the screen that shows it
-        result, error = None, exc
-    reply_to.post_message(Saved(key, result, error))

@@ -48,7 +48,7 @@ class SchedulerNote(Message):
 
 
 @dataclass
-class Saved(Message):
+class Saved(Message, bubble=False):
     """A blocking call that a screen asked the App to run (a save, a removal, an account test) ended:
     its result, or the error the screen shows in its own words."""
 

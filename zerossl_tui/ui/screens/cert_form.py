@@ -22,6 +22,7 @@ from ...core.errors import UsageError, ZtError
 from ...core.models import KEY_TYPES, CertificateSpec
 from ...core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 from ...core.validate import build_certificate, check_port, check_text
+from ..blocking import error_text, run_blocking
 from ..messages import Saved
 from ..text import literal
 from .touched import Touched
@@ -226,13 +227,13 @@ class CertificateForm(ModalScreen[FormResult | None]):
             call = partial(self.service.edit_certificate, name, domains, provider=provider, **options)
         self.saving = True
         self.query_one("#save", Button).disabled = True
-        self.app.run_blocking(f"save certificate {name}", call, self)  # type: ignore[attr-defined]
+        run_blocking(self, f"save certificate {name}", call)
 
     def on_saved(self, message: Saved) -> None:
         """The save ended: close with the result, or show why it was refused."""
         self.saving = False
         if message.error is not None:
-            self._show(_error_text(message.error), error=True)
+            self._show(error_text(message.error), error=True)
             self.query_one("#save", Button).disabled = False
             return
         name = self.values()[0]
@@ -262,8 +263,3 @@ def _missing_hint(found: dict[str, str]) -> str:
     names = [LABELS.get(field, field) for field in found]
     return f"Fill in {' and '.join(names)} to save." if len(names) < 3 else "Fill in the form to save."
 
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, ZtError):
-        return error.message
-    return f"Unexpected {type(error).__name__}: {error}"

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select
 
 from ...core.models import REVOCATION_REASONS
+from ..text import literal
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -23,8 +24,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         """Title, question, and the two buttons."""
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="title")
-            yield Label(self.question)
+            yield Label(literal(self.title_text), classes="title")
+            yield Label(literal(self.question))
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="no")
                 yield Button(self.confirm, id="yes", variant="error" if self.danger else "primary")
@@ -46,8 +47,8 @@ class RevokeScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         """The question, the reason select and the buttons."""
         with Vertical(classes="dialog"):
-            yield Label(f"Revoke {self.cert_name}?", classes="title")
-            yield Label(f"Serial {self.serial} will stop being trusted. This cannot be undone.")
+            yield Label(literal(f"Revoke {self.cert_name}?"), classes="title")
+            yield Label(literal(f"Serial {self.serial} will stop being trusted. This cannot be undone."))
             yield Label("Reason:")
             yield Select([(name, code) for name, code in REVOCATION_REASONS.items()], value=0,
                          allow_blank=False, id="reason")

@@ -1,27 +1,31 @@
-"""EAB credentials of one provider: key ID and HMAC key, or an email / ZeroSSL API key to fetch them.
+"""EAB credentials of one provider: key ID and HMAC key, or (ZeroSSL only) an email / API key to fetch them.
 
 Secrets are typed into masked inputs, checked with ``core.validate`` as you type, saved through
 ``service.set_provider`` (which keeps them in the 0600 secrets file) and never shown again: the screen only
-says whether they are configured.
+says whether they are configured. The screen offers only what applies to the provider: the ZeroSSL part
+for ZeroSSL, nothing to fill in for a CA that needs no EAB (Let's Encrypt; any CA whose directory says so).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
-from textual.worker import Worker, WorkerState
 
 from ...core.errors import ZtError
 from ...core.models import ProviderSpec
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
+from ..blocking import error_text, run_blocking
+from ..messages import Saved
+from ..text import literal
 from .cert_form import provider_choices
+from .eab_need import ASK, NONE, ZEROSSL, eab_need, need_sentence
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
@@ -33,8 +37,11 @@ FIELDS = ("eab_kid", "eab_hmac_key", "email", "api_key")
 def describe(spec: ProviderSpec) -> str:
     """What is configured, without any secret."""
     eab = f"configured (key ID {spec.eab_kid})" if spec.has_eab else "not configured"
-    api = "configured" if spec.api_key else "none"
-    return f"{spec.directory}\nEAB: {eab}  ·  email: {spec.email or 'none'}  ·  ZeroSSL API key: {api}"
+    text = f"{spec.directory}\nEAB: {eab}"
+    if spec.is_zerossl:
+        api = "configured" if spec.api_key else "none"
+        text += f"  ·  email: {spec.email or 'none'}  ·  ZeroSSL API key: {api}"
+    return text
 
 
 class EabScreen(ModalScreen[str | None]):
@@ -45,19 +52,23 @@ class EabScreen(ModalScreen[str | None]):
     def __init__(self, service: CertificateService, provider: str) -> None:
         super().__init__()
         self.service, self.provider = service, provider
+        self.need = ASK
+        self.busy = False
 
     def compose(self) -> ComposeResult:
-        """Provider select, what is configured, the four inputs, error, test result, buttons."""
+        """Provider select, what is configured, what it needs, the inputs, error, test result, buttons."""
         with Vertical(classes="dialog"):
             yield Label("EAB credentials", classes="title")
             yield Horizontal(Label("Provider"), Select(provider_choices(self.service), value=self.provider,
                                                        allow_blank=False, id="provider"), classes="row")
             yield Label("", id="status")
-            yield self._row("Key ID", "eab_kid", "kid from the CA's dashboard", password=False)
-            yield self._row("HMAC key", "eab_hmac_key", "paste the base64url HMAC key", password=True)
-            yield Label("or let ZeroSSL give them:", classes="hint")
-            yield self._row("Email", "email", "ops@example.com", password=False)
-            yield self._row("API key", "api_key", "ZeroSSL API access key", password=True)
+            yield Label("", id="need")
+            yield self._row("Key ID", "eab_kid", "kid from the CA's dashboard", password=False, part="eab")
+            yield self._row("HMAC key", "eab_hmac_key", "paste the base64url HMAC key", password=True,
+                            part="eab")
+            yield Label("or let ZeroSSL give them:", classes="hint zerossl", id="zerossl-hint")
+            yield self._row("Email", "email", "ops@example.com", password=False, part="zerossl")
+            yield self._row("API key", "api_key", "ZeroSSL API access key", password=True, part="zerossl")
             yield Label("", id="error")
             yield Label("", id="result")
             with Horizontal(classes="buttons"):
@@ -66,9 +77,9 @@ class EabScreen(ModalScreen[str | None]):
                 yield Button("Save", id="save", variant="primary")
 
     @staticmethod
-    def _row(label: str, key: str, placeholder: str, *, password: bool) -> Horizontal:
+    def _row(label: str, key: str, placeholder: str, *, password: bool, part: str) -> Horizontal:
         return Horizontal(Label(label), Input(placeholder=placeholder, password=password, id=key,
-                                              tooltip=DOCS[key]), classes="row")
+                                              tooltip=DOCS[key]), classes=f"row {part}")
 
     def on_mount(self) -> None:
         """Show the chosen provider."""
@@ -81,7 +92,7 @@ class EabScreen(ModalScreen[str | None]):
     def _load(self, provider: str) -> None:
         self.provider = provider
         spec = self.current()
-        self.query_one("#status", Label).update(describe(spec))
+        self.query_one("#status", Label).update(literal(describe(spec)))
         for key in FIELDS:
             self.query_one(f"#{key}", Input).value = ""
         self.query_one("#eab_kid", Input).value = spec.eab_kid
@@ -90,6 +101,21 @@ class EabScreen(ModalScreen[str | None]):
             "configured: paste a new key to replace it" if spec.has_eab else "paste the base64url HMAC key")
         self.query_one("#api_key", Input).placeholder = (
             "configured: paste a new key to replace it" if spec.api_key else "ZeroSSL API access key")
+        self._show_need(spec, eab_need(spec))
+        self.validate()
+
+    # -- what the provider needs ----------------------------------------------------------------
+
+    def _show_need(self, spec: ProviderSpec, need: str, note: str = "") -> None:
+        """Show only the parts that apply; ask the CA's directory when the provider is not a known one."""
+        self.need = need
+        self.query_one("#need", Label).update(literal(need_sentence(spec, need, note)))
+        for widget in self.query(".eab"):
+            widget.display = need != NONE
+        for widget in self.query(".zerossl"):
+            widget.display = need == ZEROSSL
+        if need == ASK and not note:
+            run_blocking(self, f"ask {spec.name} about EAB", partial(_ask_directory, spec), group="provider-need")
         self.validate()
 
     # -- validation -----------------------------------------------------------------------------
@@ -102,18 +128,23 @@ class EabScreen(ModalScreen[str | None]):
 
     def validate(self) -> str | None:
         """Check with ``core.validate.build_provider`` (base64url HMAC, email...); show the problem."""
+        changes, spec = self.changes(), self.current()
+        if changes["eab_kid"] and not (changes["eab_hmac_key"] or spec.has_eab):
+            return self._show_error("HMAC key: paste the HMAC key that goes with this key ID")
+        if changes["eab_hmac_key"] and not changes["eab_kid"]:
+            return self._show_error("Key ID: type the key ID that goes with this HMAC key")
         try:
-            build_provider(self.provider, self.current(), **self.changes())
+            build_provider(self.provider, spec, **changes)
         except ZtError as exc:
             return self._show_error(exc.message)
         return self._show_error(None)
 
     def _show_error(self, message: str | None) -> str | None:
         label = self.query_one("#error", Label)
-        label.update(message or "")
+        label.update(literal(message or ""))
         label.set_class(message is not None, "error")
-        self.query_one("#save", Button).disabled = message is not None
-        self.query_one("#test", Button).disabled = message is not None
+        self.query_one("#save", Button).disabled = message is not None or self.need == NONE or self.busy
+        self.query_one("#test", Button).disabled = message is not None or self.busy
         return message
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -123,6 +154,7 @@ class EabScreen(ModalScreen[str | None]):
     def on_select_changed(self, event: Select.Changed) -> None:
         """Another provider: show its state."""
         if isinstance(event.value, str) and event.value != self.provider:
+            self._result("", None)
             self._load(event.value)
 
     # -- actions --------------------------------------------------------------------------------
@@ -136,53 +168,68 @@ class EabScreen(ModalScreen[str | None]):
         else:
             self.dismiss(None)
 
-    def save(self) -> bool:
-        """Save through the service; secrets are then cleared from the inputs."""
-        if self.validate() is not None:
-            return False
-        try:
-            self.service.set_provider(self.provider, **self.changes())
-        except ZtError as exc:
-            self._show_error(exc.message)
-            return False
-        self._load(self.provider)
-        return True
-
     def action_save(self) -> None:
-        """Save and close."""
-        if self.save():
-            self.dismiss(self.provider)
+        """Save (in a worker on the App) and close once saved."""
+        if self.busy or self.need == NONE or self.validate() is not None:
+            return
+        self._start(f"save {self.provider} EAB", partial(self.service.set_provider, self.provider,
+                                                         **self.changes()), "save")
 
     def action_test(self) -> None:
-        """Register (or find) the account with what was typed, in a thread; saved only if the CA agrees."""
-        if self.validate() is not None:
+        """Register (or find) the account with what was typed, in a worker; saved only if the CA agrees."""
+        if self.busy or self.validate() is not None:
             return
         self._result("Contacting the CA…", None)
-        self.query_one("#test", Button).disabled = True
-        self.test_account(self.provider, self.changes())
+        self._start(f"test {self.provider}", partial(self.service.set_provider, self.provider, test=True,
+                                                     **self.changes()), "provider-test")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="provider-test")
-    def test_account(self, provider: str, changes: dict[str, Any]) -> ProviderSpec:
-        """Runs on this screen on purpose: its only use is the answer shown here."""
-        return self.service.set_provider(provider, test=True, **changes)
+    def _start(self, key: str, call: Any, group: str) -> None:
+        self.busy = True
+        self.validate()
+        run_blocking(self, key, call, group=group)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Show the CA's answer in plain words."""
-        if event.worker.group != "provider-test":
+    def on_saved(self, message: Saved) -> None:
+        """A save, a test or the directory question ended: show the answer in plain words."""
+        if message.key.startswith("ask "):
+            self._need_answer(message)
             return
-        self.query_one("#test", Button).disabled = False
-        if event.state == WorkerState.SUCCESS:
+        self.busy = False
+        if message.key.startswith("save "):
+            if message.error is None:
+                self.dismiss(self.provider)
+            else:
+                self._show_error(_titled(message.error))
+            return
+        if message.error is None:
             self._load(self.provider)
             self._result("Account ready: the CA accepted these credentials; they are saved.", True)
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            if isinstance(error, ZtError):
-                self._result(f"{error.title}: {error.message}", False)
-            else:
-                self._result(f"Unexpected {type(error).__name__}: {error}", False)
+        else:
+            self._result(_titled(message.error), False)
+            self.validate()
+
+    def _need_answer(self, message: Saved) -> None:
+        spec = self.current()
+        if message.key != f"ask {spec.name} about EAB":
+            return  # the user chose another provider meanwhile
+        if message.error is not None:
+            self._show_need(spec, ASK, _titled(message.error))
+        else:
+            self._show_need(spec, "required" if message.result else NONE)
 
     def _result(self, text: str, ok: bool | None) -> None:
         label = self.query_one("#result", Label)
-        label.update(text)
+        label.update(literal(text))
         label.set_class(ok is True, "ok")
         label.set_class(ok is False, "bad")
+
+
+def _ask_directory(spec: ProviderSpec) -> bool:
+    """Whether the CA's directory says it needs EAB (a network call: runs in a worker)."""
+    from ...engine.directory import external_account_required
+
+    return external_account_required(spec)
+
+
+def _titled(error: BaseException) -> str:
+    title = getattr(error, "title", "")
+    return f"{title}: {error_text(error)}" if title else error_text(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -10,9 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-from ...core.errors import ZtError
+from ...core.errors import UsageError, ZtError
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
+from ..blocking import error_text, run_blocking
+from ..messages import Saved
+from ..text import literal
 
 if TYPE_CHECKING:
     from ...service.service import CertificateService
@@ -30,6 +34,7 @@ class ProviderForm(ModalScreen[str | None]):
     def __init__(self, service: CertificateService) -> None:
         super().__init__()
         self.service = service
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         """The four inputs, the error line, the buttons."""
@@ -55,13 +60,21 @@ class ProviderForm(ModalScreen[str | None]):
         name = values.pop("name")
         message = None
         try:
+            if not name:
+                raise UsageError("Name: type a short name for this CA, such as myca")
+            if not values["directory"]:
+                raise UsageError("Directory: type the CA's ACME directory URL, such as "
+                                 "https://acme.example.com/directory")
             build_provider(name, None, **values)
         except ZtError as exc:
             message = exc.message
+        return self._show(message)
+
+    def _show(self, message: str | None) -> str | None:
         label = self.query_one("#error", Label)
-        label.update(message or "")
+        label.update(literal(message or ""))
         label.set_class(message is not None, "error")
-        self.query_one("#save", Button).disabled = message is not None
+        self.query_one("#save", Button).disabled = message is not None or self.saving
         return message
 
     def on_mount(self) -> None:
@@ -81,15 +94,21 @@ class ProviderForm(ModalScreen[str | None]):
             self.dismiss(None)
 
     def action_save(self) -> None:
-        """Save through the service; a refusal (e.g. unreadable CA bundle) stays in the form."""
-        if self.validate() is not None:
+        """Save through the service in a worker on the App; a refusal (e.g. unreadable CA bundle) stays in
+        the form."""
+        if self.saving or self.validate() is not None:
             return
         values = self.values()
         name = values.pop("name")
-        try:
-            self.service.set_provider(name, **values)
-        except ZtError as exc:
-            self.query_one("#error", Label).update(exc.message)
-            self.query_one("#error", Label).set_class(True, "error")
-            return
-        self.dismiss(name)
+        self.saving = True
+        self.query_one("#save", Button).disabled = True
+        run_blocking(self, f"save provider {name}", partial(self.service.set_provider, name, **values))
+
+    def on_saved(self, message: Saved) -> None:
+        """Close once saved, or show why not."""
+        self.saving = False
+        error = message.error
+        if error is None:
+            self.dismiss(self.values()["name"])
+        else:
+            self._show(error_text(error))

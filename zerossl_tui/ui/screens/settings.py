@@ -1,11 +1,13 @@
 """The settings screen: providers, renewal defaults and concurrency, theme.
 
 Every value is checked as you type with ``core.settings.validate_table`` and saved with
-``service.update_table``, the same code the command line uses. Each field shows its schema docstring.
+``service.update_table``, the same code the command line uses, in a worker on the App (each update reloads
+and fsyncs the settings file). Each field shows its schema docstring.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,10 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from ...core.errors import ZtError
 from ...core.settings import BUILTIN_PROVIDERS, GENERAL_FIELDS, RENEWAL_FIELDS, UI_FIELDS, Field, validate_table
+from ...core.text import printable
+from ..blocking import error_text, run_blocking
+from ..messages import Saved
+from ..text import literal, literal_text
 from .eab import EabScreen
 from .provider_form import ProviderForm
 
@@ -34,6 +40,7 @@ class SettingsScreen(Screen[bool]):
     def __init__(self, service: CertificateService, themes: list[str]) -> None:
         super().__init__()
         self.service, self.themes = service, themes
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         """Providers table and buttons, renewal fields, general and theme fields, save bar."""
@@ -87,7 +94,7 @@ class SettingsScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         """Fill the providers table."""
-        self.sub_title = f"Settings: {home_relative(self.service.paths.config_file)}"
+        self.sub_title = printable(f"Settings: {home_relative(self.service.paths.config_file)}")
         table = self.query_one("#providers", DataTable)
         table.add_columns("Name", "Directory", "Email", "EAB", "CA bundle")
         self.refresh_providers()
@@ -98,7 +105,8 @@ class SettingsScreen(Screen[bool]):
         table.clear()
         for spec in self.service.settings.providers.values():
             eab = "configured" if spec.has_eab else ("via API key" if spec.api_key else "-")
-            table.add_row(spec.name, spec.directory, spec.email or "-", eab, spec.ca_bundle or "-", key=spec.name)
+            cells = (spec.name, spec.directory, spec.email or "-", eab, spec.ca_bundle or "-")
+            table.add_row(*(literal_text(cell) for cell in cells), key=spec.name)
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -133,8 +141,8 @@ class SettingsScreen(Screen[bool]):
             validate_table("ui", self.ui_values())
         except ZtError as exc:
             message = exc.message
-        self.query_one("#error", Label).update(message or "")
-        self.query_one("#save", Button).disabled = message is not None
+        self.query_one("#error", Label).update(literal(message or ""))
+        self.query_one("#save", Button).disabled = message is not None or self.saving
         return message
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -164,18 +172,22 @@ class SettingsScreen(Screen[bool]):
         self.app.push_screen(EabScreen(self.service, name), lambda _: self.refresh_providers())
 
     def action_save(self) -> None:
-        """Save renewal, general and theme through the service, then close."""
-        if self.validate() is not None:
+        """Save renewal, general and theme through the service (in a worker on the App), then close."""
+        if self.saving or self.validate() is not None:
             return
         chosen = self.query_one("#default_provider", Select).value
         default = chosen if isinstance(chosen, str) else ""
-        try:
-            self.service.update_table("renewal", self.renewal_values())
-            if default != self.service.settings.general.default_provider:
-                self.service.update_table("general", {"default_provider": default})
-            self.service.update_table("ui", self.ui_values())
-        except ZtError as exc:
-            self.query_one("#error", Label).update(exc.message)
+        self.saving = True
+        self.query_one("#save", Button).disabled = True
+        call = partial(save_settings, self.service, self.renewal_values(), default, self.ui_values())
+        run_blocking(self, "save settings", call)
+
+    def on_saved(self, message: Saved) -> None:
+        """Saved: apply the theme and close; refused: say why and stay."""
+        self.saving = False
+        if message.error is not None:
+            self.validate()
+            self.query_one("#error", Label).update(literal(error_text(message.error)))
             return
         self.app.theme = self.ui_values().get("theme", self.app.theme)
         self.dismiss(True)
@@ -183,6 +195,15 @@ class SettingsScreen(Screen[bool]):
     def action_close(self) -> None:
         """Leave without saving."""
         self.dismiss(False)
+
+
+def save_settings(service: CertificateService, renewal: dict[str, Any], default_provider: str,
+                  ui: dict[str, Any]) -> None:
+    """The settings screen's save: [renewal], the default provider when it changed, then [ui]."""
+    service.update_table("renewal", renewal)
+    if default_provider != service.settings.general.default_provider:
+        service.update_table("general", {"default_provider": default_provider})
+    service.update_table("ui", ui)
 
 
 def home_relative(path: Path) -> str:
