@@ -142,6 +142,10 @@ def test_add_form_validates_as_you_type(demo: CertificateService) -> None:
         form.query_one("#http_port", Input).value = "8080"
         form.query_one("#issue_now").value = False  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
+        for _ in range(100):  # saving runs in a worker on the App
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, CertificateForm):
+                break
         await ready(app, pilot)
         assert not isinstance(app.screen, CertificateForm)
 
@@ -185,7 +189,10 @@ def test_remove_asks_then_removes(demo: CertificateService) -> None:
         assert "legacy" in demo.reload().certificates
         await pilot.press("d")
         await pilot.click("#yes")
-        await ready(app, pilot)
+        for _ in range(100):  # removing runs in a worker, then the rows are read again
+            await ready(app, pilot)
+            if "legacy" not in app.table.views:
+                break
         assert "legacy" not in app.table.views
 
     run(demo, scenario)
@@ -224,7 +231,10 @@ def test_eab_modal_masks_and_saves_secret(demo: CertificateService) -> None:
         assert error_text(modal) == ""
         assert EAB_HMAC not in app.export_screenshot()
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        for _ in range(100):  # saving runs in a worker on the App
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, EabScreen):
+                break
         assert not isinstance(app.screen, EabScreen)
         await pilot.press("k")
         modal = app.screen

@@ -105,6 +105,9 @@ class TestModals:
 
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
 
+    def test_eab_modal_for_a_ca_without_eab(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("blog"), press=["k"])
+
     def test_revoke_reason(self, demo_app: Dashboard, snap_compare: Compare) -> None:
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("shop"), press=["x"])
 

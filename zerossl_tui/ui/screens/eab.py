@@ -34,8 +34,10 @@ DOCS = {f.key: f.doc for f in PROVIDER_FIELDS}
 FIELDS = ("eab_kid", "eab_hmac_key", "email", "api_key")
 
 
-def describe(spec: ProviderSpec) -> str:
-    """What is configured, without any secret."""
+def describe(spec: ProviderSpec, need: str = ASK) -> str:
+    """What is configured, without any secret (no EAB line for a CA that needs none and has none)."""
+    if need == NONE and not spec.has_eab:
+        return spec.directory
     eab = f"configured (key ID {spec.eab_kid})" if spec.has_eab else "not configured"
     text = f"{spec.directory}\nEAB: {eab}"
     if spec.is_zerossl:
@@ -92,7 +94,6 @@ class EabScreen(ModalScreen[str | None]):
     def _load(self, provider: str) -> None:
         self.provider = provider
         spec = self.current()
-        self.query_one("#status", Label).update(literal(describe(spec)))
         for key in FIELDS:
             self.query_one(f"#{key}", Input).value = ""
         self.query_one("#eab_kid", Input).value = spec.eab_kid
@@ -109,6 +110,7 @@ class EabScreen(ModalScreen[str | None]):
     def _show_need(self, spec: ProviderSpec, need: str, note: str = "") -> None:
         """Show only the parts that apply; ask the CA's directory when the provider is not a known one."""
         self.need = need
+        self.query_one("#status", Label).update(literal(describe(spec, need)))
         self.query_one("#need", Label).update(literal(need_sentence(spec, need, note)))
         for widget in self.query(".eab"):
             widget.display = need != NONE

@@ -47,7 +47,7 @@ def need_sentence(spec: ProviderSpec, need: str, note: str = "") -> str:
     if need == REQUIRED:
         return f"{who} requires EAB credentials: paste the key ID and HMAC key from the CA's dashboard."
     if need == NONE:
-        return f"{who} needs no EAB credentials: accounts are created without them, there is nothing to set."
+        return f"{who} needs no EAB credentials: there is nothing to set here."
     if note:
         return (f"Could not ask {who} whether it needs EAB credentials ({note}). Fill in a key ID and HMAC key "
                 "only if the CA gave you some.")
