@@ -208,3 +208,19 @@ def test_eab_for_an_unreachable_ca_says_it_could_not_ask(home: Home) -> None:
         assert shown_rows(screen) == {"eab_kid", "eab_hmac_key"}
 
     check_eab(CertificateService(), "down", check)
+
+
+def test_theme_named_with_markup_is_listed_literally(demo: CertificateService, home: Home) -> None:
+    themes = home.config.parent / "themes"
+    themes.mkdir(parents=True)
+    (themes / "odd.toml").write_text('name = "x[/]y[b]"\nprimary = "#123456"\n')
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        assert "x[/]y[b]" in app.theme_names
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#theme").value = "x[/]y[b]"  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert "x[/]y[b]" in screen_text(app)
+
+    run(demo, scenario)

@@ -21,7 +21,7 @@ from zerossl_tui.core.models import RenewalState
 from zerossl_tui.core.text import printable
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
-from zerossl_tui.ui.messages import Saved
+from zerossl_tui.ui.messages import Answer
 from zerossl_tui.ui.screens.cert_form import CertificateForm
 from zerossl_tui.ui.screens.confirm import ConfirmScreen
 from zerossl_tui.ui.screens.eab import EabScreen
@@ -155,7 +155,7 @@ def test_forms_and_dialogs_show_outside_text_literally(home: Home, texts: list[s
         app.push_screen(EabScreen(service, "evil"))
         await pilot.pause()
         eab = app.screen
-        eab.post_message(Saved("test evil", None, OperationError(texts[4])))
+        eab.post_message(Answer("test evil", None, OperationError(texts[4])))
         await pilot.pause()
         assert printable(texts[4], keep_lines=True) in plain(eab.query_one("#result", Label))
         shown(app)

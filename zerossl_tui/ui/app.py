@@ -19,7 +19,7 @@ from ..core.models import CertStatus
 from .base import DashboardBase
 from .board import QUEUED
 from .keys import KEYS
-from .messages import Saved
+from .messages import Answer
 from .screens.cert_form import CertificateForm, FormResult, provider_choices
 from .screens.confirm import ConfirmScreen, RevokeScreen
 from .screens.eab import EabScreen
@@ -123,7 +123,7 @@ class Dashboard(DashboardBase):
         self.run_blocking(f"remove {name}", partial(self.service.remove_certificate, name), self,
                           group="remove")
 
-    def on_saved(self, message: Saved) -> None:
+    def on_answer(self, message: Answer) -> None:
         """A removal ended: say so and refresh, or say why not."""
         if not message.key.startswith("remove "):
             return

@@ -147,7 +147,7 @@ class DashboardBase(App[int]):
         if self.service.settings.ui.theme != self.theme:
             self.save_theme(self.theme)
 
-    @work(thread=True, exit_on_error=False, group="settings")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="theme", name="save theme")
     def save_theme(self, name: str) -> None:
         """Persist the theme without blocking the UI."""
         self.service.update_table("ui", {"theme": name})
@@ -156,7 +156,7 @@ class DashboardBase(App[int]):
                      group: str = "save") -> None:
         """Run ``call`` (a settings save with its reload and fsyncs, a removal, an account test) in a named
         thread worker on the App, so that closing the screen that asked cannot cancel it; the outcome goes
-        back to ``reply_to`` as a ``Saved`` message."""
+        back to ``reply_to`` as a ``Answer`` message."""
         self.run_worker(partial(answer, key, call, reply_to), name=key, group=group, thread=True,
                         exclusive=True, exit_on_error=False, description=key)
 

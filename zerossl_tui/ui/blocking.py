@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from textual.dom import DOMNode
 
-from .messages import Saved
+from .messages import Answer
 
 
 def run_blocking(node: DOMNode, key: str, call: Callable[[], object], *, group: str = "save") -> None:
-    """Ask the dashboard App to run ``call`` (named ``key``) off the UI thread; ``node`` gets ``Saved``."""
+    """Ask the dashboard App to run ``call`` (named ``key``) off the UI thread; ``node`` gets ``Answer``."""
     from .base import DashboardBase
 
     app = node.app
@@ -25,7 +25,7 @@ def answer(key: str, call: Callable[[], object], reply_to: DOMNode) -> None:
         result, error = call(), None
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the screen that shows it
         result, error = None, exc
-    reply_to.post_message(Saved(key, result, error))
+    reply_to.post_message(Answer(key, result, error))
 
 
 def error_text(error: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""Messages that the dashboard's thread workers post to the App: small dataclasses."""
+"""Messages that the dashboard's thread workers post to the App or to a screen: small dataclasses."""
 
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ class SchedulerNote(Message):
 
 
 @dataclass
-class Saved(Message, bubble=False):
-    """A blocking call that a screen asked the App to run (a save, a removal, an account test) ended:
-    its result, or the error the screen shows in its own words."""
+class Answer(Message, bubble=False):
+    """A blocking call that a screen asked the App to run (a save, a removal, an account test, a question
+    to a CA's directory) ended: its result, or the error the screen shows in its own words."""
 
     key: str
     result: Any

@@ -23,7 +23,7 @@ from ...core.models import KEY_TYPES, CertificateSpec
 from ...core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 from ...core.validate import build_certificate, check_port, check_text
 from ..blocking import error_text, run_blocking
-from ..messages import Saved
+from ..messages import Answer
 from ..text import literal
 from .touched import Touched
 
@@ -229,7 +229,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
         self.query_one("#save", Button).disabled = True
         run_blocking(self, f"save certificate {name}", call)
 
-    def on_saved(self, message: Saved) -> None:
+    def on_answer(self, message: Answer) -> None:
         """The save ended: close with the result, or show why it was refused."""
         self.saving = False
         if message.error is not None:

@@ -22,7 +22,7 @@ from ...core.models import ProviderSpec
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
 from ..blocking import error_text, run_blocking
-from ..messages import Saved
+from ..messages import Answer
 from ..text import literal
 from .cert_form import provider_choices
 from .eab_need import ASK, NONE, ZEROSSL, eab_need, need_sentence
@@ -190,7 +190,7 @@ class EabScreen(ModalScreen[str | None]):
         self.validate()
         run_blocking(self, key, call, group=group)
 
-    def on_saved(self, message: Saved) -> None:
+    def on_answer(self, message: Answer) -> None:
         """A save, a test or the directory question ended: show the answer in plain words."""
         if message.key.startswith("ask "):
             self._need_answer(message)
@@ -209,7 +209,7 @@ class EabScreen(ModalScreen[str | None]):
             self._result(_titled(message.error), False)
             self.validate()
 
-    def _need_answer(self, message: Saved) -> None:
+    def _need_answer(self, message: Answer) -> None:
         spec = self.current()
         if message.key != f"ask {spec.name} about EAB":
             return  # the user chose another provider meanwhile

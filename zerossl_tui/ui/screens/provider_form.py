@@ -15,7 +15,7 @@ from ...core.errors import UsageError, ZtError
 from ...core.settings import PROVIDER_FIELDS
 from ...core.validate import build_provider
 from ..blocking import error_text, run_blocking
-from ..messages import Saved
+from ..messages import Answer
 from ..text import literal
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class ProviderForm(ModalScreen[str | None]):
         self.query_one("#save", Button).disabled = True
         run_blocking(self, f"save provider {name}", partial(self.service.set_provider, name, **values))
 
-    def on_saved(self, message: Saved) -> None:
+    def on_answer(self, message: Answer) -> None:
         """Close once saved, or show why not."""
         self.saving = False
         error = message.error

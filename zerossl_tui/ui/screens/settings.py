@@ -21,7 +21,7 @@ from ...core.errors import ZtError
 from ...core.settings import BUILTIN_PROVIDERS, GENERAL_FIELDS, RENEWAL_FIELDS, UI_FIELDS, Field, validate_table
 from ...core.text import printable
 from ..blocking import error_text, run_blocking
-from ..messages import Saved
+from ..messages import Answer
 from ..text import literal, literal_text
 from .eab import EabScreen
 from .provider_form import ProviderForm
@@ -58,9 +58,9 @@ class SettingsScreen(Screen[bool]):
             yield self._row("default_provider", Select(self._provider_options(), id="default_provider",
                                                        prompt="automatic", value=self._default_provider()))
             yield Label("Dashboard", classes="section")
-            yield self._row("theme", Select([(t, t) for t in self.themes], allow_blank=False, id="theme",
-                                            value=self.app.theme if self.app.theme in self.themes else
-                                            self.themes[0]))
+            themes = [(literal_text(theme), theme) for theme in self.themes]
+            chosen = self.app.theme if self.app.theme in self.themes else self.themes[0]
+            yield self._row("theme", Select(themes, allow_blank=False, id="theme", value=chosen))
             for field in UI_FIELDS:
                 if field.key != "theme":
                     yield self._field("ui", field)
@@ -182,8 +182,8 @@ class SettingsScreen(Screen[bool]):
         call = partial(save_settings, self.service, self.renewal_values(), default, self.ui_values())
         run_blocking(self, "save settings", call)
 
-    def on_saved(self, message: Saved) -> None:
-        """Saved: apply the theme and close; refused: say why and stay."""
+    def on_answer(self, message: Answer) -> None:
+        """Answer: apply the theme and close; refused: say why and stay."""
         self.saving = False
         if message.error is not None:
             self.validate()
