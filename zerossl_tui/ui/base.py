@@ -227,6 +227,8 @@ class DashboardBase(App[int]):
 
     def tick(self) -> None:
         """Once a second: countdowns, and the live timeline of a running selected order."""
+        if not self.main.query(CertTable):
+            return  # the app is closing: its widgets are already gone
         self.table.tick(self.clock.now())
         name = self.table.selected_name
         if name and self.board.get(name) is not None:

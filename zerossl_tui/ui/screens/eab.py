@@ -192,16 +192,23 @@ class EabScreen(ModalScreen[str | None]):
 
     def on_answer(self, message: Answer) -> None:
         """A save, a test or the directory question ended: show the answer in plain words."""
-        if message.key.startswith("ask "):
+        kind = message.key.split(" ", 1)[0]
+        if kind == "ask":
             self._need_answer(message)
             return
         self.busy = False
-        if message.key.startswith("save "):
-            if message.error is None:
-                self.dismiss(self.provider)
-            else:
-                self._show_error(_titled(message.error))
-            return
+        if kind == "save":
+            self._saved(message)
+        else:
+            self._tested(message)
+
+    def _saved(self, message: Answer) -> None:
+        if message.error is None:
+            self.dismiss(self.provider)
+        else:
+            self._show_error(_titled(message.error))
+
+    def _tested(self, message: Answer) -> None:
         if message.error is None:
             self._load(self.provider)
             self._result("Account ready: the CA accepted these credentials; they are saved.", True)
