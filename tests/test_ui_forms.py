@@ -12,10 +12,10 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label
 
 from zerossl_tui.core.clock import FixedClock
-from zerossl_tui.engine.pebble import PebbleServer
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
+from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard
-from zerossl_tui.ui.demo import DEMO_NOW, seed_demo
 from zerossl_tui.ui.screens.cert_form import CertificateForm
 from zerossl_tui.ui.screens.eab import EabScreen
 from zerossl_tui.ui.screens.provider_form import ProviderForm
