@@ -156,7 +156,7 @@ class DashboardBase(App[int]):
                      group: str = "save") -> None:
         """Run ``call`` (a settings save with its reload and fsyncs, a removal, an account test) in a named
         thread worker on the App, so that closing the screen that asked cannot cancel it; the outcome goes
-        back to ``reply_to`` as a ``Answer`` message."""
+        back to ``reply_to`` as an ``Answer`` message."""
         self.run_worker(partial(answer, key, call, reply_to), name=key, group=group, thread=True,
                         exclusive=True, exit_on_error=False, description=key)
 
@@ -351,4 +351,3 @@ class DashboardBase(App[int]):
     def on_scheduler_note(self, message: SchedulerNote) -> None:
         """Scheduler lines go to the Textual log (visible with `textual console`)."""
         self.log.info(message.text)
-
