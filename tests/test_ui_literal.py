@@ -17,8 +17,9 @@ from textual.widgets import Input, Label, Static
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.core.errors import OperationError
-from zerossl_tui.core.models import RenewalState
+from zerossl_tui.core.models import EventKind, ProgressEvent, RenewalState
 from zerossl_tui.core.text import printable
+from zerossl_tui.devtools.demo import show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 from zerossl_tui.ui.messages import Answer
@@ -113,9 +114,15 @@ def test_table_log_and_notifications_show_outside_text_literally(home: Home, tex
         log = plain(app.main.order_log.query_one("#log-text", Static))
         for text in (texts[3], texts[4], texts[2]):
             assert printable(storable(text)) in log
-        assert printable("/srv/" + storable(texts[0])) in log
+        assert printable(app.service.certificate("shop").webroot) in log  # as loaded (paths are normalised)
         assert no_controls(log)
         assert all(no_controls(app.table.get_cell("shop", column)) for column in ("name", "provider", "result"))
+        show_running(app.board, "shop", NOW)  # a running order whose hook prints outside text
+        app.progress(ProgressEvent("shop", EventKind.HOOK, texts[5], NOW))
+        await pilot.pause()
+        app.draw_log()
+        live = plain(app.main.order_log.query_one("#log-text", Static))
+        assert printable(texts[5]) in live and no_controls(live)
         app.report(OperationError(texts[5]), "shop")
         app.notify(texts[4], title=texts[1])
         await pilot.pause()
