@@ -77,8 +77,8 @@ def _provider(args: argparse.Namespace) -> int:
         args.name, test=args.test, directory=args.directory, email=args.email, eab_kid=args.eab_kid,
         eab_hmac_key=args.eab_hmac_key, api_key=args.api_key, ca_bundle=args.ca_bundle,
     )
-    print(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else "")
-          + (" (account registered)" if args.test else ""))
+    output.say(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else "")
+               + (" (account registered)" if args.test else ""))
     return 0
 
 
@@ -89,7 +89,7 @@ def _cert_options(args: argparse.Namespace) -> dict[str, object]:
 def _add(args: argparse.Namespace) -> int:
     service = _service(args)
     spec = service.add_certificate(args.name, args.domains, args.provider, **_cert_options(args))
-    print(f"added {spec.name}: {', '.join(spec.domains)} via {spec.provider}; "
+    output.say(f"added {spec.name}: {', '.join(spec.domains)} via {spec.provider}; "
           f"run `zerossl-tui issue {spec.name}` to obtain it")
     return 0
 
@@ -100,7 +100,7 @@ def _edit(args: argparse.Namespace) -> int:
     if args.provider:
         options["provider"] = args.provider
     spec = service.edit_certificate(args.name, args.domains, **options)
-    print(f"updated {spec.name}: {', '.join(spec.domains)} via {spec.provider}")
+    output.say(f"updated {spec.name}: {', '.join(spec.domains)} via {spec.provider}")
     return 0
 
 
@@ -179,16 +179,16 @@ def _revoke(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     service = _service(args)
     service.remove_certificate(args.name)
-    print(f"removed {args.name} from management; its files were kept in {service.paths.data_dir}")
+    output.say(f"removed {args.name} from management; its files were kept in {service.paths.data_dir}")
     return 0
 
 
 def _account(args: argparse.Namespace) -> int:
     service = _service(args)
     if args.action == "rollover":
-        print(f"{args.provider}: new account key in use for {service.rollover(args.provider)}")
+        output.say(f"{args.provider}: new account key in use for {service.rollover(args.provider)}")
     else:
-        print(f"{args.provider}: account {service.deactivate(args.provider)} deactivated")
+        output.say(f"{args.provider}: account {service.deactivate(args.provider)} deactivated")
     return 0
 
 
@@ -229,8 +229,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     with Sandbox() as sandbox:
         service = sandbox.service()
         if args.no_ui:
-            print(f"sandbox CA: {sandbox.directory}\nsettings: {service.paths.config_file}")
-            print("press Ctrl-C to stop")
+            output.say(f"sandbox CA: {sandbox.directory}")
+            output.say(f"settings: {service.paths.config_file}")
+            output.say("press Ctrl-C to stop")
             threading.Event().wait()
             return 0
         from ..ui.app import run_dashboard
@@ -265,7 +266,7 @@ def _notify(args: argparse.Namespace) -> int:
     elif args.action == "list":
         notify_list(service.notify_urls(), as_json=args.json)
     elif args.action == "remove":
-        print(f"removed notification {args.number}: {service.remove_notify_url(args.number)}")
+        output.say(f"removed notification {args.number}: {service.remove_notify_url(args.number)}")
     else:
         return _notify_test(service)
     return 0
@@ -279,5 +280,5 @@ def _notify_test(service) -> int:  # type: ignore[no-untyped-def]
     failed = service.notify_test()
     for line in failed:
         output.error(f"test notification not sent to {line}")
-    print(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
+    output.say(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
     return 1 if failed else 0
