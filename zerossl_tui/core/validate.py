@@ -14,9 +14,9 @@ from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
-_KID = re.compile(r"^[\x21-\x7e]{1,256}$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_KID = re.compile(r"[\x21-\x7e]{1,256}")
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
 
 
@@ -56,7 +56,7 @@ def check_directory_url(url: str) -> str:
 def check_email(email: str) -> str:
     """A plausible contact address, or UsageError."""
     email = email.strip()
-    if email and not _EMAIL.match(email):
+    if email and not _EMAIL.fullmatch(email):
         raise UsageError(f"email {email!r} is not a valid address: use the form name@example.com")
     return email
 
@@ -64,7 +64,7 @@ def check_email(email: str) -> str:
 def check_eab_kid(kid: str) -> str:
     """The EAB key ID as the CA gave it: printable, no spaces."""
     kid = kid.strip()
-    if not _KID.match(kid):
+    if not _KID.fullmatch(kid):
         raise UsageError("EAB key ID must be the printable text the CA gave you, without spaces")
     return kid
 
@@ -72,7 +72,7 @@ def check_eab_kid(kid: str) -> str:
 def check_eab_hmac(value: str) -> str:
     """The EAB HMAC key: base64url text decoding to at least 16 bytes. Never echoes the value."""
     value = value.strip()
-    if not _B64URL.match(value):
+    if not _B64URL.fullmatch(value):
         raise UsageError(
             "EAB HMAC key must be base64url (letters, digits, '-' and '_'), exactly as the CA gave it"
         )

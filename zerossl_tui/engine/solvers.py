@@ -21,7 +21,7 @@ from typing import Protocol, Self
 from ..core.errors import OperationError, UsageError
 
 CHALLENGE_PATH = "/.well-known/acme-challenge/"
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Solver(Protocol):
@@ -59,7 +59,7 @@ class _ContextSolver:
 
 def check_token(token: str) -> str:
     """Refuse a token that is not base64url (it becomes a file name and a URL path)."""
-    if not TOKEN_RE.match(token or ""):
+    if not TOKEN_RE.fullmatch(token or ""):
         raise OperationError("the CA sent a challenge token that is not base64url; refusing to use it")
     return token
 
@@ -106,7 +106,7 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
     def _answer(self, with_body: bool) -> None:
         path = self.path.split("?", 1)[0]
         token = path[len(CHALLENGE_PATH):] if path.startswith(CHALLENGE_PATH) else ""
-        body = self.server.tokens.get(token) if TOKEN_RE.match(token) else None
+        body = self.server.tokens.get(token) if TOKEN_RE.fullmatch(token) else None
         if body is None:
             self._send(404, b"not found\n", with_body)
         else:
@@ -240,7 +240,7 @@ class WebrootSolver(_ContextSolver):
     def cleanup(self, domain: str, token: str) -> None:
         """Remove the token file (only inside the web root)."""
         folder = Path(self.webroot, ".well-known", "acme-challenge").resolve()
-        if TOKEN_RE.match(token or "") and folder.is_relative_to(Path(self.webroot).resolve()):
+        if TOKEN_RE.fullmatch(token or "") and folder.is_relative_to(Path(self.webroot).resolve()):
             _unlink(folder / token)
 
     def _root(self) -> Path:

@@ -83,9 +83,9 @@ def replace_with(tmp: Path, path: Path) -> None:
 
 def stale_temps(path: Path) -> list[Path]:
     """Temporary files of ``write_temp`` for ``path`` that a killed process left behind."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp$")
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
     try:
-        return [path.parent / e.name for e in os.scandir(path.parent) if pattern.match(e.name)]
+        return [path.parent / e.name for e in os.scandir(path.parent) if pattern.fullmatch(e.name)]
     except OSError:
         return []
 

@@ -31,7 +31,7 @@ from .paths import Paths
 PUBLIC_MODE = 0o644
 SECRET_MODE = 0o600
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_TOML_POSITION = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
+_TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)", re.S)
 
 # (provider, key) pairs of secrets that live in settings.toml itself.
 InlineSecrets = set[tuple[str, str]]
@@ -96,7 +96,7 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
 
 def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
     text = " ".join(str(exc).split())
-    found = _TOML_POSITION.match(text)
+    found = _TOML_POSITION.fullmatch(text)
     if not found:
         return f": {text}"
     msg = found["msg"]

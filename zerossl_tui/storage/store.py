@@ -39,7 +39,7 @@ META_FILE = "meta.json"
 POINTER = "current"
 PENDING = "deploying"
 PENDING_KEY = "pending-key.pem"
-_VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
+_VERSION = re.compile(r"(\d{1,9})(-[0-9a-z]{1,64})?")
 _STAGING = ".staging-"
 
 Pem = str | bytes
@@ -103,12 +103,12 @@ class CertStore:
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
         """One particular version, or None when it does not exist or is incomplete."""
-        return self._load(name, version) if _VERSION.match(version) else None
+        return self._load(name, version) if _VERSION.fullmatch(version) else None
 
     def versions(self, name: str) -> list[str]:
         """The version names of a certificate, oldest first (complete or not)."""
         folder = cert_dir(self.data_dir, name) / "versions"
-        return sorted((v for v in _listdir(folder) if _VERSION.match(v)), key=_version_key)
+        return sorted((v for v in _listdir(folder) if _VERSION.fullmatch(v)), key=_version_key)
 
     def names(self) -> list[str]:
         """Names of the certificates that have a folder in the store, sorted."""
@@ -148,7 +148,7 @@ class CertStore:
             return None
         data = _read_json(path) or {}
         version, order = str(data.get("version") or ""), data.get("order")
-        return PendingDeploy(version if _VERSION.match(version) else "", order if isinstance(order, int) else 0)
+        return PendingDeploy(version if _VERSION.fullmatch(version) else "", order if isinstance(order, int) else 0)
 
     def end_deploy(self, name: str) -> None:
         """Forget the pending deployment: its files are written and its hooks have run."""
@@ -164,7 +164,7 @@ class CertStore:
     def _pointer(self, name: str) -> str:
         raw = read_bytes_or_none(cert_dir(self.data_dir, name) / POINTER) or b""
         version = raw.decode("ascii", "replace").strip()
-        return version if _VERSION.match(version) else ""
+        return version if _VERSION.fullmatch(version) else ""
 
     def _version_dir(self, name: str, version: str) -> Path:
         return cert_dir(self.data_dir, name) / "versions" / version
@@ -308,7 +308,7 @@ def _stage(versions: Path, pems: dict[str, bytes], meta: bytes) -> Path:
 def _publish(versions: Path, staging: Path, serial: str) -> str:
     """Rename the staged folder to the next free version name; return that name."""
     suffix = re.sub(r"[^0-9a-z]", "", serial.lower())[:40]
-    number = max((_version_key(v)[0] for v in _listdir(versions) if _VERSION.match(v)), default=0) + 1
+    number = max((_version_key(v)[0] for v in _listdir(versions) if _VERSION.fullmatch(v)), default=0) + 1
     while True:
         version = f"{number:04d}" + (f"-{suffix}" if suffix else "")
         try:
