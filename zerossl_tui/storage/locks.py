@@ -8,13 +8,15 @@ another process waits on it would let two holders in); they hold the holder's pi
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import threading
 import time
 from pathlib import Path
 
-from ..core.errors import Cancelled, LockBusy
+from ..core.errors import Cancelled, LockBusy, StorageError
 from .fsutil import ensure_dir, storage_error
 from .paths import safe_name
 
@@ -110,9 +112,31 @@ class CertLock:
     def _open(self) -> int:
         ensure_dir(self.path.parent)
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
-            raise storage_error("open lock file", self.path, exc) from None
+            raise _open_error(self.path, exc) from None
+        try:
+            _check_lock_file(fd, self.path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+def _open_error(path: Path, exc: OSError) -> StorageError:
+    if exc.errno == errno.ELOOP:
+        return StorageError(f"lock file {path} is a symbolic link: remove it (a lock file is never followed)")
+    return storage_error("open lock file", path, exc)
+
+
+def _check_lock_file(fd: int, path: Path) -> None:
+    """Refuse a lock file that is not our own plain file: it is written (the holder's pid), and a hard link
+    planted there would let us overwrite the file it links to."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+        raise StorageError(
+            f"lock file {path} is not a plain file of this user (a link, or owned by another user): remove it"
+        )
 
 
 def _note_holder(fd: int) -> None:
@@ -131,11 +155,11 @@ def is_locked(locks_dir: Path, name: str) -> bool:
     """
     path = lock_path(locks_dir, name)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise storage_error("open lock file", path, exc) from None
+        raise _open_error(path, exc) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -147,12 +171,17 @@ def is_locked(locks_dir: Path, name: str) -> bool:
 
 def holder_pid(locks_dir: Path, name: str) -> int | None:
     """The pid written by the last holder, when the lock is held; for messages only."""
-    if not is_locked(locks_dir, name):
+    try:
+        if not is_locked(locks_dir, name):
+            return None
+    except StorageError:
         return None
     try:
-        text = lock_path(locks_dir, name).read_text().strip()
+        fd = os.open(lock_path(locks_dir, name), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        text = handle.read(32).decode(errors="replace").strip()
     return int(text) if text.isdigit() else None
 
 
