@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from zerossl_tui.core.errors import StorageError
+from zerossl_tui.core.errors import OperationError, StorageError
+from zerossl_tui.engine.solvers import WebrootSolver
 from zerossl_tui.storage.locks import CertLock, holder_pid, is_locked
 
 
@@ -54,3 +55,26 @@ def test_a_plain_lock_file_still_works_and_notes_the_holder(tmp_path: Path) -> N
         assert lock.held and is_locked(locks, "shop")
         assert holder_pid(locks, "shop") == os.getpid()
     assert not is_locked(locks, "shop")
+
+
+# -- webroot ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("planted", [".well-known", ".well-known/acme-challenge"])
+def test_webroot_creates_nothing_outside_when_a_challenge_folder_links_out(tmp_path: Path, planted: str) -> None:
+    root, outside = tmp_path / "www", tmp_path / "elsewhere"
+    (root / planted).parent.mkdir(parents=True)
+    outside.mkdir()
+    (root / planted).symlink_to(outside)
+    with pytest.raises(OperationError, match="outside the webroot"):
+        WebrootSolver(str(root)).present("a.example.test", "tok3n", "tok3n.thumb")
+    assert list(outside.iterdir()) == [], "something was created outside the web root"
+
+
+def test_webroot_creates_its_challenge_folders_0755_inside_the_root(tmp_path: Path, umask0: None) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    with WebrootSolver(str(root)) as solver:
+        solver.present("a.example.test", "tok3n", "tok3n.thumb")
+    folder = root / ".well-known" / "acme-challenge"
+    assert (folder / "tok3n").read_text() == "tok3n.thumb"
+    assert mode(folder) == mode(folder.parent) == 0o755 and mode(folder / "tok3n") == 0o644

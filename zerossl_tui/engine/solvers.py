@@ -253,13 +253,18 @@ class WebrootSolver(_ContextSolver):
         return root.resolve()
 
     def _challenge_dir(self) -> Path:
+        """``.well-known/acme-challenge`` inside the root; each level is checked before the next is made, so
+        that nothing is ever created where a symbolic link leads outside the root."""
         root = self._root()
-        folder = Path(self.webroot)
+        folder = root
         for part in (".well-known", "acme-challenge"):
-            folder = folder / part
-            if not folder.exists() and not folder.is_symlink():
-                folder.mkdir(mode=0o755, exist_ok=True)
-                os.chmod(folder, 0o755)  # whatever the umask: the web server must read it
+            folder = self._inside(root, folder / part)
+        return folder
+
+    def _inside(self, root: Path, folder: Path) -> Path:
+        if not os.path.lexists(folder):
+            folder.mkdir(mode=0o755)
+            os.chmod(folder, 0o755)  # whatever the umask: the web server must read it
         real = folder.resolve()
         if not real.is_dir() or not real.is_relative_to(root):
             raise OperationError(
