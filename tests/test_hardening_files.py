@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import Home
 
 from zerossl_tui.core.errors import OperationError, StorageError
 from zerossl_tui.engine.solvers import WebrootSolver
@@ -78,3 +79,22 @@ def test_webroot_creates_its_challenge_folders_0755_inside_the_root(tmp_path: Pa
     folder = root / ".well-known" / "acme-challenge"
     assert (folder / "tok3n").read_text() == "tok3n.thumb"
     assert mode(folder) == mode(folder.parent) == 0o755 and mode(folder / "tok3n") == 0o644
+
+
+# -- settings -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("before", "after"), [(0o666, 0o644), (0o664, 0o644), (0o660, 0o640), (0o640, 0o640)])
+def test_a_saved_settings_file_is_never_left_writable_by_others(home: Home, before: int, after: int) -> None:
+    home.config.parent.mkdir(mode=0o700)
+    home.config.write_text('[general]\ndefault_provider = "letsencrypt"\n')
+    os.chmod(home.config, before)
+    done = home.run("add", "shop", "-d", "shop.example.test")
+    assert done.returncode == 0, done.stderr
+    assert "shop.example.test" in home.config.read_text()
+    assert mode(home.config) == after, oct(mode(home.config))
+
+
+def test_a_new_settings_file_is_0600_even_under_umask_000(home: Home, umask0: None) -> None:
+    done = home.run("add", "shop", "-d", "shop.example.test", "--provider", "letsencrypt")
+    assert done.returncode == 0, done.stderr
+    assert mode(home.config) == 0o600

@@ -2,7 +2,9 @@
 
 Secrets (``eab_hmac_key``, ``api_key``) are written to ``secrets.toml`` (0600, in a folder created 0700)
 and merged back into their provider on load, so ``settings.toml`` can be shared or shown. A secret that
-the user wrote into ``settings.toml`` by hand stays there, and that file is then kept 0600.
+the user wrote into ``settings.toml`` by hand stays there, and that file is then kept 0600. A new
+``settings.toml`` is 0600; an existing one keeps its mode, minus write for group and others (hooks in it
+may run as root).
 
 Saving rewrites the files from the parsed settings: comments and layout of a hand-written settings file
 are not kept (every setting is).
@@ -28,7 +30,6 @@ from ..core.settings import (
 from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
 from .paths import Paths
 
-PUBLIC_MODE = 0o644
 SECRET_MODE = 0o600
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)", re.S)
@@ -207,7 +208,7 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     ensure_dir(paths.config_file.parent, 0o700, tighten=False)
     if secret or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
-    mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, PUBLIC_MODE)
+    mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, SECRET_MODE)
     atomic_write(_through_link(paths.config_file), text, mode)
 
 
@@ -268,8 +269,9 @@ def _holds_secrets(doc: dict[str, Any]) -> bool:
 
 
 def _current_mode(path: Path, default: int) -> int:
-    """The permission bits of ``path`` (kept when rewriting it), or ``default`` for a new file."""
+    """The permission bits of ``path`` without write for group and others (it holds commands that may run
+    as root), or ``default`` for a new file."""
     try:
-        return path.stat().st_mode & 0o777
+        return path.stat().st_mode & 0o777 & ~0o022
     except OSError:
         return default
