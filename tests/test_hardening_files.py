@@ -98,3 +98,41 @@ def test_a_new_settings_file_is_0600_even_under_umask_000(home: Home, umask0: No
     done = home.run("add", "shop", "-d", "shop.example.test", "--provider", "letsencrypt")
     assert done.returncode == 0, done.stderr
     assert mode(home.config) == 0o600
+
+
+# -- the data folder ----------------------------------------------------------------------------------------
+
+def test_an_existing_0755_data_folder_is_used_and_never_chmodded(home: Home) -> None:
+    home.data.mkdir()
+    os.chmod(home.data, 0o755)
+    done = home.run("list")
+    assert done.returncode == 0, done.stderr
+    assert (home.data / "journal.sqlite3").exists()
+    assert mode(home.data) == 0o755
+
+
+@pytest.mark.parametrize("loose", [0o1777, 0o777, 0o775, 0o770])
+def test_a_data_folder_writable_by_others_is_refused_in_one_line_and_left_alone(home: Home, loose: int) -> None:
+    home.data.mkdir()
+    os.chmod(home.data, loose)
+    done = home.run("list")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and str(home.data) in done.stderr and "writable by" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert mode(home.data) == loose and list(home.data.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
+def test_a_data_folder_of_another_user_is_refused_and_left_alone(home: Home) -> None:
+    home.data.mkdir(mode=0o700)
+    os.chown(home.data, 1000, 1000)
+    done = home.run("list")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "belongs to user 1000" in done.stderr
+    st = home.data.stat()
+    assert (st.st_uid, mode(home.data), list(home.data.iterdir())) == (1000, 0o700, [])
+
+
+def test_a_new_data_folder_is_created_0700(home: Home, umask0: None) -> None:
+    assert home.run("list").returncode == 0
+    assert mode(home.data) == 0o700 and mode(home.data / "journal.sqlite3") & 0o022 == 0

@@ -95,19 +95,19 @@ def test_ensure_dir_creates_parents_private_under_umask_0(tmp_path: Path, umask0
         assert mode_of(folder) == 0o700
 
 
-def test_ensure_dir_tightens_our_own_folder(tmp_path: Path) -> None:
+def test_ensure_dir_never_changes_an_existing_folder(tmp_path: Path) -> None:
     folder = tmp_path / "accounts"
     folder.mkdir(mode=0o755)
     os.chmod(folder, 0o755)
     ensure_dir(folder)
-    assert mode_of(folder) == 0o700
+    assert mode_of(folder) == 0o755  # not ours to narrow; only a folder open to writers is refused
 
 
 def test_ensure_dir_leaves_an_existing_user_folder_alone(tmp_path: Path) -> None:
     folder = tmp_path / "etc-ssl"
     folder.mkdir()
     os.chmod(folder, 0o755)
-    ensure_dir(folder, tighten=False)
+    ensure_dir(folder, strict=False)
     assert mode_of(folder) == 0o755
 
 

@@ -100,7 +100,7 @@ def remove_stale_temps(files: list[Target]) -> None:
 
 
 def _stage_served(target: Target) -> Path:
-    ensure_dir(target.path.parent, 0o700, tighten=False)
+    ensure_dir(target.path.parent, 0o700, strict=False)
     mode, owner = _keep_attributes(target)
     return write_temp(target.path, target.data, mode, owner=owner)
 

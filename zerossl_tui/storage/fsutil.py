@@ -9,9 +9,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from pathlib import Path
 
-from ..core.errors import StorageError
+from ..core.errors import ConfigError, StorageError
 
 _ADVICE = {
     errno.EACCES: "permission denied: run as the user that owns it, or fix its permissions",
@@ -130,12 +131,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def ensure_dir(path: Path, mode: int = 0o700, *, tighten: bool = True) -> Path:
+def ensure_dir(path: Path, mode: int = 0o700, *, strict: bool = True) -> Path:
     """Create ``path`` and its missing parents with exactly ``mode`` (whatever the umask) and return it.
 
-    With ``tighten`` (folders of our own store) an existing folder that we own and that grants more than
-    ``mode`` is narrowed to it. Pass ``tighten=False`` for a folder the user named (where a web server
-    reads its files): it is created private when missing, but an existing one is left as the user set it.
+    A folder that already exists is never changed: we only set the mode of folders we create. With
+    ``strict`` (folders of our own store: the data folder and what is inside it) an existing folder must
+    belong to this user and not be writable by group or others, like certbot's strict check; otherwise it
+    is refused with a ConfigError (exit 2) saying how to fix it. Pass ``strict=False`` for a folder the user
+    named for a web server's files or for the settings: it is created private when missing, and an existing
+    one is used as the user set it.
     """
     missing = _missing_folders(path)
     for folder in reversed(missing):
@@ -148,9 +152,29 @@ def ensure_dir(path: Path, mode: int = 0o700, *, tighten: bool = True) -> Path:
         _chmod(folder, mode)
     if not os.path.isdir(path):
         raise StorageError(f"cannot use {path} as a folder: it is not a folder (or cannot be reached)")
-    if tighten and not missing:
-        _narrow(path, mode)
+    if strict and not missing:
+        check_private_dir(path)
     return path
+
+
+def check_private_dir(path: Path) -> None:
+    """ConfigError unless ``path`` belongs to this user and only its owner may write in it (another user
+    who can write there could swap our keys or plant links for us to follow)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise storage_error("read", path, exc) from None
+    if st.st_uid != os.geteuid():
+        raise ConfigError(
+            f"{path} belongs to user {st.st_uid}, not to the user running zerossl-tui ({os.geteuid()}): "
+            "run as its owner, or set data_dir to a folder of this user"
+        )
+    if st.st_mode & 0o022:
+        raise ConfigError(
+            f"{path} is writable by {'others' if st.st_mode & 0o002 else 'its group'} "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}): make it private (chmod 700 {path}), "
+            "or set data_dir to a folder only this user can write"
+        )
 
 
 def _missing_folders(path: Path) -> list[Path]:
@@ -161,15 +185,6 @@ def _missing_folders(path: Path) -> list[Path]:
             break
         missing.append(folder)
     return missing
-
-
-def _narrow(path: Path, mode: int) -> None:
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise storage_error("read", path, exc) from None
-    if st.st_uid == os.geteuid() and st.st_mode & 0o777 & ~mode:
-        _chmod(path, mode)
 
 
 def _chmod(path: Path, mode: int) -> None:

@@ -164,7 +164,7 @@ def save_notify_urls(paths: Paths, urls: list[str]) -> None:
     doc: dict[str, Any] = {"providers": load_secrets(paths.secrets_file)}
     if urls:
         doc["notify"] = {"urls": list(urls)}
-    ensure_dir(paths.secrets_file.parent, 0o700, tighten=False)
+    ensure_dir(paths.secrets_file.parent, 0o700, strict=False)
     atomic_write(paths.secrets_file, _utf8(tomli_w.dumps(doc), paths), SECRET_MODE)
 
 
@@ -205,7 +205,7 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     urls = load_notify_urls(paths.secrets_file)  # kept as they are: only `notify add/remove` changes them
     secret_doc: dict[str, Any] = {"providers": secret, **({"notify": {"urls": urls}} if urls else {})}
     text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps(secret_doc), paths)
-    ensure_dir(paths.config_file.parent, 0o700, tighten=False)
+    ensure_dir(paths.config_file.parent, 0o700, strict=False)
     if secret or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
     mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, SECRET_MODE)
