@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import Home
 
-from zerossl_tui.core.errors import OperationError, StorageError
+from zerossl_tui.core.errors import ConfigError, OperationError, StorageError
+from zerossl_tui.core.models import CertificateSpec
 from zerossl_tui.engine.solvers import WebrootSolver
 from zerossl_tui.storage.locks import CertLock, holder_pid, is_locked
+from zerossl_tui.storage.store import CertStore, StoredCert
 
 
 def mode(path: Path) -> int:
@@ -136,3 +138,89 @@ def test_a_data_folder_of_another_user_is_refused_and_left_alone(home: Home) -> 
 def test_a_new_data_folder_is_created_0700(home: Home, umask0: None) -> None:
     assert home.run("list").returncode == 0
     assert mode(home.data) == 0o700 and mode(home.data / "journal.sqlite3") & 0o022 == 0
+
+
+# -- served files -------------------------------------------------------------------------------------------
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="only root can make files of another user")
+
+
+def plant(path: Path, victim: Path, file_mode: int) -> None:
+    """``path`` -> ``victim``, a file of uid 1000 with ``file_mode``."""
+    victim.write_text("victim's own\n")
+    os.chown(victim, 1000, 1000)
+    os.chmod(victim, file_mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.symlink_to(victim)
+
+
+@ROOT_ONLY
+@pytest.mark.pebble
+def test_deploying_through_a_symlink_gives_our_own_files_and_leaves_its_target_alone(local_home: Home,
+                                                                                    pebble) -> None:
+    served, elsewhere = local_home.root / "srv", local_home.root / "elsewhere"
+    elsewhere.mkdir()
+    plant(served / "key.pem", elsewhere / "key", 0o666)
+    plant(served / "cert.pem", elsewhere / "cert", 0o777)
+    plant(served / "chain.pem", elsewhere / "chain", 0o666)
+    local_home.run("add", "shop", "-d", "shop.example.test", "--provider", "local", "--http-port",
+                   str(pebble.http_port), "--http-bind", "127.0.0.1", "--keyfile", str(served / "key.pem"),
+                   "--certfile", str(served / "cert.pem"), "--chainfile", str(served / "chain.pem"), check=True)
+    local_home.run("issue", "shop", check=True)
+    for name, wanted in (("key.pem", 0o600), ("cert.pem", 0o644), ("chain.pem", 0o644)):
+        st = (served / name).lstat()
+        assert stat.S_ISREG(st.st_mode), f"{name} is still a link"
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (os.geteuid(), wanted), (name, st.st_uid, oct(st.st_mode))
+    assert "PRIVATE KEY" in (served / "key.pem").read_text()
+    for name, old_mode in (("key", 0o666), ("cert", 0o777), ("chain", 0o666)):
+        st = (elsewhere / name).stat()
+        assert (elsewhere / name).read_text() == "victim's own\n"
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (1000, old_mode)
+
+
+def served_spec(tmp_path: Path, **settings: str) -> CertificateSpec:
+    served = tmp_path / "srv"
+    return CertificateSpec("shop", ("shop.example.com",), "letsencrypt", certfile=str(served / "cert.pem"),
+                           keyfile=str(served / "key.pem"), **settings)
+
+
+def stored(store: CertStore, serial: str, key: bytes = b"KEY-A\n") -> StoredCert:
+    meta = {"serial": serial, "not_before": "2026-01-01T00:00:00+00:00", "not_after": "2026-04-01T00:00:00+00:00",
+            "domains": ["shop.example.com"]}
+    return store.save_version("shop", key, b"LEAF\n", b"CHAIN\n", b"LEAF\nCHAIN\n", meta)
+
+
+def test_a_served_file_with_a_wider_mode_is_narrowed_at_the_next_deployment(tmp_path: Path, umask0: None) -> None:
+    store, spec = CertStore(tmp_path / "data"), served_spec(tmp_path)
+    version = stored(store, "01")
+    store.deploy(spec, version)
+    key, cert = Path(spec.keyfile), Path(spec.certfile)
+    os.chmod(key, 0o666)
+    os.chmod(cert, 0o777)
+    assert sorted(store.deploy(spec, version)) == sorted([spec.keyfile, spec.certfile])
+    assert (mode(key), mode(cert)) == (0o600, 0o644)
+    assert store.deploy(spec, version) == []  # as wanted: nothing rewritten
+
+
+def test_with_a_group_setting_the_key_is_0640_of_that_group(tmp_path: Path) -> None:
+    gid = 1000 if os.geteuid() == 0 else os.getegid()
+    store, spec = CertStore(tmp_path / "data"), served_spec(tmp_path, group=str(gid))
+    store.deploy(spec, stored(store, "01"))
+    key, cert = Path(spec.keyfile).stat(), Path(spec.certfile).stat()
+    assert (key.st_uid, key.st_gid, stat.S_IMODE(key.st_mode)) == (os.geteuid(), gid, 0o640)
+    assert (cert.st_gid, stat.S_IMODE(cert.st_mode)) == (gid, 0o644)
+
+
+@ROOT_ONLY
+def test_with_an_owner_setting_the_served_files_belong_to_that_user(tmp_path: Path) -> None:
+    store, spec = CertStore(tmp_path / "data"), served_spec(tmp_path, owner="1000")
+    store.deploy(spec, stored(store, "01"))
+    key = Path(spec.keyfile).stat()
+    assert (key.st_uid, stat.S_IMODE(key.st_mode)) == (1000, 0o600)
+
+
+def test_an_unknown_group_is_a_one_line_settings_error_and_nothing_is_written(tmp_path: Path) -> None:
+    store, spec = CertStore(tmp_path / "data"), served_spec(tmp_path, group="no-such-group-zt")
+    with pytest.raises(ConfigError, match="group 'no-such-group-zt' is not a group"):
+        store.deploy(spec, stored(store, "01"))
+    assert not Path(spec.keyfile).exists()

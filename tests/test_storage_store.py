@@ -191,17 +191,17 @@ def test_deploy_leaves_an_unchanged_key_alone(store: CertStore, tmp_path: Path) 
     assert store.deploy(spec, save(store, "02")) == []
 
 
-def test_deploy_keeps_the_mode_and_group_the_admin_gave_the_key(store: CertStore, tmp_path: Path) -> None:
+def test_deploy_gives_the_key_0600_whatever_mode_the_file_it_replaces_had(store: CertStore, tmp_path: Path) -> None:
     spec = spec_for(tmp_path)
     store.deploy(spec, save(store, "01"))
     keyfile = Path(spec.keyfile)
     os.chmod(keyfile, 0o640)
     store.deploy(spec, save(store, "02", key=KEY_B))
     assert keyfile.read_bytes() == KEY_B
-    assert mode_of(keyfile) == 0o640
+    assert mode_of(keyfile) == 0o600  # a group reads the key only when the `group` setting says so
     os.chmod(keyfile, 0o644)
     store.deploy(spec, save(store, "03", key=KEY_A))
-    assert mode_of(keyfile) == 0o640  # never readable by everyone
+    assert mode_of(keyfile) == 0o600  # never readable by everyone
 
 
 def test_deploy_does_not_chmod_an_existing_served_folder(store: CertStore, tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ class CertificateSpec:
     profile: str = ""
     required_profile: str = ""
     verify: tuple[str, ...] = ()
+    owner: str = ""
+    group: str = ""
 
 
 @dataclass(frozen=True)

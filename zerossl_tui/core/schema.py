@@ -62,6 +62,8 @@ CERTIFICATE_FIELDS = (
     Field("required_profile", str, "", "ACME profile that must be offered, or the order is refused."),
     Field("verify", list, [], "HOST:PORT endpoints that must serve the current certificate (TLS, SNI = first "
           "domain); checked after each deploy and hourly."),
+    Field("owner", str, "", "User (name or uid) owning the served files; the user running us when empty."),
+    Field("group", str, "", "Group (name or gid) of the served files; the key is then 0640, not 0600."),
 )
 
 GENERAL_FIELDS = (

@@ -2,22 +2,27 @@
 
 ``certfile`` receives the full chain (the certificate followed by the intermediates), which is what nginx's
 ``ssl_certificate``, Apache 2.4.8+ and most servers expect; ``chainfile`` gets the intermediates alone.
-A file that is replaced keeps its owner, group and permissions where we may set them (a key stays out of
-reach of others whatever it was), so a key shared with a service's group (Debian's ``ssl-cert``) stays
-readable to that service after a renewal. All new files are written before any is renamed into place; if
-one cannot be written, or the process is interrupted, the files already replaced get their previous
-content back, so the server is never left with a key that does not match its certificate. Only a hard
-crash between two renames can do that, and the store's pending-deployment record repairs it at the next
-start (see ``CertStore.begin_deploy``).
+
+Served files belong to the user running us, or to the certificate's ``owner`` and ``group`` settings; the
+key is 0600 (0640 when a ``group`` is set, for a service's group such as Debian's ``ssl-cert``), the
+certificate and chain 0644. Nothing is taken from the file being replaced: a symlink there (to a file of
+another user, mode 0666) is replaced by our own file, never followed, and a served file whose owner or
+mode differs from these is rewritten at the next deployment.
+
+All new files are written before any is renamed into place; if one cannot be written, or the process is
+interrupted, the files already replaced get their previous content back, so the server is never left with
+a key that does not match its certificate. Only a hard crash between two renames can do that, and the
+store's pending-deployment record repairs it at the next start (see ``CertStore.begin_deploy``).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import StorageError
+from ..core.errors import ConfigError, StorageError
 from ..core.models import CertificateSpec
 from .fsutil import (
     atomic_write,
@@ -31,16 +36,26 @@ from .fsutil import (
 )
 
 KEY_MODE = 0o600
+GROUP_KEY_MODE = 0o640
 CERT_MODE = 0o644
 
 
 @dataclass(frozen=True)
 class Target:
-    """One served file: where, what, and whether it is the private key."""
+    """One served file: where, what, whether it is the private key, and its (uid, gid) when the settings
+    name an owner or group (-1: unchanged, i.e. ours)."""
 
     path: Path
     data: bytes
     private: bool
+    owner: tuple[int, int] | None = None
+
+    @property
+    def mode(self) -> int:
+        """0600 for a key (0640 when a group is to read it), 0644 for a certificate or chain."""
+        if not self.private:
+            return CERT_MODE
+        return GROUP_KEY_MODE if self.owner is not None and self.owner[1] != -1 else KEY_MODE
 
 
 def targets(spec: CertificateSpec, key_pem: bytes, chain_pem: bytes, fullchain_pem: bytes) -> list[Target]:
@@ -51,12 +66,13 @@ def targets(spec: CertificateSpec, key_pem: bytes, chain_pem: bytes, fullchain_p
         (spec.fullchain, fullchain_pem, False),
         (spec.chainfile, chain_pem, False),
     ]
+    owner = served_owner(spec)
     out: dict[Path, Target] = {}
     for name, data, private in wanted:
         if not name:
             continue
         path = Path(name).expanduser().absolute()
-        target = Target(path, data, private)
+        target = Target(path, data, private, owner)
         if path in out and out[path].data != target.data:
             raise StorageError(f"{spec.name}: {path} is named for two different files (key, cert or chain)")
         out.setdefault(path, target)
@@ -72,7 +88,7 @@ def deploy_files(files: list[Target]) -> list[str]:
     next start finishes it). On failure, or an interruption (SIGTERM), the files already replaced get
     their old content back (or are removed when they did not exist) before the error is raised.
     """
-    changed = [(t, old) for t in files if (old := read_bytes_or_none(t.path)) != t.data]
+    changed = [(t, old) for t in files if (old := read_bytes_or_none(t.path)) != t.data or not _as_wanted(t)]
     staged: list[tuple[Target, bytes | None, Path]] = []
     renamed: list[tuple[Target, bytes | None]] = []
     try:
@@ -99,24 +115,54 @@ def remove_stale_temps(files: list[Target]) -> None:
             discard(tmp)
 
 
+def served_owner(spec: CertificateSpec) -> tuple[int, int] | None:
+    """(uid, gid) named by ``spec.owner`` and ``spec.group`` (-1 for one not set), or None for neither;
+    ConfigError for a user or group this system does not have."""
+    if not spec.owner and not spec.group:
+        return None
+    return _user_id(spec, spec.owner), _group_id(spec, spec.group)
+
+
+def _user_id(spec: CertificateSpec, name: str) -> int:
+    import pwd
+
+    if not name or name.isdigit():
+        return int(name or -1)
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        raise ConfigError(f"{spec.name}: owner {name!r} is not a user on this system: fix the owner setting") from None
+
+
+def _group_id(spec: CertificateSpec, name: str) -> int:
+    import grp
+
+    if not name or name.isdigit():
+        return int(name or -1)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        raise ConfigError(f"{spec.name}: group {name!r} is not a group on this system: fix the group setting") from None
+
+
+def _as_wanted(target: Target) -> bool:
+    """True when the served file is a plain file (not a link) with the owner and mode we would give it."""
+    try:
+        st = os.lstat(target.path)
+    except OSError:
+        return False
+    uid, gid = target.owner or (-1, -1)
+    return (
+        stat.S_ISREG(st.st_mode)
+        and stat.S_IMODE(st.st_mode) == target.mode
+        and st.st_uid == (os.geteuid() if uid == -1 else uid)
+        and gid in (-1, st.st_gid)
+    )
+
+
 def _stage_served(target: Target) -> Path:
     ensure_dir(target.path.parent, 0o700, strict=False)
-    mode, owner = _keep_attributes(target)
-    return write_temp(target.path, target.data, mode, owner=owner)
-
-
-def _keep_attributes(target: Target) -> tuple[int, tuple[int, int] | None]:
-    """Mode and (uid, gid) for a new served file: those of the file it replaces, else the defaults."""
-    default = KEY_MODE if target.private else CERT_MODE
-    try:
-        st = os.stat(target.path)
-    except OSError:
-        return default, None
-    mode = st.st_mode & 0o777
-    if target.private:
-        mode &= 0o770  # a key is never readable by everyone, whatever it was before
-    uid = st.st_uid if os.geteuid() == 0 else -1
-    return mode, (uid, st.st_gid)
+    return write_temp(target.path, target.data, target.mode, owner=target.owner)
 
 
 def _roll_back(written: list[tuple[Target, bytes | None]]) -> None:
@@ -125,7 +171,6 @@ def _roll_back(written: list[tuple[Target, bytes | None]]) -> None:
             if old is None:
                 target.path.unlink()
             else:
-                mode, owner = _keep_attributes(target)
-                atomic_write(target.path, old, mode, owner=owner)
+                atomic_write(target.path, old, target.mode, owner=target.owner)
         except (OSError, StorageError):
             pass  # best effort: the error being raised already tells the user what failed

@@ -38,8 +38,9 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int
     The temporary file is created in the same folder with ``O_EXCL`` and at most ``mode`` from the start, so
     a private key is never readable by others, not even for a moment and not even under ``umask 000``; it
     is then set to exactly ``mode`` (a strict umask must not make a served certificate unreadable to the
-    web server). ``owner`` = (uid, gid), -1 for "unchanged", hands the new file to the owner of the file it
-    replaces where we may (best effort: a key shared with a service's group must stay readable to it).
+    web server). ``owner`` = (uid, gid), -1 for "unchanged", hands the new file to that user and group
+    before it gets its mode (so a group-readable key is never readable by our own group); failing to do so
+    is an error, never a file left with an owner nobody asked for.
     After ``os.replace`` the folder is fsynced so the rename survives a power cut. A symlink at ``path``
     is replaced by the file, never followed.
     """
@@ -58,7 +59,7 @@ def write_temp(path: Path, data: bytes, mode: int = 0o644, *, owner: tuple[int, 
 
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o700)
     except OSError as exc:
         raise storage_error("write", path, exc) from None
     try:
@@ -94,19 +95,11 @@ def stale_temps(path: Path) -> list[Path]:
 def _fill(fd: int, data: bytes, mode: int, owner: tuple[int, int] | None) -> None:
     with os.fdopen(fd, "wb") as handle:
         if owner is not None:
-            _try_chown(handle.fileno(), owner)
+            os.fchown(handle.fileno(), *owner)  # only root, or a member of the group, may; else an error
         os.fchmod(handle.fileno(), mode & 0o777)
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _try_chown(fd: int, owner: tuple[int, int]) -> None:
-    # Only root, or a member of the group for a group change, may do this; otherwise the file stays ours.
-    try:
-        os.fchown(fd, *owner)
-    except OSError:
-        pass
 
 
 def discard(tmp: Path) -> None:
