@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from tlsfake import serve_https
 
 from zerossl_tui.core.errors import EabError, EabRequired, UsageError
 from zerossl_tui.core.models import ProviderSpec
@@ -50,10 +50,8 @@ class FakeZeroSsl(BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def zerossl_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeZeroSsl)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+def zerossl_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server, url, ca_file = serve_https(FakeZeroSsl, tmp_path_factory.mktemp("fake-zerossl"))
     FakeZeroSsl.answers = {
         "ops@example.com": {"success": True, "eab_kid": "kid-from-email", "eab_hmac_key": HMAC},
         API_KEY: {"success": True, "eab_kid": "kid-from-key", "eab_hmac_key": HMAC},
@@ -63,7 +61,9 @@ def zerossl_api() -> Iterator[str]:
         "html@example.com": b"<html>maintenance</html>",
         "mangled@example.com": {"success": True, "eab_kid": "k", "eab_hmac_key": "not/base64+"},
     }
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("REQUESTS_CA_BUNDLE", str(ca_file))  # https only: trust the stand-in as requests does any CA
+        yield url
     server.shutdown()
     server.server_close()
 
@@ -109,7 +109,7 @@ def test_mangled_hmac_from_the_api_is_an_eab_error_not_user_error(zerossl_api: s
 
 def test_unreachable_api_never_shows_the_url_with_the_key() -> None:
     with pytest.raises(EabError, match="cannot reach the ZeroSSL API") as raised:
-        fetch_zerossl_eab(api_key=API_KEY, base_url=f"http://127.0.0.1:{free_port()}", timeout=2)
+        fetch_zerossl_eab(api_key=API_KEY, base_url=f"https://127.0.0.1:{free_port()}", timeout=2)
     text = str(raised.value) + repr(raised.value.args)
     assert API_KEY not in text and "access_key" not in text and "127.0.0.1" not in text
 

@@ -56,7 +56,7 @@ def _daemon_log(home: Home, seconds: float) -> str:
 
 def test_no_secret_or_private_key_in_any_output_journal_or_settings(home: Home, pebble_eab: PebbleServer,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZEROSSL_TUI_ZEROSSL_API", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("ZEROSSL_TUI_ZEROSSL_API", f"https://127.0.0.1:{_closed_port()}")
     served = home.root / "srv"
     ca = ["--directory", pebble_eab.directory, "--ca-bundle", str(pebble_eab.ca_bundle)]
     http = ["--http-port", str(pebble_eab.http_port), "--http-bind", "127.0.0.1"]

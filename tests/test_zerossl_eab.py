@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
+from tlsfake import serve_https
 
 from zerossl_tui.devtools.pebble import PebbleServer
 
@@ -43,11 +43,10 @@ class FakeApi(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fake_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+def fake_api(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server, url, ca_file = serve_https(FakeApi, tmp_path_factory.mktemp("fake-zerossl"))
     monkeypatch.setenv("ZEROSSL_TUI_ZEROSSL_API", url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))  # the CLI trusts the stand-in like any CA
     FakeApi.calls = []
     yield url
     server.shutdown()

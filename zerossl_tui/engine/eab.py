@@ -45,7 +45,7 @@ def fetch_zerossl_eab(
 
     if not api_key and not email:
         raise EabError("ZeroSSL EAB credentials need an email address or an API access key")
-    base = base_url.rstrip("/")
+    base = _https_only(base_url)
     http = session or requests.Session()
     try:
         if api_key:
@@ -62,6 +62,20 @@ def fetch_zerossl_eab(
         if session is None:
             http.close()
     return _read_answer(response)
+
+
+def _https_only(base_url: str) -> str:
+    """``base_url`` without a trailing slash; EabError unless it is https (the access key and the email
+    travel in the request, and the answer holds the HMAC key)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise EabError(
+            "the ZeroSSL API URL must start with https:// (the API key would travel in clear): "
+            "unset ZEROSSL_TUI_ZEROSSL_API or give it an https:// URL"
+        )
+    return base_url.rstrip("/")
 
 
 def _read_answer(response: Any) -> tuple[str, str]:

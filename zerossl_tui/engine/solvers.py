@@ -8,19 +8,23 @@ port share it. Both are context managers: ``with Http01Responder(80) as solver: 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import socket
 import socketserver
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from ..core.errors import OperationError, UsageError
 
 CHALLENGE_PATH = "/.well-known/acme-challenge/"
+MAX_CONNECTIONS = 64  # threads of the built-in responder at most, whatever clients do
+REQUEST_DEADLINE = 10.0  # seconds a client may take to send its whole request
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -65,6 +69,10 @@ def check_token(token: str) -> str:
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS of them: when all are taken, the oldest
+    connection is dropped for the new one (a validation takes milliseconds, so the oldest is the one
+    trickling bytes to hold a thread), and no request may take longer than REQUEST_DEADLINE to arrive."""
+
     daemon_threads = True
     request_queue_size = 64  # Pebble validates from 3 places at once; a backlog of 5 drops connections
     allow_reuse_address = True
@@ -72,6 +80,9 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], family: socket.AddressFamily, tokens: dict[str, bytes]):
         self.address_family = family
         self.tokens = tokens
+        self.request_deadline = REQUEST_DEADLINE
+        self._active: dict[socket.socket, None] = {}  # in order of arrival
+        self._active_lock = threading.Lock()
         super().__init__(address, _ChallengeHandler, bind_and_activate=False)
         try:
             if family == socket.AF_INET6 and not address[0]:
@@ -88,6 +99,56 @@ class _Server(ThreadingHTTPServer):
         self.server_name = str(self.server_address[0])
         self.server_port = int(self.server_address[1])
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start the connection's thread, dropping the oldest connection first when all are taken."""
+        with self._active_lock:
+            if len(self._active) >= MAX_CONNECTIONS:
+                oldest = next(iter(self._active))
+                del self._active[oldest]
+                _drop(oldest)
+            self._active[request] = None
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, then give its place back."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._active_lock:
+                self._active.pop(request, None)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that hangs up or times out is no error of ours, and the engine never prints."""
+
+
+def _drop(conn: socket.socket) -> None:
+    """End a connection from outside its thread: its blocked read returns at once."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's input that ends with TimeoutError at ``deadline`` however slowly bytes trickle in (a
+    per-read timeout alone lets one byte every few seconds hold a connection forever)."""
+
+    def __init__(self, conn: socket.socket, deadline: float) -> None:
+        self._conn = conn
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        """Yes."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Read what has arrived, waiting no later than the deadline."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._conn.settimeout(left)
+        return self._conn.recv_into(buffer)
+
 
 class _ChallengeHandler(BaseHTTPRequestHandler):
     """Answers GET/HEAD for presented tokens; 404 for everything else, 405 for other methods."""
@@ -96,6 +157,13 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
     server_version = "zerossl-tui"
     sys_version = ""
     timeout = 10  # a client that stalls must not hold a thread forever
+
+    def setup(self) -> None:
+        """Read the request through a reader with the server's deadline."""
+        super().setup()
+        self.rfile.close()  # the plain reader: closed, or the socket would stay open after the request
+        deadline = time.monotonic() + self.server.request_deadline
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._answer(with_body=True)
@@ -113,6 +181,7 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
             self._send(200, body, with_body)
 
     def _send(self, status: int, body: bytes, with_body: bool) -> None:
+        self.connection.settimeout(self.timeout)  # the read deadline may have left only an instant
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

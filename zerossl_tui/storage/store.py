@@ -117,9 +117,9 @@ class CertStore:
     def deploy(self, spec: CertificateSpec, stored: StoredCert) -> list[str]:
         """Write ``stored`` to the files ``spec`` names (see ``deploy.py``); return the paths written.
 
-        ``keyfile`` (0600, or 0640 with a ``group``) is written first and only when its content changed; ``certfile`` and
-        ``fullchain`` get the certificate followed by its chain (what nginx expects), ``chainfile`` the
-        chain alone. Unchanged files are not rewritten; missing folders are created 0700.
+        ``keyfile`` (0600, or 0640 with a ``group``) is written first and only when it changed;
+        ``certfile`` and ``fullchain`` get the certificate followed by its chain (what nginx expects),
+        ``chainfile`` the chain alone. Unchanged files are not rewritten; missing folders are created 0700.
         """
         return deploy_files(self._targets(spec, stored))
 
