@@ -221,6 +221,6 @@ def test_with_an_owner_setting_the_served_files_belong_to_that_user(tmp_path: Pa
 
 def test_an_unknown_group_is_a_one_line_settings_error_and_nothing_is_written(tmp_path: Path) -> None:
     store, spec = CertStore(tmp_path / "data"), served_spec(tmp_path, group="no-such-group-zt")
-    with pytest.raises(ConfigError, match="group 'no-such-group-zt' is not a group"):
+    with pytest.raises(ConfigError, match="group 'no-such-group-zt' does not exist"):
         store.deploy(spec, stored(store, "01"))
     assert not Path(spec.keyfile).exists()

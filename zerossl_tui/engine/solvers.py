@@ -190,6 +190,7 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _refuse(self) -> None:
+        self.connection.settimeout(self.timeout)
         self.send_response(405)
         self.send_header("Allow", "GET, HEAD")
         self.send_header("Content-Length", "0")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,29 +121,24 @@ def served_owner(spec: CertificateSpec) -> tuple[int, int] | None:
     ConfigError for a user or group this system does not have."""
     if not spec.owner and not spec.group:
         return None
-    return _user_id(spec, spec.owner), _group_id(spec, spec.group)
-
-
-def _user_id(spec: CertificateSpec, name: str) -> int:
+    import grp
     import pwd
 
-    if not name or name.isdigit():
-        return int(name or -1)
+    uid = _id(spec, "owner", spec.owner, lambda name: pwd.getpwnam(name).pw_uid)
+    return uid, _id(spec, "group", spec.group, lambda name: grp.getgrnam(name).gr_gid)
+
+
+def _id(spec: CertificateSpec, setting: str, name: str, lookup: Callable[[str], int]) -> int:
+    if not name:
+        return -1
+    if name.isdecimal():
+        return int(name)
     try:
-        return pwd.getpwnam(name).pw_uid
+        return lookup(name)
     except KeyError:
-        raise ConfigError(f"{spec.name}: owner {name!r} is not a user on this system: fix the owner setting") from None
-
-
-def _group_id(spec: CertificateSpec, name: str) -> int:
-    import grp
-
-    if not name or name.isdigit():
-        return int(name or -1)
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        raise ConfigError(f"{spec.name}: group {name!r} is not a group on this system: fix the group setting") from None
+        raise ConfigError(
+            f"{spec.name}: {setting} {name!r} does not exist on this system: fix the {setting} setting"
+        ) from None
 
 
 def _as_wanted(target: Target) -> bool:
