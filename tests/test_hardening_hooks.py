@@ -92,3 +92,10 @@ def test_a_failed_hook_is_named_by_its_program_never_an_assignment_or_argument(c
     assert not run_hook(command, {}, timeout=30, shell=shell, log=log.append)
     assert len(log) == 1 and "s3cr3t" not in log[0], log
     assert log[0] == ("hook 'false' exited 1" if shell else "hook 'env' exited 1")
+
+
+def test_an_assignment_in_front_of_a_program_without_a_shell_says_what_to_do() -> None:
+    log: list[str] = []
+    assert not run_hook("API_TOKEN=s3cr3tvalue /bin/true", {}, timeout=30, shell=False, log=log.append)
+    assert len(log) == 1 and "s3cr3t" not in log[0] and log[0].startswith("hook 'true' could not start")
+    assert "hook_shell = true" in log[0]

@@ -32,6 +32,10 @@ def run_hook(
     """Run ``command`` with ``env_values`` added to the environment; log and swallow every failure."""
     if not command.strip():
         return True
+    if not shell and _ASSIGNMENT.fullmatch(command.split()[0]):
+        log(f"hook {_name(command)} could not start: a NAME=value in front of a program needs "
+            "hook_shell = true (or write `env NAME=value program`)")
+        return False
     try:
         proc = _start(command, {**os.environ, **env_values}, shell)
     except (OSError, ValueError) as exc:
