@@ -12,9 +12,9 @@ import pytest
 from conftest import Home
 
 from zerossl_tui.core.errors import EabError
+from zerossl_tui.devtools.pebble import PebbleServer, free_port
 from zerossl_tui.engine import solvers
 from zerossl_tui.engine.eab import fetch_zerossl_eab
-from zerossl_tui.engine.pebble import PebbleServer, free_port
 from zerossl_tui.engine.solvers import Http01Responder
 
 TOKEN = "evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"

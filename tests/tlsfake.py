@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from zerossl_tui.engine.pebble import _write_tls_files
+from zerossl_tui.devtools.pebble import _write_tls_files
 
 
 def serve_https(handler: type[BaseHTTPRequestHandler], folder: Path) -> tuple[ThreadingHTTPServer, str, Path]:

@@ -25,7 +25,7 @@ from .db import Database
 from .hosts import PgHosts
 
 Pem = str | bytes
-_VERSION = re.compile(r"^(\d{1,9})(-[0-9a-z]{1,64})?$")
+_VERSION = re.compile(r"(\d{1,9})(-[0-9a-z]{1,64})?")
 _VERSION_COLUMNS = "version, key_sealed, cert_pem, chain_pem, fullchain_pem, meta"
 _SAVE_ATTEMPTS = 5
 UNIQUE_VIOLATION = "23505"
@@ -100,7 +100,7 @@ class PgCertificateStore:
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
         """One stored version, or None."""
-        if not _VERSION.match(version):
+        if not _VERSION.fullmatch(version):
             return None
         with self.db.transaction() as cur:
             cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE cert = %s AND version = %s",
@@ -166,7 +166,7 @@ class PgCertificateStore:
         if row is None:
             return None
         version = str(row[0])
-        return PendingDeploy(version if _VERSION.match(version) else "", int(row[1]))
+        return PendingDeploy(version if _VERSION.fullmatch(version) else "", int(row[1]))
 
     def end_deploy(self, name: str) -> None:
         """This host finished deploying ``name``: forget the record."""
