@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from ..core.errors import UsageError
 
-_HOSTLIKE = re.compile(r"^(localhost|[0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?$")
+_HOSTLIKE = re.compile(r"(localhost|[0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?")
 
 
 def _quiet_apprise() -> None:
@@ -30,7 +30,7 @@ def mask(url: str) -> str:
         host = parts.netloc.rsplit("@", 1)[-1]
     except ValueError:
         return "(unreadable URL)"
-    shown = host if _HOSTLIKE.match(host) else "***"
+    shown = host if _HOSTLIKE.fullmatch(host) else "***"
     rest = "/***" if (parts.path.strip("/") or parts.query or "@" in parts.netloc or shown == "***") else ""
     return f"{parts.scheme or '?'}://{shown}{rest}"
 

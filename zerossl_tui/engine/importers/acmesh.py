@@ -16,8 +16,8 @@ from .common import Unreadable, entry_name, host_of, pair, read
 STOP_HINT = ("stop acme.sh renewing them: `acme.sh --uninstall-cronjob` (or `acme.sh --remove -d DOMAIN` "
              "for each one); its files were not changed")
 DEFAULT_API = "https://acme.zerossl.com/v2/DV90"  # acme.sh's default CA since 3.0
-_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_B64 = re.compile(r"^__ACME_BASE64__START_(.*)__ACME_BASE64__END_$", re.DOTALL)
+_LINE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)")
+_B64 = re.compile(r"__ACME_BASE64__START_(.*)__ACME_BASE64__END_", re.DOTALL)
 
 
 def read_store(home: Path) -> ForeignStore:
@@ -38,7 +38,7 @@ def parse_conf(text: str) -> dict[str, str]:
     """``KEY='value'`` lines, with acme.sh's base64 wrapping undone."""
     out: dict[str, str] = {}
     for line in text.splitlines():
-        match = _LINE.match(line)
+        match = _LINE.fullmatch(line)
         if match:
             out[match.group(1)] = _unwrap(match.group(2).strip())
     return out
@@ -47,7 +47,7 @@ def parse_conf(text: str) -> dict[str, str]:
 def _unwrap(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
         value = value[1:-1]
-    wrapped = _B64.match(value)
+    wrapped = _B64.fullmatch(value)
     if wrapped:
         try:
             return base64.b64decode(wrapped.group(1)).decode("utf-8", "replace")
