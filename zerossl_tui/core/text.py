@@ -18,6 +18,12 @@ def _escape(match: re.Match[str]) -> str:
     return match[0].encode("unicode_escape").decode("ascii")
 
 
+def escaped(text: str) -> str:
+    """``text`` with every unsafe character (line breaks included) written as an escape, nothing else
+    changed: one line that says exactly what was there (settings errors quote keys this way)."""
+    return _UNSAFE.sub(_escape, text)
+
+
 def printable(text: str, *, keep_lines: bool = False) -> str:
     """``text`` safe for a terminal: control and bidirectional-override characters written as escapes such
     as ``\\x1b``. By default on one line (runs of white space become one space); with ``keep_lines`` each

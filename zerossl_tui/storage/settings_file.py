@@ -27,11 +27,11 @@ from ..core.settings import (
     provider_to_dict,
     table_document,
 )
+from ..core.text import escaped
 from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
 from .paths import Paths
 
 SECRET_MODE = 0o600
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)", re.S)
 
 # (provider, key) pairs of secrets that live in settings.toml itself.
@@ -53,7 +53,7 @@ def load_settings(paths: Paths) -> Settings:
     try:
         return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
     except ConfigError as exc:
-        raise ConfigError(one_line(_without_secrets(exc.message, merged))) from None
+        raise ConfigError(escaped(_without_secrets(exc.message, merged))) from None
 
 
 def _without_secrets(message: str, data: dict[str, Any]) -> str:
@@ -66,12 +66,6 @@ def _without_secrets(message: str, data: dict[str, Any]) -> str:
         if len(text) >= 4:
             message = message.replace(text, "<secret>")
     return message
-
-
-def one_line(message: str) -> str:
-    """``message`` with line breaks and other control characters (a quoted TOML key may hold them) written
-    as escapes such as ``\\n``, so that an error always stays on one line."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), message)
 
 
 def _read_config_text(path: Path) -> str | None:
@@ -116,7 +110,7 @@ def load_secrets(path: Path) -> dict[str, dict[str, str]]:
 def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dict[str, str]]:
     def fail(what: str, key: str, why: str) -> ConfigError:
         line = _line_of(text, key)
-        return ConfigError(one_line(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
+        return ConfigError(escaped(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
 
     for top in data:
         if top not in ("providers", "notify"):
