@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from helpers import examples
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from zerossl_tui.cli import main as cli_main
 from zerossl_tui.core.errors import CaUnreachable
 from zerossl_tui.service import accounts, orders
 
-SCALE = int(os.environ.get("ZT_PROPS_SCALE", "1"))
-RANDOM = bool(os.environ.get("ZT_PROPS_RANDOM"))  # explore new cases instead of the fixed ones
 BASELINE = """\
 [providers.local]
 directory = "https://127.0.0.1:9/dir"
@@ -57,11 +55,6 @@ VALUES = ["a", "b", "c", "local", "zerossl", "letsencrypt", "a.example.test", "*
           "kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W", "not base64!!",
           "superseded", "keyCompromise", "/nonexistent/ca.pem", "echo hi; touch x", "", " ", "..", "a/b",
           "\udcff\udcfe", "caf\udce9", "\u202e", "x" * 300]
-
-
-def examples(n: int) -> settings:
-    return settings(max_examples=n * SCALE, deadline=None, derandomize=not RANDOM, database=None,
-                    suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture

@@ -7,23 +7,16 @@ Derandomized (the same cases on every run); ``ZT_PROPS_SCALE=10`` runs ten times
 
 from __future__ import annotations
 
-import os
 import re
 
-from hypothesis import HealthCheck, example, given, settings
+from helpers import examples, one_line_message
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from zerossl_tui.core.domains import MAX_NAMES, normalize_domains, validate_entry_name, validate_name
 from zerossl_tui.core.errors import UsageError
 
-SCALE = int(os.environ.get("ZT_PROPS_SCALE", "1"))
-RANDOM = bool(os.environ.get("ZT_PROPS_RANDOM"))  # explore new cases instead of the fixed ones
 LDH = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def examples(n: int) -> settings:
-    return settings(max_examples=n * SCALE, deadline=None, derandomize=not RANDOM, database=None,
-                    suppress_health_check=list(HealthCheck))
 
 
 # Text that looks like a domain now and then: dots, hyphens, letters, digits, and everything else.
@@ -42,10 +35,6 @@ label = st.sampled_from(ALNUM) | st.builds(lambda first, middle, last: first + m
 valid_name = st.lists(label, min_size=2, max_size=4).map(".".join).filter(lambda n: len(n) <= 253)
 
 
-def _one_line(exc: UsageError) -> None:
-    assert exc.message and "\n" not in exc.message and "\r" not in exc.message, exc.message
-
-
 @examples(2500)
 @given(domainish, st.booleans())
 @example("xn--nxasmq6b.example", False)
@@ -56,7 +45,7 @@ def test_any_text_is_a_normalised_name_or_one_usage_error(text: str, wildcard: b
     try:
         name = validate_name(text, allow_wildcard=wildcard)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert name.isascii() and name == name.lower() and len(name) <= 253
     labels = name.split(".")
@@ -80,7 +69,7 @@ def test_a_list_is_validated_deduplicated_in_order_or_refused(names: list[str]) 
     try:
         out = normalize_domains(names)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert 1 <= len(out) <= MAX_NAMES and len(set(out)) == len(out)
     assert list(out) == list(dict.fromkeys(validate_name(n) for n in names))
@@ -95,7 +84,7 @@ def test_entry_names_are_single_safe_folder_names(text: str) -> None:
     try:
         name = validate_entry_name(text)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert name == text and 1 <= len(name) <= 64 and name not in (".", "..")
     assert "/" not in name and "\\" not in name and "\x00" not in name and name.isascii()

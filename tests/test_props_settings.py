@@ -10,27 +10,19 @@ Derandomized (the same cases on every run); ``ZT_PROPS_SCALE=10`` runs ten times
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, event, example, given, settings
+from helpers import examples
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from zerossl_tui.core.errors import ConfigError
 from zerossl_tui.core.settings import CERTIFICATE_FIELDS, PROVIDER_FIELDS, TABLES, Settings
 from zerossl_tui.storage.paths import Paths
 from zerossl_tui.storage.settings_file import load_settings, save_settings
-
-SCALE = int(os.environ.get("ZT_PROPS_SCALE", "1"))
-RANDOM = bool(os.environ.get("ZT_PROPS_RANDOM"))  # explore new cases instead of the fixed ones
-
-
-def examples(n: int) -> settings:
-    return settings(max_examples=n * SCALE, deadline=None, derandomize=not RANDOM, database=None,
-                    suppress_health_check=list(HealthCheck))
 
 
 @pytest.fixture(scope="module")

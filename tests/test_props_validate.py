@@ -8,9 +8,9 @@ Derandomized (the same cases on every run); ``ZT_PROPS_SCALE=10`` runs ten times
 from __future__ import annotations
 
 import base64
-import os
 
-from hypothesis import HealthCheck, example, given, settings
+from helpers import examples, one_line_message
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from zerossl_tui.core.errors import UsageError
@@ -23,14 +23,7 @@ from zerossl_tui.core.validate import (
     check_port,
 )
 
-SCALE = int(os.environ.get("ZT_PROPS_SCALE", "1"))
-RANDOM = bool(os.environ.get("ZT_PROPS_RANDOM"))  # explore new cases instead of the fixed ones
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def examples(n: int) -> settings:
-    return settings(max_examples=n * SCALE, deadline=None, derandomize=not RANDOM, database=None,
-                    suppress_health_check=list(HealthCheck))
 
 
 def _message_for(value: str) -> str:
@@ -43,11 +36,6 @@ def _message_for(value: str) -> str:
 
 # The only things check_eab_hmac ever says: constant text, so it can never repeat the value.
 FIXED_HMAC_MESSAGES = {_message_for(v) for v in ("not base64!", "AAAAA", "AAAA")}
-
-
-def _one_line(exc: UsageError) -> str:
-    assert exc.message and "\n" not in exc.message and "\r" not in exc.message, exc.message
-    return exc.message
 
 
 secretish = st.one_of(
@@ -70,7 +58,7 @@ def test_eab_hmac_is_base64url_of_16_bytes_or_an_error_that_never_repeats_it(val
     try:
         accepted = check_eab_hmac(value)
     except UsageError as exc:
-        assert _one_line(exc) in FIXED_HMAC_MESSAGES, "the error depends on the value: it may repeat it"
+        assert one_line_message(exc) in FIXED_HMAC_MESSAGES, "the error depends on the value: it may repeat it"
         return
     assert accepted == value.strip() and set(accepted.rstrip("=")) <= set(B64URL)
     assert len(base64.urlsafe_b64decode(accepted + "=" * (-len(accepted) % 4))) >= 16
@@ -90,7 +78,7 @@ def test_eab_kid_is_printable_ascii_without_spaces_or_one_error(value: str) -> N
     try:
         kid = check_eab_kid(value)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert kid == value.strip() and 1 <= len(kid) <= 256 and all("!" <= ch <= "~" for ch in kid)
 
@@ -101,7 +89,7 @@ def test_email_is_plausible_or_one_error(value: str) -> None:
     try:
         email = check_email(value)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert email == value.strip() and (email == "" or email.count("@") == 1)
     assert not any(ch.isspace() for ch in email)
@@ -113,7 +101,7 @@ def test_port_is_1_to_65535_or_one_error(value: object) -> None:
     try:
         port = check_port(value)  # type: ignore[arg-type]
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert 1 <= port <= 65535
 
@@ -138,7 +126,7 @@ def test_provider_entries_are_valid_or_one_error_without_the_hmac(name: str, val
     try:
         spec = build_provider(name, None, **values)
     except UsageError as exc:
-        message = _one_line(exc)
+        message = one_line_message(exc)
         hmac = (values.get("eab_hmac_key") or "").strip()
         elsewhere = [name, *(v for k, v in values.items() if k != "eab_hmac_key" and v)]
         if len(hmac) >= 10 and not any(hmac in text for text in elsewhere):  # shorter may be any English word
@@ -165,6 +153,6 @@ def test_certificate_entries_are_valid_or_one_error(name: str, domains: list[str
     try:
         spec = build_certificate(name, domains, "local", None, **options)
     except UsageError as exc:
-        _one_line(exc)
+        one_line_message(exc)
         return
     assert spec.domains and 1 <= spec.http_port <= 65535 and bool(spec.certfile) == bool(spec.keyfile)

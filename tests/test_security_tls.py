@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Home
+from helpers import one_line
 
 from zerossl_tui.devtools.pebble import PebbleServer
 
@@ -34,12 +35,6 @@ def other_ca(path: Path) -> Path:
             .sign(key, hashes.SHA256()))
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return path
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
 
 
 @pytest.mark.pebble

@@ -8,14 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from helpers import mode_of
 
 from zerossl_tui.core.errors import StorageError
 from zerossl_tui.storage import fsutil
 from zerossl_tui.storage.fsutil import atomic_write, ensure_dir, read_bytes_or_none
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def leftovers(folder: Path) -> list[str]:

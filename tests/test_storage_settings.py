@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from pathlib import Path
 
 import pytest
+from helpers import mode_of
 
 from zerossl_tui.core.errors import ConfigError
 from zerossl_tui.core.models import CertificateSpec, ProviderSpec
@@ -19,10 +19,6 @@ from zerossl_tui.storage.settings_file import load_settings, save_settings
 @pytest.fixture
 def paths(tmp_path: Path) -> Paths:
     return resolve_paths(str(tmp_path / "conf" / "settings.toml"), str(tmp_path / "data"))
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def rich_settings() -> Settings:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import mode_of
 
 from zerossl_tui.core.errors import StorageError
 from zerossl_tui.core.models import CertificateSpec
@@ -25,10 +25,6 @@ CHAIN = b"-----BEGIN CERTIFICATE-----\nINTERMEDIATE\n-----END CERTIFICATE-----\n
 @pytest.fixture
 def store(tmp_path: Path) -> CertStore:
     return CertStore(tmp_path / "data")
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def leaf(serial: str) -> bytes:
