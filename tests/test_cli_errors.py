@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
+from helpers import one_line
 
 from zerossl_tui.devtools.pebble import PebbleServer
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr, got: {stderr!r}"
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def test_wildcard_is_refused_with_reason(home: Home) -> None:
@@ -180,26 +173,31 @@ def test_eab_required_but_missing_says_how_to_fix(home: Home, pebble_eab: Pebble
     assert "--eab-kid" in done.stderr.strip().splitlines()[-1]
 
 
-def test_sigterm_stops_a_hung_issue_within_seconds(home: Home) -> None:
+def test_sigterm_stops_an_issue_waiting_for_a_silent_ca(home: Home) -> None:
+    """The CA accepts the connection and never answers; with request_timeout = 300 only the signal can end
+    the command within the test's deadline."""
     import socket
     import subprocess
     import sys
 
+    from zerossl_tui.service.service import CertificateService
+
     blackhole = socket.socket()
     blackhole.bind(("127.0.0.1", 0))
     blackhole.listen(8)
+    blackhole.settimeout(60)
     port = blackhole.getsockname()[1]
     home.run("provider", "add", "hung", "--directory", f"https://localhost:{port}/dir", check=True)
     home.run("add", "h", "-d", "h.example.test", "--provider", "hung", check=True)
+    CertificateService().update_table("renewal", {"request_timeout": 300})
     proc = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "issue", "h"], env=home.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)
-        assert proc.poll() is None, "the CA never answers, so the order must still be waiting"
-        start = time.monotonic()
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
-        assert time.monotonic() - start < 5
+        conn, _ = blackhole.accept()  # the command now waits for the CA's answer
+        with conn:
+            assert proc.poll() is None
+            os.kill(proc.pid, signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
         assert proc.returncode != 0 and "Traceback" not in err
     finally:
         proc.kill()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Home
+from helpers import started_pebble
 
-from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine.session import AcmeSession
 from zerossl_tui.service.service import CertificateService
 
@@ -20,11 +20,7 @@ COUNT = 100
 
 @pytest.fixture
 def ca(tmp_path: Path) -> Iterator[PebbleServer]:
-    try:
-        find_pebble()
-    except PebbleMissing as exc:
-        pytest.skip(str(exc))
-    server = PebbleServer(tmp_path / "pebble", PebbleOptions(nonce_reject=40, authz_reuse=0)).start()
+    server = started_pebble(tmp_path / "pebble", PebbleOptions(nonce_reject=40, authz_reuse=0))
     yield server
     server.stop()
 
@@ -55,12 +51,9 @@ def test_a_hundred_certificates_all_issue_despite_40_percent_bad_nonces(
 
     monkeypatch.setattr(AcmeSession, "issue", counting)
     service = CertificateService()
-    start = time.monotonic()
     results = service.renew()
-    elapsed = time.monotonic() - start
     failed = [(name, str(err)) for name, _, err in results if err is not None]
     assert failed == [] and len(results) == COUNT
     assert len({info.serial for _, info, _ in results if info is not None}) == COUNT
     assert sum(retries) > COUNT, "the CA was meant to reject many nonces: the test proves nothing otherwise"
     assert all(view.status.value == "valid" for view in service.views())
-    assert elapsed < 40, f"{COUNT} certificates took {elapsed:.1f} s"

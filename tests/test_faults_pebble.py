@@ -7,34 +7,26 @@ byte-identical, and the next run (after the CA is back, with no memory of our ac
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import Home
+from helpers import finishes, started_pebble
 
 from zerossl_tui.core.errors import CaUnreachable
 from zerossl_tui.core.models import EventKind, ProgressEvent
-from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine import keys
 from zerossl_tui.service.service import CertificateService
 
 pytestmark = pytest.mark.pebble
 
 
-def _pebble(workdir: Path, options: PebbleOptions) -> PebbleServer:
-    try:
-        find_pebble()
-    except PebbleMissing as exc:
-        pytest.skip(str(exc))
-    return PebbleServer(workdir, options).start()
-
-
 @pytest.fixture
 def ca(tmp_path: Path) -> Iterator[PebbleServer]:
     """A Pebble of this test's own, since the test kills it (default 5% bad nonces kept)."""
-    server = _pebble(tmp_path / "pebble", PebbleOptions(authz_reuse=0))
+    server = started_pebble(tmp_path / "pebble", PebbleOptions(authz_reuse=0))
     yield server
     server.stop()
 
@@ -76,10 +68,8 @@ def test_ca_killed_mid_order_loses_nothing_and_the_next_run_issues(home: Home, c
     before = _served(home)
     tls_ca = ca.ca_bundle.read_bytes()
 
-    start = time.monotonic()
-    with pytest.raises(CaUnreachable) as raised:
-        service.issue("s", progress=_kill_at(ca, step))
-    assert time.monotonic() - start < 10
+    with pytest.raises(CaUnreachable) as raised:  # at once, not at order_timeout (900 s)
+        finishes(lambda: service.issue("s", progress=_kill_at(ca, step)), within=120)
     error = raised.value
     assert error.exit_code == 1 and "\n" not in error.message
     assert f"cannot connect to localhost:{ca.port} any more" in error.message and "went down" in error.message
@@ -99,14 +89,12 @@ def test_ca_killed_mid_order_loses_nothing_and_the_next_run_issues(home: Home, c
 
 def test_slow_validations_finish_within_the_order_deadline(home: Home, tmp_path: Path) -> None:
     """Pebble's random sleep before each validation (PEBBLE_VA_NOSLEEP unset) is how real CAs behave."""
-    server = _pebble(tmp_path / "slow", PebbleOptions(va_nosleep=False, authz_reuse=0))
+    server = started_pebble(tmp_path / "slow", PebbleOptions(va_nosleep=False, authz_reuse=0))
     try:
         names = {f"v{i}": [f"v{i}.example.test", f"www.v{i}.example.test"] for i in range(3)}
         service = _service(home, server, names, order_timeout=30, concurrency=3)
-        start = time.monotonic()
         results = service.renew()
-        elapsed = time.monotonic() - start
     finally:
         server.stop()
+    # Past order_timeout an order fails with DeadlineExceeded, so no error means each finished within it.
     assert [(name, err) for name, _, err in results] == [(name, None) for name in sorted(names)]
-    assert elapsed < 30

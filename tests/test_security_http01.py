@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,11 +92,9 @@ def test_garbage_and_oversized_requests_get_an_error_not_a_crash(responder: Http
 def test_idle_connections_do_not_block_validation(responder: Http01Responder) -> None:
     """A few clients that connect and say nothing (slowloris) must not stop the CA's request."""
     idle = [socket.create_connection(("127.0.0.1", responder.port), timeout=5) for _ in range(30)]
-    try:
-        start = time.monotonic()
+    try:  # a responder stuck on the idle ones would leave this GET unanswered past raw()'s 5 s
         status, answer = get(responder.port, f"/.well-known/acme-challenge/{TOKEN}")
         assert status == 200 and answer.endswith(KEY_AUTH.encode())
-        assert time.monotonic() - start < 2
     finally:
         for sock in idle:
             sock.close()

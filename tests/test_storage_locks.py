@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -72,16 +71,42 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path, holder) -> None:
     assert not is_locked(tmp_path / "locks", "shop")
 
 
+class Watched(threading.Event):
+    """A cancel event that tells when a waiter has found the lock taken: ``acquire`` waits on its cancel
+    event between tries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited.set()
+        return super().wait(timeout)
+
+
+def _waiter(lock: CertLock, timeout: float, cancel: Watched) -> tuple[threading.Thread, list[object]]:
+    """A thread that waits for ``lock``; once the test saw it waiting, it holds True, False or the error."""
+    got: list[object] = []
+
+    def wait() -> None:
+        try:
+            got.append(lock.acquire_or_raise(timeout=timeout, cancel=cancel) is None)
+        except Exception as exc:  # handed to the test
+            got.append(exc)
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    assert cancel.waited.wait(30), "the waiter never found the lock taken"
+    return thread, got
+
+
 def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:
     first, second = CertLock(tmp_path, "shop"), CertLock(tmp_path, "shop")
     assert first.try_acquire()
-    got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(second.acquire(timeout=5)))
-    waiter.start()
-    time.sleep(0.3)
-    assert got == []
+    waiter, got = _waiter(second, 600, Watched())
+    assert waiter.is_alive() and got == [] and not second.held  # it is waiting, and did not get in
     first.release()
-    waiter.join()
+    waiter.join(30)
     assert got == [True] and second.held
     second.release()
 
@@ -93,14 +118,14 @@ def test_different_certificates_do_not_block_each_other(tmp_path: Path) -> None:
 
 
 def test_cancel_cuts_the_wait_short(tmp_path: Path) -> None:
+    """The waiter would wait 10 minutes: only the cancel can end it within the test's 30 s."""
     owner = CertLock(tmp_path, "shop")
     owner.try_acquire()
-    cancel = threading.Event()
-    threading.Timer(0.2, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(Cancelled):
-        CertLock(tmp_path, "shop").acquire_or_raise(timeout=30, cancel=cancel)
-    assert time.monotonic() - started < 2
+    cancel = Watched()
+    waiter, got = _waiter(CertLock(tmp_path, "shop"), 600, cancel)
+    cancel.set()
+    waiter.join(30)
+    assert len(got) == 1 and isinstance(got[0], Cancelled)
     owner.release()
 
 
