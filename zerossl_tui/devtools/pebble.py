@@ -6,22 +6,29 @@ ports; Pebble's HTTPS certificate comes from a throw-away CA made here, whose PE
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import ipaddress
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import OperationError
 
 ARI_PEBBLE = Path("/opt/pebble-trixie/usr/bin/pebble")
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class PebbleMissing(OperationError):
@@ -93,7 +100,11 @@ class PebbleServer:
         return f"https://localhost:{self.mgmt_port}"
 
     def start(self, timeout: float = 15.0) -> PebbleServer:
-        """Write TLS files and config, start both processes, wait until ``/dir`` answers."""
+        """Write TLS files and config, start both processes, wait until ``/dir`` answers.
+
+        Both run in the workdir, each in its own process group, and (started from the main thread, on
+        Linux) are SIGKILLed by the kernel when this process dies, however it dies. Whatever fails here
+        stops what was already started."""
         pebble, challtestsrv = find_pebble(self.options.prefer_ari)
         self.binary = pebble
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -101,20 +112,29 @@ class PebbleServer:
             _write_tls_files(self.workdir)
         config = self.workdir / "pebble-config.json"
         config.write_text(json.dumps(self._config()))
-        log = open(self.workdir / "pebble.log", "ab")  # noqa: SIM115 - owned by the processes
-        dns_args = [challtestsrv, "-dns01", f"127.0.0.1:{self.dns_port}", "-http01", "", "-https01", "",
-                    "-tlsalpn01", "", "-management", f"127.0.0.1:{free_port()}",
-                    "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""]
-        if _supports_doh(challtestsrv):
-            dns_args += ["-doh", ""]
-        if not self.options.dns_server:
-            self._procs.append(subprocess.Popen(dns_args, stdout=log, stderr=log, stdin=subprocess.DEVNULL))
-        self._procs.append(subprocess.Popen(
-            [pebble, "-config", str(config), "-dnsserver", self.options.dns_server or f"127.0.0.1:{self.dns_port}"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self._env(), cwd=self.workdir,
-        ))
-        self._wait_ready(timeout)
+        try:
+            if not self.options.dns_server:
+                self._spawn(self._dns_args(challtestsrv), os.environ)
+            dns = self.options.dns_server or f"127.0.0.1:{self.dns_port}"
+            self._spawn([pebble, "-config", str(config), "-dnsserver", dns], self._env())
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _dns_args(self, challtestsrv: str) -> list[str]:
+        args = [challtestsrv, "-dns01", f"127.0.0.1:{self.dns_port}", "-http01", "", "-https01", "",
+                "-tlsalpn01", "", "-management", f"127.0.0.1:{free_port()}",
+                "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""]
+        return args + ["-doh", ""] if _supports_doh(challtestsrv) else args
+
+    def _spawn(self, args: list[str], env: Mapping[str, str]) -> None:
+        with open(self.workdir / "pebble.log", "ab") as log:  # the child keeps its own descriptor
+            self._procs.append(subprocess.Popen(
+                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=self.workdir,
+                start_new_session=True, preexec_fn=die_with_parent(),
+            ))
 
     def _config(self) -> dict[str, object]:
         body: dict[str, object] = {
@@ -181,15 +201,17 @@ class PebbleServer:
         return self.get(f"{self.management}/roots/0")
 
     def stop(self) -> None:
-        """Stop both processes (Pebble forgets everything)."""
+        """Stop both processes and their process groups (Pebble forgets everything)."""
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
+            if proc.poll() is None:  # not reaped yet: the pid, and so the group, is still this child's
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
         for proc in self._procs:
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self._procs.clear()
 
@@ -209,6 +231,30 @@ class PebbleServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the kernel SIGKILL the child when its parent dies (Linux
+    ``PR_SET_PDEATHSIG``), or None where that is not available.
+
+    The kernel ties the signal to the thread that forks, so only the main thread, which lives as long as
+    the process, asks for it. The child checks its parent once more after asking: a parent that died
+    just before would never send the signal.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def ask() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return ask
 
 
 def _supports_doh(challtestsrv: str) -> bool:
