@@ -224,19 +224,15 @@ def _systemd(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from ..devtools.sandbox import Sandbox
+    from ..devtools.sandbox import run_sandbox
 
-    with Sandbox() as sandbox:
-        service = sandbox.service()
-        if args.no_ui:
-            output.say(f"sandbox CA: {sandbox.directory}")
-            output.say(f"settings: {service.paths.config_file}")
-            output.say("press Ctrl-C to stop")
-            threading.Event().wait()
-            return 0
-        from ..ui.app import run_dashboard
+    return run_sandbox(getattr(args, "config", None), ui=not args.no_ui, say=_say_now)
 
-        return run_dashboard(service, title="zerossl-tui sandbox")
+
+def _say_now(text: str) -> None:
+    # Flushed at once: whoever runs the sandbox waits for these lines (the CA's URL) while it keeps running.
+    output.say(text)
+    sys.stdout.flush()
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -2,14 +2,23 @@
 
 Pebble forgets everything when it stops, so each start rewrites the sandbox provider (new ports, new TLS
 trust) while keeping the sandbox's certificates and their history.
+
+However the sandbox ends (the dashboard's `q`, Ctrl-C, SIGTERM, SIGHUP, an error) it stops the Pebble it
+started; if it is SIGKILLed, the kernel kills Pebble with it (see ``pebble.die_with_parent``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
+from ..core.errors import UsageError
 from ..core.settings import Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
 from ..service.service import CertificateService
@@ -23,6 +32,7 @@ EXAMPLES = {
     "blog": ["blog.sandbox.test"],
     "api": ["api.sandbox.test", "api-v2.sandbox.test", "status.sandbox.test"],
 }
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def sandbox_home() -> Path:
@@ -34,13 +44,27 @@ def sandbox_home() -> Path:
     return Path(platformdirs.user_data_dir("zerossl-tui")) / "sandbox"
 
 
-class Sandbox:
-    """Starts Pebble, writes sandbox settings pointing at it, stops Pebble on exit."""
+class Stopped(Exception):
+    """A signal asked the sandbox to stop: its normal end."""
 
-    def __init__(self, home: Path | None = None, options: PebbleOptions | None = None) -> None:
-        self.home = home or sandbox_home()
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signal_name = signal.Signals(signum).name
+
+
+class Sandbox:
+    """Starts Pebble, writes sandbox settings pointing at it, stops Pebble on exit.
+
+    With ``config`` (`--config FILE`) the settings are that file and Pebble's files and the data folder
+    live beside it; otherwise all three live in ``home`` (default: ``sandbox_home()``).
+    """
+
+    def __init__(self, home: Path | None = None, options: PebbleOptions | None = None,
+                 config: str | Path | None = None) -> None:
+        self.given_config = config is not None
+        self.config = Path(config).expanduser().absolute() if config else (home or sandbox_home()) / "settings.toml"
+        self.home = self.config.parent
         self.pebble = PebbleServer(self.home / "pebble", options or PebbleOptions(validity_seconds=3600))
-        self.config = self.home / "settings.toml"
 
     @property
     def directory(self) -> str:
@@ -48,22 +72,38 @@ class Sandbox:
         return self.pebble.directory
 
     def __enter__(self) -> Sandbox:
-        self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o700)
+        if not self.home.exists():  # a folder the sandbox did not make keeps its mode
+            self.home.mkdir(parents=True, mode=0o700)
+            os.chmod(self.home, 0o700)
         self.pebble.start()
-        self._write_settings()
+        try:
+            self._write_settings()
+        except BaseException:  # __exit__ does not run when __enter__ fails
+            self._stop()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.pebble.stop()
+        self._stop()
 
     def service(self) -> CertificateService:
         """A service over the sandbox settings."""
         return CertificateService(str(self.config))
 
+    def _stop(self) -> None:
+        """Stop Pebble with the stop signals held back, so that a second Ctrl-C or a SIGTERM cannot cut the
+        clean-up short; they are handled right after it."""
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self.pebble.stop()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
     def _write_settings(self) -> None:
         paths = resolve_paths(str(self.config))
         settings = load_settings(paths) if self.config.exists() else Settings()
+        if self.given_config:
+            _refuse_real_settings(settings, self.config)
         provider = build_provider(PROVIDER, directory=self.pebble.directory,
                                   ca_bundle=str(self.pebble.ca_bundle), email="sandbox@example.com")
         settings = with_provider(settings, provider)
@@ -76,6 +116,16 @@ class Sandbox:
         save_settings(paths, settings)
 
 
+def _refuse_real_settings(settings: Settings, config: Path) -> None:
+    """A settings file that uses another CA is someone's real one: the sandbox would take it over."""
+    used = {*settings.providers, *(spec.provider for spec in settings.certificates.values()),
+            settings.general.default_provider or PROVIDER}
+    others = sorted(used - {PROVIDER, ""})
+    if others:
+        raise UsageError(f"{config} uses provider {others[0]!r}, so it is not a sandbox's settings file: "
+                         "give the sandbox a new file of its own with --config")
+
+
 def _point_at_responder(settings: Settings, port: int) -> Settings:
     """Every sandbox certificate answers http-01 where this Pebble run validates."""
     for spec in list(settings.certificates.values()):
@@ -83,3 +133,51 @@ def _point_at_responder(settings: Settings, port: int) -> Settings:
             settings = with_certificate(settings, build_certificate(
                 spec.name, list(spec.domains), PROVIDER, spec, http_port=port, http_bind="127.0.0.1"))
     return settings
+
+
+class StopSignals:
+    """While inside: SIGINT, SIGTERM and SIGHUP end the sandbox. With an event loop running (the dashboard)
+    they call ``on_stop`` in it, so the app quits as with `q`; otherwise they raise Stopped. The previous
+    handlers come back on exit. Outside the main thread (no signals there) it does nothing."""
+
+    def __init__(self) -> None:
+        self.on_stop: Callable[[], object] | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)  # type: ignore[arg-type]  # what signal.signal gave back
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.on_stop is not None:
+            try:
+                asyncio.get_running_loop().call_soon_threadsafe(self.on_stop)
+                return
+            except RuntimeError:  # no loop running (not yet, or not any more)
+                pass
+        raise Stopped(signum)
+
+
+def run_sandbox(config: str | None, ui: bool, say: Callable[[str], object]) -> int:
+    """`zerossl-tui sandbox [--no-ui] [--config FILE]` until the dashboard quits or a stop signal comes."""
+    try:
+        with StopSignals() as signals, Sandbox(config=config) as sandbox:
+            if not ui:
+                for line in (f"sandbox CA: {sandbox.directory}", f"settings: {sandbox.config}", "press Ctrl-C to stop"):
+                    say(line)
+                while True:
+                    signal.pause()
+            from ..ui.app import make_app
+
+            app = make_app(sandbox.service(), title="zerossl-tui sandbox")
+            signals.on_stop = app.exit
+            app.run()
+            return app.return_code or 0
+    except Stopped as stop:
+        say(f"sandbox stopped ({stop.signal_name})")
+        return 0
