@@ -7,7 +7,6 @@ ports; Pebble's HTTPS certificate comes from a throw-away CA made here, whose PE
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import ipaddress
 import json
@@ -21,14 +20,13 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import OperationError
 
 ARI_PEBBLE = Path("/opt/pebble-trixie/usr/bin/pebble")
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class PebbleMissing(OperationError):
@@ -132,8 +130,8 @@ class PebbleServer:
     def _spawn(self, args: list[str], env: Mapping[str, str]) -> None:
         with open(self.workdir / "pebble.log", "ab") as log:  # the child keeps its own descriptor
             self._procs.append(subprocess.Popen(
-                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=self.workdir,
-                start_new_session=True, preexec_fn=die_with_parent(),
+                [*die_with_parent(), *args], stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
+                cwd=self.workdir, start_new_session=True,
             ))
 
     def _config(self) -> dict[str, object]:
@@ -233,28 +231,19 @@ class PebbleServer:
         self.stop()
 
 
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the kernel SIGKILL the child when its parent dies (Linux
-    ``PR_SET_PDEATHSIG``), or None where that is not available.
+def die_with_parent() -> list[str]:
+    """What to put before a command so that the kernel SIGKILLs it when this process dies, however it dies:
+    util-linux's ``setpriv --pdeathsig`` (Linux ``PR_SET_PDEATHSIG``, kept across its exec); nothing where
+    that is missing.
 
-    The kernel ties the signal to the thread that forks, so only the main thread, which lives as long as
-    the process, asks for it. The child checks its parent once more after asking: a parent that died
-    just before would never send the signal.
+    setpriv rather than a ``preexec_fn``: Python code between fork and exec can deadlock when other threads
+    exist. The kernel ties the signal to the thread that forks, so only the main thread, which lives as long
+    as the process, asks for it.
     """
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here: the child only calls it
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def ask() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return ask
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return []
+    return [setpriv, "--pdeathsig", "KILL", "--"]
 
 
 def _supports_doh(challtestsrv: str) -> bool:

@@ -167,17 +167,23 @@ def run_sandbox(config: str | None, ui: bool, say: Callable[[str], object]) -> i
     """`zerossl-tui sandbox [--no-ui] [--config FILE]` until the dashboard quits or a stop signal comes."""
     try:
         with StopSignals() as signals, Sandbox(config=config) as sandbox:
-            if not ui:
-                for line in (f"sandbox CA: {sandbox.directory}", f"settings: {sandbox.config}", "press Ctrl-C to stop"):
-                    say(line)
-                while True:
-                    signal.pause()
-            from ..ui.app import make_app
-
-            app = make_app(sandbox.service(), title="zerossl-tui sandbox")
-            signals.on_stop = app.exit
-            app.run()
-            return app.return_code or 0
+            return _dashboard(sandbox, signals) if ui else _wait_for_a_signal(sandbox, say)
     except Stopped as stop:
         say(f"sandbox stopped ({stop.signal_name})")
         return 0
+
+
+def _wait_for_a_signal(sandbox: Sandbox, say: Callable[[str], object]) -> int:
+    for line in (f"sandbox CA: {sandbox.directory}", f"settings: {sandbox.config}", "press Ctrl-C to stop"):
+        say(line)
+    while True:
+        signal.pause()  # StopSignals raises Stopped out of it
+
+
+def _dashboard(sandbox: Sandbox, signals: StopSignals) -> int:
+    from ..ui.app import make_app
+
+    app = make_app(sandbox.service(), title="zerossl-tui sandbox")
+    signals.on_stop = app.exit
+    app.run()
+    return app.return_code or 0
