@@ -61,7 +61,7 @@ class Sandbox:
 
     def __init__(self, home: Path | None = None, options: PebbleOptions | None = None,
                  config: str | Path | None = None) -> None:
-        self.given_config = config is not None
+        self.given_config = bool(config)
         self.config = Path(config).expanduser().absolute() if config else (home or sandbox_home()) / "settings.toml"
         self.home = self.config.parent
         self.pebble = PebbleServer(self.home / "pebble", options or PebbleOptions(validity_seconds=3600))
