@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Home
-from helpers import one_line
+from helpers import mode_of, one_line
 
 from zerossl_tui.devtools.pebble import PebbleMissing, find_pebble
 
@@ -157,7 +157,7 @@ def test_config_keeps_settings_pebble_and_data_beside_the_given_file(home: Home)
     settings = tomllib.loads(config.read_text())
     assert settings["general"]["data_dir"] == str(config.parent / "data")
     assert settings["general"]["default_provider"] == "sandbox" and {"shop", "blog"} <= set(settings["certificates"])
-    assert oct(config.parent.stat().st_mode & 0o777) == oct(0o755), "a folder the sandbox did not make keeps its mode"
+    assert mode_of(config.parent) == 0o755, "a folder the sandbox did not make keeps its mode"
     assert not (home.root / "sandbox").exists() and not (home.root / ".local" / "share" / "zerossl-tui").exists()
     listed = home.run("list", "--config", str(config), check=True).stdout
     assert "shop" in listed and "api" in listed

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 from dnsservers import DELEGATED, ZONE, Bind, Journal, bind, bind_resolver, solver_for, spec_for, stale_bind
+from helpers import started_pebble
 
 from zerossl_tui.core.errors import Cancelled, DnsError
 from zerossl_tui.core.models import EventKind, ProviderSpec
-from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine import keys
 from zerossl_tui.engine.session import AcmeSession
 
@@ -26,12 +27,8 @@ __all__ = ["bind", "bind_resolver", "stale_bind"]  # fixtures, imported for pyte
 @pytest.fixture(scope="module")
 def dns_pebble(tmp_path_factory: pytest.TempPathFactory, bind_resolver: Bind) -> Iterator[PebbleServer]:
     """Pebble resolving through a recursive BIND in front of ``bind``, never reusing authorizations."""
-    try:
-        find_pebble()
-    except PebbleMissing as exc:
-        pytest.skip(str(exc))
-    server = PebbleServer(tmp_path_factory.mktemp("pebble-dns"),
-                          PebbleOptions(authz_reuse=0, dns_server=bind_resolver.server)).start()
+    server = started_pebble(tmp_path_factory.mktemp("pebble-dns"),
+                            PebbleOptions(authz_reuse=0, dns_server=bind_resolver.server))
     yield server
     server.stop()
 
