@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from conftest import Home
 from faultproxy import Answer, FaultProxy, Rule
+from helpers import started_pebble
 
-from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.service.service import CertificateService
 
 pytestmark = pytest.mark.pebble
@@ -28,11 +29,7 @@ FINALIZE, ORDER, NEW_ORDER = r"^/finalize-order/", r"^/my-order/", r"^/order-plz
 
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServer]:
-    try:
-        find_pebble()
-    except PebbleMissing as exc:
-        pytest.skip(str(exc))
-    server = PebbleServer(tmp_path_factory.mktemp("pebble-resume"), PebbleOptions(authz_reuse=0)).start()
+    server = started_pebble(tmp_path_factory.mktemp("pebble-resume"), PebbleOptions(authz_reuse=0))
     yield server
     server.stop()
 
