@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from dnsservers import DELEGATED, ZONE, Bind, Journal, bind, bind_resolver, solver_for, spec_for, stale_bind
-from helpers import started_pebble
+from helpers import finishes, started_pebble
 
 from zerossl_tui.core.errors import Cancelled, DnsError
 from zerossl_tui.core.models import EventKind, ProviderSpec
@@ -84,8 +84,14 @@ def test_cancel_while_waiting_for_visibility_removes_what_was_added(dns_pebble: 
                                                                    stale_bind: Bind) -> None:
     journal, cancel = Journal(), threading.Event()
     spec = spec_for(bind, resolvers=(stale_bind.server,), propagation_timeout=300.0)
+    def cancel_once_both_are_added() -> None:  # then only the cancel can end the 300 s wait
+        deadline = time.monotonic() + 60
+        while len(journal.added) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cancel.set()
+
     with solver_for(spec, journal) as solver:
-        threading.Timer(0.5, cancel.set).start()
+        threading.Thread(target=cancel_once_both_are_added, daemon=True).start()
         with pytest.raises(Cancelled):
-            issue(session_for(dns_pebble, journal, cancel), [f"*.{ZONE}", ZONE], solver)
+            finishes(lambda: issue(session_for(dns_pebble, journal, cancel), [f"*.{ZONE}", ZONE], solver), within=60)
     assert len(journal.added) == 2 and journal.outstanding() == [] and bind.leftovers() == []
