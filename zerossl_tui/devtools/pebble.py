@@ -97,7 +97,7 @@ class PebbleServer:
         """Base URL of Pebble's management API (roots, cert status by serial)."""
         return f"https://localhost:{self.mgmt_port}"
 
-    def start(self, timeout: float = 15.0) -> PebbleServer:
+    def start(self, timeout: float = 60.0) -> PebbleServer:
         """Write TLS files and config, start both processes, wait until ``/dir`` answers.
 
         Both run in the workdir, each in its own process group, and (started from the main thread, on
