@@ -81,6 +81,12 @@ def test_no_code_path_turns_verification_off() -> None:
     """requests gets verify=True or a bundle path, never False; no ssl context skips the checks."""
     forbidden = re.compile(r"verify(_ssl)?\s*=\s*False|CERT_NONE|check_hostname\s*=\s*False|_create_unverified"
                            r"|InsecureRequestWarning|disable_warnings")
+    # engine/verify.py asks a web server which certificate it presents and compares it byte for byte with
+    # ours: trust is not the question there, and nothing is sent over that connection.
+    compare_only = {"engine/verify.py"}
     offenders = [f"{path.relative_to(SOURCE)}:{n}" for path in SOURCE.rglob("*.py")
+                 if str(path.relative_to(SOURCE)) not in compare_only
                  for n, line in enumerate(path.read_text().splitlines(), 1) if forbidden.search(line)]
     assert offenders == []
+    verify_source = (SOURCE / "engine" / "verify.py").read_text()
+    assert "requests" not in verify_source and ".send" not in verify_source and ".write" not in verify_source
