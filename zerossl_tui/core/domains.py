@@ -82,8 +82,14 @@ def _check_a_label(label: str, whole: str) -> None:
 
 
 def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
-    """Return the normalised ASCII form of one domain name, or raise UsageError saying what is wrong."""
+    """Return the normalised ASCII form of one domain name (or IP address, see ``normalize_ip``), or raise
+    UsageError saying what is wrong."""
+    ip = normalize_ip(name)
+    if ip:
+        return ip
     ascii_name = to_ascii(name)
+    if ascii_name.startswith("*.") and normalize_ip(ascii_name[2:]):
+        raise UsageError(f"{name!r} is not valid: an IP address cannot be a wildcard; give the address itself")
     labels = ascii_name.split(".")
     if labels[0] == "*":
         if not allow_wildcard:
@@ -99,6 +105,38 @@ def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
     for label in labels:
         _check_label(label, name)
     return ascii_name
+
+
+# -- IP address identifiers (RFC 8738) ------------------------------------------------------------------
+
+
+def normalize_ip(name: str) -> str:
+    """The canonical text of an IPv4 or IPv6 address (``::1``, ``127.0.0.1``; ``[::1]`` accepted), or ""
+    when ``name`` is not an IP address (then it is a domain name)."""
+    text = name.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if "%" in text:  # a scoped address (fe80::1%eth0) means nothing to a CA
+        return ""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return ""
+
+
+def is_ip_identifier(name: str) -> bool:
+    """True when the (normalised) name is an IP address: an ACME ``ip`` identifier, an IP SAN."""
+    return bool(normalize_ip(name))
+
+
+def ip_problem(names: Iterable[str], challenge: str) -> str:
+    """Why these names cannot be validated with ``challenge`` ("" when they can): a CA proves an IP
+    address over http-01 (or tls-alpn-01), never dns-01 (RFC 8738 section 7)."""
+    ips = [n for n in names if is_ip_identifier(n)]
+    if ips and challenge == "dns-01":
+        return (f"IP address {ips[0]} cannot be validated with dns-01: use http-01 (the built-in responder "
+                "or a web root) for IP addresses")
+    return ""
 
 
 def _check_label(label: str, whole: str) -> None:
