@@ -26,12 +26,14 @@ POLL_GROWTH = 1.5
 
 @dataclass(frozen=True)
 class Issued:
-    """A downloaded certificate: the CA's full chain, split into leaf and chain."""
+    """A downloaded certificate: the CA's full chain, split into leaf and chain; ``chain_issuer`` is the
+    common name of the topmost issuer of the chain that was chosen (see ``chains``)."""
 
     fullchain_pem: bytes
     cert_pem: bytes
     chain_pem: bytes
     order_url: str
+    chain_issuer: str = ""
 
 
 class RenewalWindow(NamedTuple):
