@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import Home
 from cryptography import x509
+from faultproxy import FaultProxy, Rule, problem, respond
 
 from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine.keys import split_pem_certs
+from zerossl_tui.service.service import CertificateService
 
 pytestmark = pytest.mark.pebble
 
@@ -113,3 +115,23 @@ def test_edit_sets_and_clears_the_preferred_chain(home: Home) -> None:
     assert 'preferred_chain = "X Root"' in home.config.read_text()
     home.run("edit", "e", "--preferred-chain", "", check=True)
     assert "preferred_chain" not in home.config.read_text()
+
+
+def test_an_alternate_the_ca_refuses_is_skipped_not_fatal(
+        home: Home, alt_pebble: PebbleServer, roots: list[x509.Certificate]) -> None:
+    # The proxy keeps one Link header of each name (the last one, alternate 2): that is the one refused.
+    refused = r"^/certZ/[^/]+/alternate/2$"
+    with FaultProxy(alt_pebble) as proxy:
+        proxy.add(Rule("POST", refused, answer=respond(404, problem("malformed", "no such chain")), times=None))
+        service = CertificateService()
+        service.set_provider("viaproxy", directory=proxy.directory, ca_bundle=str(alt_pebble.ca_bundle))
+        fullchain = home.root / "srv" / "skip" / "fullchain.pem"
+        service.add_certificate("skip", ["skip.example.test"], "viaproxy", http_port=alt_pebble.http_port,
+                                http_bind="127.0.0.1", fullchain=str(fullchain), preferred_chain="No Such Root")
+        service.issue("skip")
+        assert proxy.seen("POST", refused), "the refused alternate was never asked for"
+    _assert_leads_to(fullchain, roots[0])
+    messages = _events(home, "skip")
+    assert sum("could not be downloaded (no such chain): skipped" in m for m in messages) == 1
+    kept = [m for m in messages if "keeping the default chain" in m]
+    assert len(kept) == 1 and _cn(roots[0].subject) in kept[0] and _cn(roots[2].subject) not in kept[0]

@@ -113,7 +113,9 @@ class IssueFlow:
             return default, top
         offered = [top]
         for alternate in chains.alternate_urls(response):
-            pem = self._post(alternate, None).content
+            pem = self._alternate(alternate)
+            if not pem:
+                continue
             offered.append(chains.top_issuer(pem))
             if chains.matches(offered[-1], preferred):
                 self.progress(EventKind.CHAIN, f"using the alternate chain to {offered[-1]}", None)
@@ -121,6 +123,16 @@ class IssueFlow:
         self.progress(EventKind.CHAIN, f"no chain leads to {preferred!r} (offered: {', '.join(offered)}): "
                                        "keeping the default chain", None)
         return default, top
+
+    def _alternate(self, url: str) -> bytes:
+        """An alternate chain; b"" when the CA refuses it (the certificate is issued: an optional chain must
+        not fail the order)."""
+        try:
+            return self._post(url, None).content
+        except (messages.Error, acme_errors.Error) as error:
+            why = getattr(error, "detail", None) or str(error).splitlines()[0][:120]
+            self.progress(EventKind.CHAIN, f"an alternate chain could not be downloaded ({why}): skipped", None)
+            return b""
 
     def _ordered(self, domains: list[str], profile: str, replaces: str) -> tuple[str, messages.Order]:
         order_url, order, replaced = self._new_order(domains, profile, replaces)
