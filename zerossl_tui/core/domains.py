@@ -29,23 +29,12 @@ def to_ascii(name: str) -> str:
         raise UsageError("empty domain name: give a name such as example.com")
     if any(ch.isspace() for ch in text):
         raise UsageError(f"domain {name!r} contains a space: give one name per -d option")
-    _refuse_ip_address(text, name)
     labels = text.split(".")
     if text.isascii():
         for label in labels:
             _check_a_label(label, name)
         return text
     return ".".join(_label_to_ascii(label, name) for label in labels)
-
-
-def _refuse_ip_address(text: str, whole: str) -> None:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return
-    raise UsageError(
-        f"{whole!r} is an IP address: IP address certificates are not supported yet; give a DNS name"
-    )
 
 
 def _label_to_ascii(label: str, whole: str) -> str:
@@ -112,16 +101,18 @@ def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
 
 def normalize_ip(name: str) -> str:
     """The canonical text of an IPv4 or IPv6 address (``::1``, ``127.0.0.1``; ``[::1]`` accepted), or ""
-    when ``name`` is not an IP address (then it is a domain name)."""
+    when ``name`` is not an IP address (then it is a domain name). A scoped address (``fe80::1%eth0``) is
+    refused: the zone means nothing outside this machine."""
     text = name.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    if "%" in text:  # a scoped address (fe80::1%eth0) means nothing to a CA
-        return ""
     try:
-        return str(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        raise UsageError(f"IP address {name!r} has a zone (%{address.scope_id}): give the address alone")
+    return str(address)
 
 
 def is_ip_identifier(name: str) -> bool:
