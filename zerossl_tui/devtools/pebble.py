@@ -72,7 +72,7 @@ class PebbleOptions:
     prefer_ari: bool = True
     dns_server: str = ""  # HOST:PORT Pebble resolves (and validates dns-01) against; "" = its own challtestsrv
     alternate_roots: int = 0  # PEBBLE_ALTERNATE_ROOTS: extra roots, each offered as an alternate chain
-    chain_length: int = 0  # PEBBLE_CHAIN_LENGTH: certificates per chain counting root and leaf (0 = default)
+    chain_length: int = 0  # PEBBLE_CHAIN_LENGTH: intermediates under each root (3 gave three); 0 = Pebble's one
 
 
 class PebbleServer:
@@ -205,7 +205,7 @@ class PebbleServer:
         return self.get(f"{self.management}/roots/{index}")
 
     def intermediate_pem(self, index: int = 0) -> bytes:
-        """The intermediate that root ``index`` signed (the top of chain ``index``)."""
+        """The intermediate that signs leaves in chain ``index`` (under root ``index``)."""
         return self.get(f"{self.management}/intermediates/{index}")
 
     def stop(self) -> None:
