@@ -3,6 +3,8 @@ and an internationalised name is the one IDNA 2008 (UTS 46) gives, never another
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 from conftest import Home
 
@@ -30,12 +32,19 @@ def test_a_token_with_a_newline_is_refused_and_no_file_is_written(tmp_path, toke
     assert not [p for p in root.rglob("*") if p.is_file()]
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "127.0.0.1", "::1", "2001:db8::1", "[2001:db8::1]"])
-def test_an_ip_address_is_refused_saying_ip_certificates_are_not_supported(home: Home, address: str) -> None:
+@pytest.mark.parametrize(("address", "stored"), [("10.0.0.1", "10.0.0.1"), ("::1", "::1"),
+                                                 ("[2001:DB8::1]", "2001:db8::1")])
+def test_an_ip_address_is_an_ip_identifier_not_a_dns_name(home: Home, address: str, stored: str) -> None:
+    # IP address certificates (RFC 8738, issue 18) replaced the earlier refusal: see test_ip_certificates.py.
     done = home.run("add", "ip", "-d", address, "--provider", "letsencrypt")
+    assert done.returncode == 0, done.stderr
+    assert tomllib.loads(home.config.read_text())["certificates"]["ip"]["domains"] == [stored]
+
+
+def test_a_scoped_ip_address_is_refused_in_one_line(home: Home) -> None:
+    done = home.run("add", "ip", "-d", "fe80::1%eth0", "--provider", "letsencrypt")
     assert done.returncode == 2
-    assert "IP address" in done.stderr and "not supported yet" in done.stderr, done.stderr
-    assert done.stderr.count("\n") == 1 and not home.config.exists()
+    assert "has a zone" in done.stderr and done.stderr.count("\n") == 1 and not home.config.exists()
 
 
 def test_sharp_s_is_idna_2008_not_another_domain() -> None:

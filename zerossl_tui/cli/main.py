@@ -76,6 +76,7 @@ def _provider(args: argparse.Namespace) -> int:
     spec = service.set_provider(
         args.name, test=args.test, directory=args.directory, email=args.email, eab_kid=args.eab_kid,
         eab_hmac_key=args.eab_hmac_key, api_key=args.api_key, ca_bundle=args.ca_bundle,
+        preferred_chain=args.preferred_chain,
     )
     output.say(f"provider {spec.name}: {spec.directory}" + (" (EAB configured)" if spec.has_eab else "")
                + (" (account registered)" if args.test else ""))

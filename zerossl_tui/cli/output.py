@@ -57,7 +57,8 @@ def info_dict(info: CertInfo | None) -> dict[str, Any] | None:
     if info is None:
         return None
     return {"serial": info.serial, "not_before": rfc3339(info.not_before),
-            "not_after": rfc3339(info.not_after), "domains": list(info.domains), "issuer": info.issuer}
+            "not_after": rfc3339(info.not_after), "domains": list(info.domains), "issuer": info.issuer,
+            "chain": info.chain or None}
 
 
 def view_dict(view: CertificateView) -> dict[str, Any]:
@@ -74,6 +75,7 @@ def view_dict(view: CertificateView) -> dict[str, Any]:
         "serial": view.info.serial if view.info else None,
         "last_result": view.last_result or None,
         "last_error": view.last_error or None,
+        "chain": view.chain or None,
     }
 
 
@@ -167,7 +169,8 @@ def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:
 def providers(settings: Settings, *, as_json: bool) -> None:
     """``provider list``: never shows secrets, only whether EAB is set."""
     rows = [{"name": p.name, "directory": p.directory, "email": p.email or None, "eab": p.has_eab,
-             "ca_bundle": p.ca_bundle or None} for p in settings.providers.values()]
+             "ca_bundle": p.ca_bundle or None, "preferred_chain": p.preferred_chain or None}
+            for p in settings.providers.values()]
     if as_json:
         _dump(rows)
         return

@@ -122,6 +122,7 @@ def _provider_commands(provider: argparse.ArgumentParser, common: Parser) -> Non
     add.add_argument("--eab-hmac-key", metavar="H", help=DOCS["eab_hmac_key"])
     add.add_argument("--api-key", metavar="KEY", help=DOCS["api_key"])
     add.add_argument("--ca-bundle", metavar="F", help=DOCS["ca_bundle"])
+    add.add_argument("--preferred-chain", metavar="ISSUER_CN", help=DOCS["preferred_chain"])
     add.add_argument("--test", action="store_true",
                      help="register the account now, and save nothing unless the CA accepts it")
     listing = sub.add_parser("list", parents=[common], help="list providers")
@@ -147,6 +148,7 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--failure-hook", metavar="CMD", help=DOCS["failure_hook"])
     p.add_argument("--profile", metavar="NAME", help=DOCS["profile"])
     p.add_argument("--required-profile", metavar="NAME", help=DOCS["required_profile"])
+    p.add_argument("--preferred-chain", metavar="ISSUER_CN", help=DOCS["preferred_chain"])
     p.add_argument("--verify", action="append", metavar="HOST:PORT", help=DOCS["verify"] + " Repeat for more.")
     if not required:
         p.add_argument("--no-verify", dest="verify", action="store_const", const=[],
@@ -155,7 +157,7 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
                     "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile",
-                    "verify")
+                    "verify", "preferred_chain")
 
 
 def _ops_commands(cmd: Any) -> None:

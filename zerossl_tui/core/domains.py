@@ -29,23 +29,12 @@ def to_ascii(name: str) -> str:
         raise UsageError("empty domain name: give a name such as example.com")
     if any(ch.isspace() for ch in text):
         raise UsageError(f"domain {name!r} contains a space: give one name per -d option")
-    _refuse_ip_address(text, name)
     labels = text.split(".")
     if text.isascii():
         for label in labels:
             _check_a_label(label, name)
         return text
     return ".".join(_label_to_ascii(label, name) for label in labels)
-
-
-def _refuse_ip_address(text: str, whole: str) -> None:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return
-    raise UsageError(
-        f"{whole!r} is an IP address: IP address certificates are not supported yet; give a DNS name"
-    )
 
 
 def _label_to_ascii(label: str, whole: str) -> str:
@@ -82,8 +71,14 @@ def _check_a_label(label: str, whole: str) -> None:
 
 
 def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
-    """Return the normalised ASCII form of one domain name, or raise UsageError saying what is wrong."""
+    """Return the normalised ASCII form of one domain name (or IP address, see ``normalize_ip``), or raise
+    UsageError saying what is wrong."""
+    ip = normalize_ip(name)
+    if ip:
+        return ip
     ascii_name = to_ascii(name)
+    if ascii_name.startswith("*.") and normalize_ip(ascii_name[2:]):
+        raise UsageError(f"{name!r} is not valid: an IP address cannot be a wildcard; give the address itself")
     labels = ascii_name.split(".")
     if labels[0] == "*":
         if not allow_wildcard:
@@ -99,6 +94,40 @@ def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
     for label in labels:
         _check_label(label, name)
     return ascii_name
+
+
+# -- IP address identifiers (RFC 8738) ------------------------------------------------------------------
+
+
+def normalize_ip(name: str) -> str:
+    """The canonical text of an IPv4 or IPv6 address (``::1``, ``127.0.0.1``; ``[::1]`` accepted), or ""
+    when ``name`` is not an IP address (then it is a domain name). A scoped address (``fe80::1%eth0``) is
+    refused: the zone means nothing outside this machine."""
+    text = name.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        raise UsageError(f"IP address {name!r} has a zone (%{address.scope_id}): give the address alone")
+    return str(address)
+
+
+def is_ip_identifier(name: str) -> bool:
+    """True when the (normalised) name is an IP address: an ACME ``ip`` identifier, an IP SAN."""
+    return bool(normalize_ip(name))
+
+
+def ip_problem(names: Iterable[str], challenge: str) -> str:
+    """Why these names cannot be validated with ``challenge`` ("" when they can): a CA proves an IP
+    address over http-01 (or tls-alpn-01), never dns-01 (RFC 8738 section 7)."""
+    ips = [n for n in names if is_ip_identifier(n)]
+    if ips and challenge == "dns-01":
+        return (f"IP address {ips[0]} cannot be validated with dns-01: use http-01 (the built-in responder "
+                "or a web root) for IP addresses")
+    return ""
 
 
 def _check_label(label: str, whole: str) -> None:

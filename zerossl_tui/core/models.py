@@ -30,6 +30,7 @@ class ProviderSpec:
     eab_hmac_key: str = field(default="", repr=False)
     api_key: str = field(default="", repr=False)
     ca_bundle: str = ""
+    preferred_chain: str = ""
 
     @property
     def has_eab(self) -> bool:
@@ -65,6 +66,7 @@ class CertificateSpec:
     verify: tuple[str, ...] = ()
     owner: str = ""
     group: str = ""
+    preferred_chain: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class CertInfo:
     not_after: datetime
     domains: tuple[str, ...]
     issuer: str = ""
+    chain: str = ""  # common name of the topmost issuer of the stored chain ("" when not recorded)
 
     @property
     def lifetime_seconds(self) -> float:
@@ -118,6 +121,7 @@ class EventKind(enum.StrEnum):
     DNS_TIMEOUT = "dns-timeout"
     DNS_REMOVED = "dns-removed"
     DNS_CLEANUP_FAILED = "dns-cleanup-failed"
+    CHAIN = "chain"
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,11 @@ class CertificateView:
     last_result: str = ""
     last_error: str = ""
     explanation: str = ""
+
+    @property
+    def chain(self) -> str:
+        """The common name of the topmost issuer of the current certificate's chain ("" if unknown)."""
+        return self.info.chain if self.info else ""
 
 
 @dataclass(frozen=True)

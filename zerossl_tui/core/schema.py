@@ -41,6 +41,8 @@ PROVIDER_FIELDS = (
     Field("api_key", str, "", "ZeroSSL API access key, used to fetch EAB credentials. Secret: kept 0600."),
     Field("ca_bundle", str, "", "PEM file of CAs to trust for a private CA's HTTPS (never disables checks).",
           path=True),
+    Field("preferred_chain", str, "", "Common name of the root (topmost issuer) of the chain to prefer when "
+          "the CA offers alternates; a certificate's own setting wins."),
 )
 
 CERTIFICATE_FIELDS = (
@@ -64,6 +66,8 @@ CERTIFICATE_FIELDS = (
           "domain); checked after each deploy and hourly."),
     Field("owner", str, "", "User (name or uid) owning the served files; the user running us when empty."),
     Field("group", str, "", "Group (name or gid) of the served files; the key is then 0640, not 0600."),
+    Field("preferred_chain", str, "", "Common name of the root (topmost issuer) of the chain to prefer when "
+          "the CA offers alternates, like \"ISRG Root X1\"; else the provider's, else the CA's default."),
 )
 
 GENERAL_FIELDS = (

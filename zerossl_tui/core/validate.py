@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from .domains import normalize_domains, validate_entry_name
+from .domains import ip_problem, normalize_domains, validate_entry_name
 from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
@@ -170,7 +170,11 @@ def build_certificate(
     ):
         raise UsageError("certfile and keyfile go together: give both or neither")
     spec = base or CertificateSpec(name=name, domains=(), provider=provider)
-    return replace(spec, name=name, domains=normalize_domains(domains), provider=provider, **values)
+    spec = replace(spec, name=name, domains=normalize_domains(domains), provider=provider, **values)
+    problem = ip_problem(spec.domains, getattr(spec, "challenge", "http-01"))  # IPs: http-01 only
+    if problem:
+        raise UsageError(problem)
+    return spec
 
 
 def build_provider(

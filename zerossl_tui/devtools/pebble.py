@@ -71,6 +71,8 @@ class PebbleOptions:
     blocklist: list[str] = field(default_factory=list)
     prefer_ari: bool = True
     dns_server: str = ""  # HOST:PORT Pebble resolves (and validates dns-01) against; "" = its own challtestsrv
+    alternate_roots: int = 0  # PEBBLE_ALTERNATE_ROOTS: extra roots, each offered as an alternate chain
+    chain_length: int = 0  # PEBBLE_CHAIN_LENGTH: intermediates under each root (3 gave three); 0 = Pebble's one
 
 
 class PebbleServer:
@@ -162,6 +164,10 @@ class PebbleServer:
             env["PEBBLE_WFE_NONCEREJECT"] = str(opts.nonce_reject)
         if opts.authz_reuse is not None:
             env["PEBBLE_AUTHZREUSE"] = str(opts.authz_reuse)
+        if opts.alternate_roots:
+            env["PEBBLE_ALTERNATE_ROOTS"] = str(opts.alternate_roots)
+        if opts.chain_length:
+            env["PEBBLE_CHAIN_LENGTH"] = str(opts.chain_length)
         return env
 
     def _wait_ready(self, timeout: float) -> None:
@@ -194,9 +200,13 @@ class PebbleServer:
         url = f"{self.management}/cert-status-by-serial/{serial_hex}"
         return str(json.loads(self.get(url)).get("Status", ""))
 
-    def root_pem(self) -> bytes:
-        """The issuing root of this Pebble run."""
-        return self.get(f"{self.management}/roots/0")
+    def root_pem(self, index: int = 0) -> bytes:
+        """The issuing root of this Pebble run (``index`` > 0: an alternate root)."""
+        return self.get(f"{self.management}/roots/{index}")
+
+    def intermediate_pem(self, index: int = 0) -> bytes:
+        """The intermediate that signs leaves in chain ``index`` (under root ``index``)."""
+        return self.get(f"{self.management}/intermediates/{index}")
 
     def stop(self) -> None:
         """Stop both processes and their process groups (Pebble forgets everything)."""

@@ -19,7 +19,7 @@ from acme import messages
 from ..core.clock import Clock
 from ..core.errors import CaUnreachable, ZtError
 from ..core.models import EventKind
-from . import keys
+from . import chains, keys
 from . import orders as o
 from .dns.solver import publish_pending
 from .network import AcmeNetwork, host_of
@@ -59,6 +59,7 @@ class IssueFlow:
     def issue(
         self, domains: Sequence[str], key_pem: bytes, solver: Solver, *, deadline: float,
         profile: str = "", replaces: str = "", resume_url: str = "", on_order: OnOrder = _no_order_note,
+        preferred_chain: str = "",
     ) -> Issued:
         """Order, validate (through the started ``solver``), finalize and download a certificate for
         ``domains`` with ``key_pem``. ``deadline`` is on ``clock.monotonic()``; ``replaces`` is the ARI
@@ -67,20 +68,23 @@ class IssueFlow:
         ``resume_url`` is an order an earlier attempt left (a killed process, a quit while the CA was
         processing): it is carried on when the CA still has it pending, ready, processing or valid and for
         the same names, so a slow CA never issues twice; ``key_pem`` must then be the key of that attempt.
-        ``on_order(url)`` is told the URL of the order as soon as it exists, to keep it for a resume."""
+        ``on_order(url)`` is told the URL of the order as soon as it exists, to keep it for a resume.
+        ``preferred_chain`` is the common name of the topmost issuer of the chain to download when the CA
+        offers alternates; without a match the default chain is kept (and the progress says so)."""
         csr_pem = keys.make_csr(key_pem, domains)
         names = list(domains)
         self._deadline = deadline
         try:
             issued = self._with_account(
-                lambda: self._issue(names, csr_pem, solver, deadline, (profile, replaces), resume_url, on_order))
+                lambda: self._issue(names, csr_pem, solver, deadline, (profile, replaces), resume_url, on_order,
+                                    preferred_chain))
         finally:
             self._deadline = None
         o.check_issued(issued, key_pem, names)
         return issued
 
     def _issue(self, domains: list[str], csr_pem: bytes, solver: Solver, deadline: float,
-               asked: tuple[str, str], resume_url: str, on_order: OnOrder) -> Issued:
+               asked: tuple[str, str], resume_url: str, on_order: OnOrder, preferred_chain: str = "") -> Issued:
         order_url, order = self._resumed(resume_url, domains) if resume_url else ("", None)
         if order is None:
             order_url, order = self._ordered(domains, *asked)
@@ -93,12 +97,42 @@ class IssueFlow:
                 self._post(item.challenge.uri, item.response)
             self._await_authorizations(presented, deadline)
             order = self._finalize(order_url, order, csr_pem, deadline)
-            fullchain = self._post(str(order.certificate), None).content
         finally:
             for item in presented:
                 _quietly(solver.cleanup, item.domain, item.token)
+        fullchain, top = self._download(str(order.certificate), preferred_chain)
         leaf, chain = keys.split_fullchain(fullchain)
-        return Issued(leaf + chain, leaf, chain, order_url)
+        return Issued(leaf + chain, leaf, chain, order_url, top)
+
+    def _download(self, url: str, preferred: str) -> tuple[bytes, str]:
+        """The certificate with the default chain, or the alternate whose topmost issuer is ``preferred``;
+        and that issuer's common name."""
+        response = self._post(url, None)
+        default, top = response.content, chains.top_issuer(response.content)
+        if not preferred or chains.matches(top, preferred):
+            return default, top
+        offered = [top]
+        for alternate in chains.alternate_urls(response):
+            pem = self._alternate(alternate)
+            if not pem:
+                continue
+            offered.append(chains.top_issuer(pem))
+            if chains.matches(offered[-1], preferred):
+                self.progress(EventKind.CHAIN, f"using the alternate chain to {offered[-1]}", None)
+                return pem, offered[-1]
+        self.progress(EventKind.CHAIN, f"no chain leads to {preferred!r} (offered: {', '.join(offered)}): "
+                                       "keeping the default chain", None)
+        return default, top
+
+    def _alternate(self, url: str) -> bytes:
+        """An alternate chain; b"" when the CA refuses it (the certificate is issued: an optional chain must
+        not fail the order)."""
+        try:
+            return self._post(url, None).content
+        except (messages.Error, acme_errors.Error) as error:
+            why = getattr(error, "detail", None) or str(error).splitlines()[0][:120]
+            self.progress(EventKind.CHAIN, f"an alternate chain could not be downloaded ({why}): skipped", None)
+            return b""
 
     def _ordered(self, domains: list[str], profile: str, replaces: str) -> tuple[str, messages.Order]:
         order_url, order, replaced = self._new_order(domains, profile, replaces)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+from ..core.domains import normalize_ip
 from ..core.errors import OperationError
 from ..core.models import KEY_TYPES, CertInfo
 
@@ -64,7 +65,8 @@ def key_type_of(key_pem: bytes) -> str:
 
 
 def make_csr(key_pem: bytes, domains: Sequence[str]) -> bytes:
-    """A PEM CSR for ``domains`` (all in the SAN; the first also as CN when it fits), signed by the key."""
+    """A PEM CSR for ``domains`` (all in the SAN, IP addresses as IP SANs; the first also as CN when it
+    is a domain name that fits), signed by the key."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
@@ -73,14 +75,27 @@ def make_csr(key_pem: bytes, domains: Sequence[str]) -> bytes:
         raise OperationError("a certificate request needs at least one domain name")
     key = load_key(key_pem)
     # RFC 5280 caps the CN at 64 characters; the SAN alone is what CAs use anyway.
-    subject = [x509.NameAttribute(NameOID.COMMON_NAME, domains[0])] if len(domains[0]) <= 64 else []
+    # An IP address stays out of the CN (CAs such as Let's Encrypt put IPs only in the SAN).
+    first = domains[0]
+    fits = len(first) <= 64 and not normalize_ip(first)
+    subject = [x509.NameAttribute(NameOID.COMMON_NAME, first)] if fits else []
     builder = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name(subject))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in domains]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_general_name(d) for d in domains]), critical=False)
     )
     csr = builder.sign(key, hashes.SHA256())  # type: ignore[arg-type]
     return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def _general_name(name: str) -> x509.GeneralName:
+    """A SAN entry: an IP address (RFC 8738) or a DNS name."""
+    import ipaddress
+
+    from cryptography import x509
+
+    ip = normalize_ip(name)
+    return x509.IPAddress(ipaddress.ip_address(ip)) if ip else x509.DNSName(name)
 
 
 def split_pem_certs(pem: bytes) -> list[bytes]:
@@ -116,18 +131,19 @@ def serial_hex(serial: int) -> str:
 
 
 def parse_cert(pem: bytes) -> CertInfo:
-    """Serial, validity (UTC), DNS names and issuer CN of the first certificate in ``pem``."""
+    """Serial, validity (UTC), names (DNS, then IP addresses) and issuer CN of the first certificate in
+    ``pem``."""
     cert = load_cert(pem)
     return CertInfo(
         serial=serial_hex(cert.serial_number),
         not_before=cert.not_valid_before_utc.astimezone(UTC),
         not_after=cert.not_valid_after_utc.astimezone(UTC),
-        domains=_dns_names(cert),
+        domains=_san_names(cert),
         issuer=_common_name(cert.issuer) or cert.issuer.rfc4514_string(),
     )
 
 
-def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+def _san_names(cert: x509.Certificate) -> tuple[str, ...]:
     from cryptography import x509
 
     try:
@@ -135,7 +151,8 @@ def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     except x509.ExtensionNotFound:
         cn = _common_name(cert.subject)
         return (cn,) if cn else ()
-    return tuple(san.get_values_for_type(x509.DNSName))
+    ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
+    return tuple(san.get_values_for_type(x509.DNSName)) + ips
 
 
 def _common_name(name: x509.Name) -> str:

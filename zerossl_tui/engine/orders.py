@@ -14,6 +14,7 @@ import josepy as jose
 import requests
 from acme import challenges, messages
 
+from ..core.domains import is_ip_identifier
 from ..core.errors import AcmeProblem, CaUnreachable, OperationError
 from . import keys
 from .network import host_of, parse_retry_after, problem_from
@@ -25,12 +26,14 @@ POLL_GROWTH = 1.5
 
 @dataclass(frozen=True)
 class Issued:
-    """A downloaded certificate: the CA's full chain, split into leaf and chain."""
+    """A downloaded certificate: the CA's full chain, split into leaf and chain; ``chain_issuer`` is the
+    common name of the topmost issuer of the chain that was chosen (see ``chains``)."""
 
     fullchain_pem: bytes
     cert_pem: bytes
     chain_pem: bytes
     order_url: str
+    chain_issuer: str = ""
 
 
 class RenewalWindow(NamedTuple):
@@ -61,9 +64,16 @@ class Http01Challenge:
 
 
 def new_order(domains: Sequence[str], profile: str = "", replaces: str = "") -> NewOrderWithReplaces:
-    """The newOrder body: DNS identifiers, and ``profile``/``replaces`` only when given."""
-    identifiers = tuple(messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=d) for d in domains)
+    """The newOrder body: DNS identifiers (``ip`` ones for IP addresses, RFC 8738), and
+    ``profile``/``replaces`` only when given."""
+    identifiers = tuple(identifier(d) for d in domains)
     return NewOrderWithReplaces(identifiers=identifiers, profile=profile, replaces=replaces)
+
+
+def identifier(name: str) -> messages.Identifier:
+    """The ACME identifier of a normalised name: ``ip`` for an IP address, else ``dns``."""
+    kind = messages.IDENTIFIER_IP if is_ip_identifier(name) else messages.IDENTIFIER_FQDN
+    return messages.Identifier(typ=kind, value=name)
 
 
 def http01_challenge(authz_url: str, authz: messages.Authorization, account_key: jose.JWK,
@@ -129,7 +139,8 @@ def check_directory(directory: messages.Directory, url: str) -> None:
 
 
 def check_issued(issued: Issued, key_pem: bytes, domains: Sequence[str]) -> None:
-    """Refuse a certificate that is not for our key or does not cover our names."""
+    """Refuse a certificate that is not for our key or does not cover our names (DNS names as DNS SANs,
+    IP addresses as IP SANs: ``parse_cert`` reads both, and an IP never parses as a DNS name)."""
     if not keys.key_matches_cert(key_pem, issued.cert_pem):
         raise OperationError("the CA returned a certificate for a different key: not using it")
     missing = set(domains) - set(keys.parse_cert(issued.cert_pem).domains)

@@ -89,6 +89,7 @@ def info_from_meta(meta: dict[str, Any] | None) -> CertInfo | None:
             not_after=datetime.fromisoformat(meta["not_after"]),
             domains=tuple(meta.get("domains", ())),
             issuer=str(meta.get("issuer", "")),
+            chain=str(meta.get("chain", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -98,12 +98,13 @@ def _obtain(
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
                                replaces=replaces, resume_url=resume_url,
-                               on_order=lambda url: deps.journal.note_order_url(record.order_id, url))
+                               on_order=lambda url: deps.journal.note_order_url(record.order_id, url),
+                               preferred_chain=spec.preferred_chain or session.provider.preferred_chain)
     finally:
         solver.stop()
     if session.account is not None:  # the CA may have forgotten us and we registered again
         remember_account(deps, spec.provider, session.account, session.provider.directory)
-    info = parse_cert(issued.cert_pem)
+    info = replace(parse_cert(issued.cert_pem), chain=issued.chain_issuer)
     stored = deps.store.save_version(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
         order_id=record.order_id,
@@ -163,6 +164,7 @@ def _solver(spec: CertificateSpec) -> Solver | SharedResponder:
 
 
 def _meta(spec: CertificateSpec, info: CertInfo) -> dict[str, object]:
+    """A version's facts; ``chain`` names the topmost issuer of the chain that was chosen."""
     return {
         "serial": info.serial,
         "not_before": info.not_before.isoformat(),
@@ -171,6 +173,7 @@ def _meta(spec: CertificateSpec, info: CertInfo) -> dict[str, object]:
         "issuer": info.issuer,
         "provider": spec.provider,
         "key_type": spec.key_type,
+        "chain": info.chain,
     }
 
 

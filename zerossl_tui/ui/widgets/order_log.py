@@ -43,6 +43,8 @@ def header(view: CertificateView, now: datetime) -> Text:
     facts = [f"provider {spec.provider}", f"key {spec.key_type}", f"http-01 {challenge}"]
     if view.info is not None:
         facts += [f"serial {view.info.serial}", f"valid until {fmt.clock_text(view.info.not_after)}"]
+    if view.chain:
+        facts.append(f"chain {view.chain}")
     text.append("  " + "  ·  ".join(plain(fact) for fact in facts) + "\n", style="dim")
     text.append(f"  next renewal {plain(fmt.next_renewal_text(view, now))}")
     if view.explanation:
