@@ -6,17 +6,16 @@ from collections.abc import Callable
 
 from textual.dom import DOMNode
 
+from ..core.errors import ZtError
 from .messages import Answer
 
 
 def run_blocking(node: DOMNode, key: str, call: Callable[[], object], *, group: str = "save") -> None:
     """Ask the dashboard App to run ``call`` (named ``key``) off the UI thread; ``node`` gets ``Answer``."""
-    from .base import DashboardBase
-
-    app = node.app
-    if not isinstance(app, DashboardBase):
+    start = getattr(node.app, "run_blocking", None)  # the dashboard App (ui.base) provides it
+    if start is None:
         raise TypeError("screens that save run inside the dashboard App")
-    app.run_blocking(key, call, node, group=group)
+    start(key, call, node, group=group)
 
 
 def answer(key: str, call: Callable[[], object], reply_to: DOMNode) -> None:
@@ -30,8 +29,6 @@ def answer(key: str, call: Callable[[], object], reply_to: DOMNode) -> None:
 
 def error_text(error: BaseException) -> str:
     """An error as a form shows it: a ZtError's message as is, anything else named."""
-    from ..core.errors import ZtError
-
     if isinstance(error, ZtError):
         return error.message
     return f"Unexpected {type(error).__name__}: {error}"
