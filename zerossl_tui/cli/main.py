@@ -50,7 +50,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
-        "import": _import, "verify": _verify, "notify": _notify,
+        "import": _import, "verify": _verify, "notify": _notify, "dns": _dns,
     }
     return handlers[args.command](args)
 
@@ -131,8 +131,24 @@ def _cancel_on_sigterm() -> threading.Event:
     return cancel
 
 
+def _dns(args: argparse.Namespace) -> int:
+    from . import dns_cmd
+
+    return dns_cmd.run(_service(args), args, _cancel_on_sigterm())
+
+
+def _ordering_service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The service for `issue` and `renew`: healed (deployments and dns-01 records a killed process left),
+    with the terminal as the person behind a `manual` DNS provider."""
+    from .manual import manual_factory
+
+    service = _healed_service(args)
+    service.manual_dns = manual_factory(getattr(args, "non_interactive", False))
+    return service
+
+
 def _issue(args: argparse.Namespace) -> int:
-    service = _service(args)
+    service = _ordering_service(args)
     try:
         info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
     except ZtError:
@@ -144,7 +160,7 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _renew(args: argparse.Namespace) -> int:
-    service = _service(args)
+    service = _ordering_service(args)
     results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
                             cancel=_cancel_on_sigterm())
     output.renewals(results, as_json=args.json)
