@@ -30,7 +30,7 @@ def run(service: Any, args: argparse.Namespace, cancel: threading.Event) -> int:
 
 
 def _add(service: Any, args: argparse.Namespace) -> int:
-    values: dict[str, Any] = {key: getattr(args, key) for key in DNS_OPTION_KEYS}
+    values: dict[str, Any] = {key.removeprefix("exec_"): getattr(args, key) for key in DNS_OPTION_KEYS}
     if args.options:
         values["options"] = parse_options(args.options)
     spec = service.set_dns(args.name, **values)

@@ -188,9 +188,9 @@ def _dns_commands(dns: argparse.ArgumentParser, common: Parser) -> None:
     add.add_argument("--type", choices=("rfc2136", "lexicon", "exec", "manual"), help=DNS_DOCS["type"])
     for flag, key, meta in (("--server", "server", "HOST[:PORT]"), ("--tsig-key-name", "tsig_key_name", "K"),
                             ("--tsig-secret", "tsig_secret", "S"), ("--tsig-algorithm", "tsig_algorithm", "A"),
-                            ("--lexicon-provider", "lexicon_provider", "P"), ("--command", "command", "PROGRAM"),
+                            ("--lexicon-provider", "lexicon_provider", "P"), ("--command", "exec_command", "PROGRAM"),
                             ("--zone", "zone", "Z")):
-        add.add_argument(flag, dest=key, metavar=meta, help=DNS_DOCS[key])
+        add.add_argument(flag, dest=key, metavar=meta, help=DNS_DOCS[key.removeprefix("exec_")])
     add.add_argument("--option", dest="options", action="append", metavar="KEY=VALUE",
                      help="lexicon: one provider option; repeat for more. " + DNS_DOCS["options"])
     add.add_argument("--resolver", dest="resolvers", action="append", metavar="HOST[:PORT]",
@@ -210,8 +210,9 @@ def _dns_commands(dns: argparse.ArgumentParser, common: Parser) -> None:
     _manual_option(test)
 
 
+# `--command` is kept as exec_command: argparse's `command` is the subcommand.
 DNS_OPTION_KEYS = ("type", "server", "tsig_key_name", "tsig_secret", "tsig_algorithm", "lexicon_provider",
-                   "command", "zone", "resolvers", "propagation_timeout", "ttl", "timeout")
+                   "exec_command", "zone", "resolvers", "propagation_timeout", "ttl", "timeout")
 
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",

@@ -235,11 +235,12 @@ class CertificateService:
         """The certificates (of ``names``, default all) whose renewal moment has come."""
         return orders.due_names(self.deps(), sorted(self._settings.certificates) if names is None else names)
 
-    def heal(self, names: Iterable[str] | None = None) -> None:
-        """Finish deployments that a killed process began (those whose lock is free)."""
+    def heal(self, names: Iterable[str] | None = None, *, progress: Progress = quiet) -> None:
+        """Finish deployments that a killed process began, and remove the dns-01 records it left (those of
+        certificates whose lock is free); what is done is reported to ``progress``."""
         from .deploys import heal_deploys
 
-        heal_deploys(self.deps(), names)
+        heal_deploys(self.deps(progress), names)
 
     def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None:
         """Ask the CA's renewal information for every certificate whose time to ask has come."""
