@@ -59,7 +59,7 @@ def test_a_dns01_wildcard_certificate_loads(paths: Paths) -> None:
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (('challenge = "dns-01"\n', ""), r"line 9: certificates\.wild\.domains: wildcard '\*\.example\.net' needs the dns-01"),
+    (('challenge = "dns-01"\n', ""), r"line 9: certificates\.wild\.domains: wildcard '\*\.example\.net' needs"),
     (('dns = "bind"', 'dns = "other"'), r"line 12: certificates\.wild\.dns: unknown DNS provider 'other'"),
     (('dns = "bind"', ""), r"certificates\.wild\.dns: missing: dns-01 needs a DNS provider"),
     (('server = ', 'servr = '), r"line 4: dns\.bind\.servr: unknown key \(known: type, server"),
