@@ -192,9 +192,11 @@ def _dns_commands(dns: argparse.ArgumentParser, common: Parser) -> None:
                             ("--zone", "zone", "Z")):
         add.add_argument(flag, dest=key, metavar=meta, help=DNS_DOCS[key.removeprefix("exec_")])
     add.add_argument("--option", dest="options", action="append", metavar="KEY=VALUE",
-                     help="lexicon: one provider option; repeat for more. " + DNS_DOCS["options"])
+                     help="lexicon: one provider option (such as pdns_server=URL); repeat for more. Credentials "
+                          "(auth_*, tokens, secrets, passwords, keys) are kept 0600 in secrets.toml")
     add.add_argument("--resolver", dest="resolvers", action="append", metavar="HOST[:PORT]",
-                     help="repeat for more. " + DNS_DOCS["resolvers"])
+                     help="a server that must answer every record before the CA is asked; repeat for more "
+                          "(default: the zone's authoritative servers)")
     add.add_argument("--propagation-timeout", type=int, metavar="S", help=DNS_DOCS["propagation_timeout"])
     add.add_argument("--ttl", type=int, metavar="S", help=DNS_DOCS["ttl"])
     add.add_argument("--timeout", type=int, metavar="S", help=DNS_DOCS["timeout"])
