@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 from typing import Any
 
 from ..core.dnsconf import masked, parse_options
 from ..core.models import ProgressEvent
 from .manual import manual_factory
-from .output import printable
 from .output import progress as print_progress
+from .output import say
 from .parser import DNS_OPTION_KEYS
 
 
@@ -22,7 +21,7 @@ def run(service: Any, args: argparse.Namespace, cancel: threading.Event) -> int:
         return _list(service, as_json=args.json)
     if args.action == "remove":
         service.remove_dns(args.name)
-        print(f"DNS provider {args.name} removed")
+        say(f"DNS provider {args.name} removed")
         return 0
     if args.action == "test":
         return _test(service, args, cancel)
@@ -34,7 +33,7 @@ def _add(service: Any, args: argparse.Namespace) -> int:
     if args.options:
         values["options"] = parse_options(args.options)
     spec = service.set_dns(args.name, **values)
-    print(f"DNS provider {spec.name} ({spec.type}) saved; check it with `zerossl-tui dns test {spec.name} DOMAIN`")
+    say(f"DNS provider {spec.name} ({spec.type}) saved; check it with `zerossl-tui dns test {spec.name} DOMAIN`")
     return 0
 
 
@@ -47,11 +46,11 @@ def _list(service: Any, *, as_json: bool) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
-        print("no DNS providers yet: add one with `zerossl-tui dns add NAME --type rfc2136|lexicon|exec|manual`")
+        say("no DNS providers yet: add one with `zerossl-tui dns add NAME --type rfc2136|lexicon|exec|manual`")
     for row in rows:
         details = ", ".join(f"{k}={_text(v)}" for k, v in row.items() if k not in ("name", "type", "used_by"))
         used = f"  (used by {', '.join(row['used_by'])})" if row["used_by"] else ""
-        print(printable(f"{row['name']}: {row['type']}" + (f"  {details}" if details else "") + used))
+        say(f"{row['name']}: {row['type']}" + (f"  {details}" if details else "") + used)
     return 0
 
 
@@ -73,6 +72,5 @@ def _test(service: Any, args: argparse.Namespace, cancel: threading.Event) -> in
                 print_progress(event)
 
     fqdn = service.test_dns(args.name, args.domain, progress=emit, cancel=cancel)
-    sys.stdout.write(f"DNS provider {args.name}: ok: a TXT record at {printable(fqdn)} was added, seen by every "
-                     "resolver and removed\n")
+    say(f"DNS provider {args.name}: ok: a TXT record at {fqdn} was added, seen by every resolver and removed")
     return 0
