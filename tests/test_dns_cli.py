@@ -19,8 +19,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import Home
 from dnsservers import ZONE, Bind, PowerDns, bind, bind_resolver, pdns, stale_bind
+from helpers import started_pebble
 
-from zerossl_tui.devtools.pebble import PebbleMissing, PebbleOptions, PebbleServer, find_pebble
+from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
 from zerossl_tui.engine.keys import parse_cert
 
 pytestmark = [pytest.mark.pebble, pytest.mark.dns]
@@ -31,12 +32,8 @@ CHALLENGE = f"_acme-challenge.{ZONE}"
 @pytest.fixture(scope="module")
 def dns_pebble(tmp_path_factory: pytest.TempPathFactory, bind_resolver: Bind) -> Iterator[PebbleServer]:
     """Pebble resolving (and validating dns-01) through a recursive BIND in front of ``bind``."""
-    try:
-        find_pebble()
-    except PebbleMissing as exc:
-        pytest.skip(str(exc))
-    server = PebbleServer(tmp_path_factory.mktemp("pebble-dns-cli"),
-                          PebbleOptions(authz_reuse=0, dns_server=bind_resolver.server)).start()
+    server = started_pebble(tmp_path_factory.mktemp("pebble-dns-cli"),
+                            PebbleOptions(authz_reuse=0, dns_server=bind_resolver.server))
     yield server
     server.stop()
 
