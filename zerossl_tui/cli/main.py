@@ -8,12 +8,16 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..core.errors import ZtError
 from ..core.models import ProgressEvent
 from ..core.validate import check_reason
 from . import output
 from .parser import CERT_OPTION_KEYS, build_parser
+
+if TYPE_CHECKING:
+    from ..service.deps import Progress
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +54,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         None: _dashboard, "provider": _provider, "add": _add, "edit": _edit, "issue": _issue,
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
-        "import": _import, "verify": _verify, "notify": _notify,
+        "import": _import, "verify": _verify, "notify": _notify, "dns": _dns,
     }
     return handlers[args.command](args)
 
@@ -132,10 +136,28 @@ def _cancel_on_sigterm() -> threading.Event:
     return cancel
 
 
-def _issue(args: argparse.Namespace) -> int:
+def _dns(args: argparse.Namespace) -> int:
+    from . import dns_cmd
+
+    return dns_cmd.run(_service(args), args, _cancel_on_sigterm())
+
+
+def _ordering_service(args: argparse.Namespace, progress: Progress):  # type: ignore[no-untyped-def]
+    """The service for `issue` and `renew`: healed (deployments and dns-01 records a killed process left),
+    with the terminal as the person behind a `manual` DNS provider."""
+    from .manual import manual_factory
+
     service = _service(args)
+    service.heal(progress=progress)
+    service.manual_dns = manual_factory(getattr(args, "non_interactive", False))
+    return service
+
+
+def _issue(args: argparse.Namespace) -> int:
+    progress = _progress_printer(args)
+    service = _ordering_service(args, progress)
     try:
-        info = service.issue(args.name, progress=_progress_printer(args), cancel=_cancel_on_sigterm())
+        info = service.issue(args.name, progress=progress, cancel=_cancel_on_sigterm())
     except ZtError:
         _after_order(service, [])
         raise
@@ -145,9 +167,9 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _renew(args: argparse.Namespace) -> int:
-    service = _service(args)
-    results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
-                            cancel=_cancel_on_sigterm())
+    progress = _progress_printer(args)
+    service = _ordering_service(args, progress)
+    results = service.renew(args.names or None, force=args.force, progress=progress, cancel=_cancel_on_sigterm())
     output.renewals(results, as_json=args.json)
     _after_order(service, [name for name, info, _ in results if info is not None])
     return 1 if any(err for _, _, err in results) else 0

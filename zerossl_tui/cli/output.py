@@ -67,6 +67,8 @@ def view_dict(view: CertificateView) -> dict[str, Any]:
         "name": view.spec.name,
         "domains": list(view.spec.domains),
         "provider": view.spec.provider,
+        "challenge": view.spec.challenge,
+        "dns": view.spec.dns or None,
         "status": view.status.value,
         "not_after": rfc3339(view.info.not_after) if view.info else None,
         "next_renewal": rfc3339(view.next_renewal),

@@ -7,11 +7,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..core.models import KEY_TYPES, REVOCATION_REASONS
+from ..core.models import CHALLENGES, KEY_TYPES, REVOCATION_REASONS
+from ..core.schema import DNS_FIELDS
 from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
 from .output import printable
 
 DOCS = {f.key: f.doc for f in (*CERTIFICATE_FIELDS, *PROVIDER_FIELDS)}
+DNS_DOCS = {f.key: f.doc for f in DNS_FIELDS}
 EPILOG = """examples:
   zerossl-tui sandbox                                   try everything against a local test CA
   zerossl-tui provider add zerossl --email ops@example.com
@@ -19,6 +21,8 @@ EPILOG = """examples:
       --certfile /etc/ssl/shop/fullchain.pem --keyfile /etc/ssl/shop/privkey.pem
   zerossl-tui issue shop
   zerossl-tui renew                                     from cron: renews only what is due
+  zerossl-tui dns add bind --type rfc2136 --server ns1.example.com --tsig-key-name acme --tsig-secret S
+  zerossl-tui add wild -d '*.example.com' -d example.com --challenge dns-01 --dns bind
 
 exit status: 0 success, 1 an operation failed, 2 usage or settings error.
 settings: $ZEROSSL_TUI_CONFIG or --config FILE, else the platform's config folder."""
@@ -68,10 +72,13 @@ def build_parser() -> Parser:
     issue = cmd("issue", "obtain the certificate now, whatever its state")
     issue.add_argument("name", help="certificate name")
     _output_options(issue)
+    _manual_option(issue)
     renew = cmd("renew", "renew certificates that are due (all by default); nothing when none is due")
     renew.add_argument("names", nargs="*", metavar="NAME", help="certificates to consider (default: all)")
     renew.add_argument("--force", action="store_true", help="renew even when not due")
     _output_options(renew)
+    _manual_option(renew)
+    _dns_commands(cmd("dns", "add, list, remove and test DNS providers (for dns-01 and wildcards)"), common)
     listing = cmd("list", "names, domains, provider, status, not-after, next renewal")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     log = cmd("log", "a certificate's orders and their events, newest first")
@@ -153,11 +160,68 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     if not required:
         p.add_argument("--no-verify", dest="verify", action="store_const", const=[],
                        help="stop verifying what the endpoints serve")
+    p.add_argument("--challenge", choices=CHALLENGES, help=DOCS["challenge"])
+    p.add_argument("--dns", metavar="DNSNAME", help=DOCS["dns"] + " Implies --challenge dns-01.")
+
+
+def _manual_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--non-interactive", action="store_true",
+                   help="fail at once instead of waiting for a person (a manual DNS provider); implied when "
+                        "stdin is not a terminal")
+
+
+DNS_EPILOG = """examples:
+  zerossl-tui dns add bind --type rfc2136 --server ns1.example.com:53 --tsig-key-name acme \\
+      --tsig-secret "$(cat secret)" --zone example.com
+  zerossl-tui dns add cf --type lexicon --lexicon-provider cloudflare --option auth_token=TOKEN
+  zerossl-tui dns add hook --type exec --command /usr/local/bin/dns-hook
+  zerossl-tui dns add person --type manual
+  zerossl-tui dns test bind example.com
+Secrets (--tsig-secret, credential options such as auth_token) are kept 0600 in secrets.toml."""
+
+
+def _dns_commands(dns: argparse.ArgumentParser, common: Parser) -> None:
+    sub = dns.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    add = sub.add_parser("add", parents=[common], help="add or update a DNS provider (nothing is contacted)",
+                         description="Add or update a DNS provider for dns-01. Saving contacts nothing: "
+                                     "check it with `dns test NAME DOMAIN`.",
+                         epilog=DNS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add.add_argument("name", help="DNS provider name (letters, digits, '.', '_', '-')")
+    add.add_argument("--type", choices=("rfc2136", "lexicon", "exec", "manual"), help=DNS_DOCS["type"])
+    for flag, key, meta in (("--server", "server", "HOST[:PORT]"), ("--tsig-key-name", "tsig_key_name", "K"),
+                            ("--tsig-secret", "tsig_secret", "S"), ("--tsig-algorithm", "tsig_algorithm", "A"),
+                            ("--lexicon-provider", "lexicon_provider", "P"), ("--command", "exec_command", "PROGRAM"),
+                            ("--zone", "zone", "Z")):
+        add.add_argument(flag, dest=key, metavar=meta, help=DNS_DOCS[key.removeprefix("exec_")])
+    add.add_argument("--option", dest="options", action="append", metavar="KEY=VALUE",
+                     help="lexicon: one provider option (such as pdns_server=URL); repeat for more. Credentials "
+                          "(auth_*, tokens, secrets, passwords, keys) are kept 0600 in secrets.toml")
+    add.add_argument("--resolver", dest="resolvers", action="append", metavar="HOST[:PORT]",
+                     help="a server that must answer every record before the CA is asked; repeat for more "
+                          "(default: the zone's authoritative servers)")
+    add.add_argument("--propagation-timeout", type=int, metavar="S", help=DNS_DOCS["propagation_timeout"])
+    add.add_argument("--ttl", type=int, metavar="S", help=DNS_DOCS["ttl"])
+    add.add_argument("--timeout", type=int, metavar="S", help=DNS_DOCS["timeout"])
+    listing = sub.add_parser("list", parents=[common], help="list DNS providers (secrets masked)")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    remove = sub.add_parser("remove", parents=[common], help="forget a DNS provider (refused while used)")
+    remove.add_argument("name", help="DNS provider name")
+    test = sub.add_parser("test", parents=[common], help="put a random TXT at _acme-challenge.DOMAIN, wait "
+                          "until the resolvers see it, remove it: checks the settings before the first order")
+    test.add_argument("name", help="DNS provider name")
+    test.add_argument("domain", help="a name the provider's zone covers (example.com or *.example.com)")
+    test.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    _manual_option(test)
+
+
+# `--command` is kept as exec_command: argparse's `command` is the subcommand.
+DNS_OPTION_KEYS = ("type", "server", "tsig_key_name", "tsig_secret", "tsig_algorithm", "lexicon_provider",
+                   "exec_command", "zone", "resolvers", "propagation_timeout", "ttl", "timeout")
 
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
                     "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile",
-                    "verify", "preferred_chain")
+                    "verify", "preferred_chain", "challenge", "dns")
 
 
 def _ops_commands(cmd: Any) -> None:

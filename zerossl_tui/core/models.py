@@ -67,6 +67,37 @@ class CertificateSpec:
     owner: str = ""
     group: str = ""
     preferred_chain: str = ""
+    challenge: str = "http-01"
+    dns: str = ""
+
+
+CHALLENGES = ("http-01", "dns-01")
+DNS_TYPES = ("rfc2136", "lexicon", "exec", "manual")
+TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha1")
+DNS_PROPAGATION_TIMEOUT = 120.0
+DNS_TTL = 60
+DNS_EXEC_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    """One ``[dns.NAME]`` DNS provider for dns-01 (plus its secrets from secrets.toml). Secrets
+    (``tsig_secret``, credential ``options``) stay out of ``repr``."""
+
+    name: str
+    type: str
+    server: str = ""
+    tsig_key_name: str = ""
+    tsig_secret: str = field(default="", repr=False)
+    tsig_algorithm: str = "hmac-sha256"
+    lexicon_provider: str = ""
+    options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    command: str = ""
+    zone: str = ""
+    resolvers: tuple[str, ...] = ()
+    propagation_timeout: float = DNS_PROPAGATION_TIMEOUT
+    ttl: int = DNS_TTL
+    timeout: float = DNS_EXEC_TIMEOUT
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,30 @@ CERTIFICATE_FIELDS = (
     Field("group", str, "", "Group (name or gid) of the served files; the key is then 0640, not 0600."),
     Field("preferred_chain", str, "", "Common name of the root (topmost issuer) of the chain to prefer when "
           "the CA offers alternates, like \"ISRG Root X1\"; else the provider's, else the CA's default."),
+    Field("challenge", str, "http-01", "How the CA checks control of the names: http-01 (default) or dns-01 "
+          "(needed for wildcards such as *.example.com)."),
+    Field("dns", str, "", "Name of the [dns.NAME] DNS provider that puts up the TXT records of dns-01."),
+)
+
+DNS_FIELDS = (
+    Field("type", str, "", "How records are added: rfc2136 (dynamic updates with TSIG), lexicon (a dns-lexicon "
+          "provider), exec (a program called as PROGRAM present|cleanup FQDN VALUE) or manual (a person)."),
+    Field("server", str, "", "rfc2136: the primary DNS server that accepts updates, HOST[:PORT]."),
+    Field("tsig_key_name", str, "", "rfc2136: name of the TSIG key the server knows (as in its key statement)."),
+    Field("tsig_secret", str, "", "rfc2136: the TSIG key's secret (base64, as in BIND's key file). Secret: kept "
+          "0600 in secrets.toml."),
+    Field("tsig_algorithm", str, "hmac-sha256", "rfc2136: TSIG algorithm: hmac-sha256 (default), hmac-sha384, "
+          "hmac-sha512 or hmac-sha1."),
+    Field("lexicon_provider", str, "", "lexicon: the dns-lexicon provider (cloudflare, route53, powerdns, ...)."),
+    Field("options", dict, {}, "lexicon: the provider's options (KEY = VALUE); credentials (auth_*, tokens, "
+          "secrets, passwords, keys) are kept 0600 in secrets.toml."),
+    Field("command", str, "", "exec: the program to run (no shell), as PROGRAM present|cleanup FQDN VALUE."),
+    Field("zone", str, "", "The zone that holds the records (found by SOA queries when empty)."),
+    Field("resolvers", list, [], "HOST[:PORT] servers that must all see a record before the CA is asked "
+          "(default: the zone's authoritative servers)."),
+    Field("propagation_timeout", int, 120, "Seconds to wait until every resolver sees the records.", 1, 86400),
+    Field("ttl", int, 60, "TTL of the TXT records added.", 1, 86400),
+    Field("timeout", int, 60, "exec: seconds the program may run before it is stopped.", 1, 3600),
 )
 
 GENERAL_FIELDS = (

@@ -11,13 +11,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .domains import normalize_domains, validate_entry_name
+from .dnsconf import certificate_dns_problem, dns_from_values, dns_problem, wildcard_problem
+from .domains import ip_problem, normalize_domains, validate_entry_name
 from .errors import ConfigError, UsageError
-from .models import CertificateSpec, ProviderSpec
+from .models import CHALLENGES, CertificateSpec, DnsSpec, ProviderSpec
 from .schema import (
     BUILTIN_PROVIDERS,
     CERTIFICATE_FIELDS,
     DEFAULT_PROVIDER,
+    DNS_FIELDS,
     GENERAL_FIELDS,
     NOTIFY_EVENTS,
     PROVIDER_FIELDS,
@@ -54,6 +56,7 @@ class Settings:
     renewal: RenewalSettings = field(default_factory=RenewalSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    dns: dict[str, DnsSpec] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A plain dict for a table (as written by hand in code) is validated into its typed table.
@@ -129,7 +132,7 @@ def parse_settings(
         what = ".".join(p for p in (table, key) if p)
         return ConfigError(f"{where}: {what}: {why}")
 
-    known = {"providers", "certificates", *TABLES}
+    known = {"providers", "certificates", "dns", *TABLES}
     for top in data:
         if top not in known:
             raise fail("", top, f"unknown key (known: {', '.join(sorted(known))})")
@@ -144,8 +147,30 @@ def parse_settings(
     _check_events(tables["notify"].get("events", []), fail)
     settings = Settings(providers, certificates,
                         *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify")))
+    dns = {name: _parse_dns(name, body, fail) for name, body in _subtables(data, "dns", fail)}
+    settings = replace(settings, dns=dns)
     _check_provider_names(settings, fail)
+    _check_dns_names(settings, fail)
     return settings
+
+
+def _parse_dns(name: str, body: dict[str, Any], fail: Any) -> DnsSpec:
+    """One [dns.NAME] table (its secrets already merged in from secrets.toml)."""
+    table = f"dns.{name}"
+    values = _parse_table(body, DNS_FIELDS, table, fail)
+    spec = dns_from_values(name, values)
+    problem = dns_problem(spec, values)
+    if problem:
+        raise fail(table, problem[0], problem[1])
+    return spec
+
+
+def _check_dns_names(settings: Settings, fail: Any) -> None:
+    """A dns-01 certificate names a configured [dns.NAME]; ``dns`` without dns-01 is a mistake."""
+    for spec in settings.certificates.values():
+        problem = certificate_dns_problem(spec, settings.dns)
+        if problem:
+            raise fail(f"certificates.{spec.name}", problem[0], problem[1])
 
 
 def _check_provider_names(settings: Settings, fail: Any) -> None:
@@ -169,7 +194,7 @@ def _subtables(data: dict[str, Any], top: str, fail: Any) -> list[tuple[str, dic
         if not isinstance(body, dict):
             raise fail(top, name, f"must be a table: write [{top}.{name}]")
         try:
-            validate_entry_name(name, top.rstrip("s"))
+            validate_entry_name(name, {"dns": "DNS provider"}.get(top, top.rstrip("s")))
         except UsageError as exc:
             raise fail(f"{top}.{name}", None, exc.message) from None
         out.append((name, body))
@@ -201,6 +226,8 @@ def _check_type(value: Any, spec: Field, table: str, fail: Any) -> Any:
         raise fail(table, spec.key, f"must be true or false, not {shown(value)}")
     if spec.type is str and not isinstance(value, str):
         raise fail(table, spec.key, f"must be a string in quotes, not {shown(value)}")
+    if spec.type is dict and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        raise fail(table, spec.key, 'must be a table of strings, like { key = "value" }')
     if spec.type is list and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         raise fail(table, spec.key, 'must be a list of strings, like ["a.example.com"]')
     if spec.type is int and not spec.min <= value <= spec.max:
@@ -225,8 +252,17 @@ def _parse_provider(name: str, body: dict[str, Any], fail: Any, base_dir: str = 
 def _parse_certificate(name: str, body: dict[str, Any], fail: Any, base_dir: str = "") -> CertificateSpec:
     table = f"certificates.{name}"
     values = _parse_table(body, CERTIFICATE_FIELDS, table, fail, base_dir)
+    challenge = values.get("challenge", "http-01")
+    if challenge not in CHALLENGES:
+        raise fail(table, "challenge", f"{shown(challenge)} is not one of {', '.join(CHALLENGES)}")
     try:
-        values["domains"] = normalize_domains(values.get("domains", []))
+        problem = wildcard_problem(values.get("domains", []), challenge)
+        if problem:
+            raise UsageError(problem)
+        values["domains"] = normalize_domains(values.get("domains", []), allow_wildcard=challenge == "dns-01")
+        problem = ip_problem(values["domains"], challenge)  # IP addresses: http-01 only
+        if problem:
+            raise UsageError(problem)
     except UsageError as exc:
         raise fail(table, "domains", exc.message) from None
     if not values.get("provider"):
@@ -275,6 +311,11 @@ def certificate_to_dict(spec: CertificateSpec) -> dict[str, Any]:
 def with_certificate(settings: Settings, spec: CertificateSpec) -> Settings:
     """A copy of ``settings`` with ``spec`` added or replaced."""
     return replace(settings, certificates={**settings.certificates, spec.name: spec})
+
+
+def with_dns(settings: Settings, spec: DnsSpec) -> Settings:
+    """A copy of ``settings`` with the DNS provider ``spec`` added or replaced."""
+    return replace(settings, dns={**settings.dns, spec.name: spec})
 
 
 def with_provider(settings: Settings, spec: ProviderSpec) -> Settings:

@@ -9,9 +9,10 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from .dnsconf import dns_from_values, dns_problem, set_values, wildcard_problem
 from .domains import ip_problem, normalize_domains, validate_entry_name
 from .errors import UsageError
-from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, ProviderSpec
+from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, DnsSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -155,6 +156,8 @@ def build_certificate(
     values = {k: v for k, v in changes.items() if v is not None}
     for key, value in values.items():
         check_text(key, value)
+    if values.get("dns") and "challenge" not in values:
+        values["challenge"] = "dns-01"  # naming a DNS provider says which challenge is meant
     _absolute_paths(values, CERTIFICATE_PATHS)
     if "key_type" in values:
         check_key_type(values["key_type"])
@@ -170,10 +173,38 @@ def build_certificate(
     ):
         raise UsageError("certfile and keyfile go together: give both or neither")
     spec = base or CertificateSpec(name=name, domains=(), provider=provider)
-    spec = replace(spec, name=name, domains=normalize_domains(domains), provider=provider, **values)
-    problem = ip_problem(spec.domains, getattr(spec, "challenge", "http-01"))  # IPs: http-01 only
+    spec = replace(spec, name=name, provider=provider, **values)
+    if spec.challenge != "dns-01" and "challenge" in values:
+        spec = replace(spec, dns="")  # switching back to http-01 drops the DNS provider
+    spec = replace(spec, domains=check_domains(domains, spec.challenge))
+    problem = ip_problem(spec.domains, spec.challenge)  # IP addresses: http-01 only
     if problem:
         raise UsageError(problem)
+    return spec
+
+
+def check_domains(domains: list[str] | tuple[str, ...], challenge: str) -> tuple[str, ...]:
+    """Normalised ``domains``; wildcards only with dns-01 (otherwise the error says how to get them)."""
+    problem = wildcard_problem(domains, challenge)
+    if problem:
+        raise UsageError(problem)
+    return normalize_domains(domains, allow_wildcard=challenge == "dns-01")
+
+
+def build_dns(name: str, base: DnsSpec | None = None, **changes: Any) -> DnsSpec:
+    """A validated DNS provider from user input (``dns add`` or a form); unset values keep ``base``'s when
+    the type stays the same. UsageError naming the option; a secret is never quoted."""
+    validate_entry_name(name, "DNS provider")
+    values = {k: check_text(k, v) for k, v in changes.items() if v is not None}
+    kind = values.pop("type", None) or (base.type if base else "")
+    kept = set_values(base) if base is not None and base.type == kind else {}
+    if "options" in values:
+        values["options"] = {**dict(kept.get("options", ())), **values["options"]}
+    merged = {**kept, **values}
+    spec = dns_from_values(name, {"type": kind, **merged})
+    problem = dns_problem(spec, merged)
+    if problem:
+        raise UsageError(f"DNS provider {name!r}: {problem[0].replace('_', '-')} {problem[1]}")
     return spec
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from ..core.errors import ZtError
 from ..core.models import EventKind, RenewalState
 from .deps import Deps
+from .dns import remove_leftovers
 from .order_hooks import deploy_hook
 from .recorder import Recorder
 
@@ -14,7 +15,8 @@ from .recorder import Recorder
 def heal_deploys(deps: Deps, names: Iterable[str] | None = None) -> None:
     """``heal_deploy`` every certificate (or those named) that has an unfinished deployment and whose lock
     is free: a certificate being issued right now is left to the process issuing it. One certificate's
-    failure never stops the others."""
+    failure never stops the others. Then the dns-01 records that a killed order left in a zone are removed."""
+    names = list(names) if names is not None else None
     for name in names if names is not None else sorted(deps.settings.certificates):
         if deps.store.pending_deploy(name) is None:
             continue
@@ -24,6 +26,7 @@ def heal_deploys(deps: Deps, names: Iterable[str] | None = None) -> None:
                 heal_deploy(deps, name)
             finally:
                 lock.release()
+    remove_leftovers(deps, names)
 
 
 def heal_deploy(deps: Deps, name: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from ..core.schema import ZEROSSL_API
 from ..core.settings import Settings
 
 Progress = Callable[[ProgressEvent], None]
+ManualDns = Callable[[str], Any]  # certificate name -> the person's view of a `manual` DNS provider (a ManualHook)
 
 
 def quiet(_: ProgressEvent) -> None:
@@ -54,6 +55,7 @@ class Deps:
     progress: Progress = quiet
     zerossl_api: str = ZEROSSL_API
     running: Running = field(default_factory=Running)
+    manual_dns: ManualDns | None = None  # who creates records for a `manual` DNS provider (None: nobody)
 
     def certificate(self, name: str) -> CertificateSpec:
         """A configured certificate, or NotFound naming it."""
@@ -65,8 +67,7 @@ class Deps:
 
     def with_progress(self, progress: Progress) -> Deps:
         """The same dependencies reporting to ``progress``."""
-        return Deps(self.settings, self.store, self.journal, self.locker, self.challenges, self.clock,
-                    progress, self.zerossl_api, self.running)
+        return replace(self, progress=progress)
 
 
 def find_certificate(settings: Settings, name: str) -> CertificateSpec:

@@ -16,11 +16,13 @@ from .accounts import ensure_account, open_session, remember_account
 from .ari import refresh_ari
 from .deploys import heal_deploy, heal_deploys
 from .deps import Deps
+from .dns import order_solver
 from .order_hooks import deploy_hook, failure_hook
 from .recorder import Recorder
 from .responders import SharedResponder
 
 if TYPE_CHECKING:
+    from ..engine.dns import Dns01Solver
     from ..engine.session import AcmeSession
     from ..engine.solvers import Solver
 
@@ -93,7 +95,7 @@ def _obtain(
     profile = _choose_profile(spec, session, record)
     replaces = _replaces(current.cert_pem if current else None, session)
     deadline = deps.clock.monotonic() + deps.settings.renewal.order_timeout
-    solver = _solver(spec)
+    solver = _solver(deps, spec, record.order_id)
     solver.start()
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
@@ -155,9 +157,11 @@ def _replaces(cert_pem: bytes | None, session: AcmeSession) -> str:
         return ""
 
 
-def _solver(spec: CertificateSpec) -> Solver | SharedResponder:
+def _solver(deps: Deps, spec: CertificateSpec, order_id: int) -> Solver | SharedResponder | Dns01Solver:
     from ..engine.solvers import WebrootSolver
 
+    if spec.challenge == "dns-01":
+        return order_solver(deps, spec, order_id)
     if spec.webroot:
         return WebrootSolver(spec.webroot)
     return SharedResponder(spec.http_port, spec.http_bind)

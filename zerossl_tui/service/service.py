@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.clock import SYSTEM_CLOCK, Clock
+from ..core.dnsconf import certificate_dns_problem
 from ..core.errors import ConfigError, UsageError
 from ..core.imported import ImportReport
 from ..core.interfaces import Lock
@@ -24,19 +25,20 @@ from ..core.models import (
     CertificateSpec,
     CertificateView,
     CertInfo,
+    DnsSpec,
     OrderRecord,
     ProviderSpec,
     RenewalState,
 )
 from ..core.policy import next_renewal, status_of
 from ..core.served import EndpointCheck
-from ..core.settings import Settings, validate_table, with_certificate, with_provider
-from ..core.validate import build_certificate, build_provider
+from ..core.settings import Settings, validate_table, with_certificate, with_dns, with_provider
+from ..core.validate import build_certificate, build_dns, build_provider
 from ..storage.backend import Backend, open_filesystem
 from ..storage.paths import Paths, resolve_paths
 from ..storage.settings_file import load_settings, save_settings
-from . import accounts, orders
-from .deps import ZEROSSL_API, Deps, Progress, Running, find_certificate, info_from_meta, quiet
+from . import accounts, dns, orders
+from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .orders import RenewResult
 
 __all__ = ["CertificateService", "Progress", "info_from_meta"]
@@ -57,6 +59,7 @@ class CertificateService:
         self._config = config
         self._lock = threading.RLock()
         self.running = Running()
+        self.manual_dns: ManualDns | None = None  # set by the UI or CLI: who creates `manual` DNS records
         self.paths: Paths = resolve_paths(config)
         self._settings = load_settings(self.paths)
         self.paths = resolve_paths(config, self._settings.general.data_dir)
@@ -103,6 +106,9 @@ class CertificateService:
             chosen = provider or (base.provider if base else settings.default_provider())
             settings.provider(chosen)
             spec = build_certificate(name, list(domains), chosen, base, **options)
+            problem = certificate_dns_problem(spec, settings.dns)
+            if problem:
+                raise UsageError(f"certificate {name!r}: {problem[0]} {problem[1]}")
             self._save(with_certificate(settings, spec))
             return spec
 
@@ -170,7 +176,7 @@ class CertificateService:
         """What one operation needs, with the settings as they are now."""
         backend = self.backend
         return Deps(self._settings, backend.store, backend.journal, backend.locker, backend.challenges,
-                    self.clock, progress, self.zerossl_api, self.running)
+                    self.clock, progress, self.zerossl_api, self.running, self.manual_dns)
 
     # -- views ----------------------------------------------------------------------------------
 
@@ -229,11 +235,12 @@ class CertificateService:
         """The certificates (of ``names``, default all) whose renewal moment has come."""
         return orders.due_names(self.deps(), sorted(self._settings.certificates) if names is None else names)
 
-    def heal(self, names: Iterable[str] | None = None) -> None:
-        """Finish deployments that a killed process began (those whose lock is free)."""
+    def heal(self, names: Iterable[str] | None = None, *, progress: Progress = quiet) -> None:
+        """Finish deployments that a killed process began, and remove the dns-01 records it left (those of
+        certificates whose lock is free); what is done is reported to ``progress``."""
         from .deploys import heal_deploys
 
-        heal_deploys(self.deps(), names)
+        heal_deploys(self.deps(progress), names)
 
     def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None:
         """Ask the CA's renewal information for every certificate whose time to ask has come."""
@@ -331,3 +338,31 @@ class CertificateService:
         return snapshot_of(self.views(), failures, self.journal.order_counts(), load_checks(self.paths.data_dir),
                            verify)
 
+    # -- DNS providers for dns-01 (see dns.py) ---------------------------------------------------
+
+    def set_dns(self, name: str, **values: Any) -> DnsSpec:
+        """Add or update the DNS provider ``name`` (``[dns.NAME]``); secrets go to secrets.toml. Nothing is
+        contacted: `dns test` does that."""
+        with self._lock:
+            settings = self.reload()
+            spec = build_dns(name, settings.dns.get(name), **values)
+            dns.check_type_options(spec)
+            self._save(with_dns(settings, spec))
+            return spec
+
+    def remove_dns(self, name: str) -> None:
+        """Forget the DNS provider ``name``; refused while a certificate uses it."""
+        with self._lock:
+            settings = self.reload()
+            dns.check_removable(settings, name)
+            self._save(replace(settings, dns={k: v for k, v in settings.dns.items() if k != name}))
+
+    def test_dns(self, name: str, domain: str, *, progress: Progress = quiet,
+                 cancel: threading.Event | None = None) -> str:
+        """Put a random TXT at ``_acme-challenge.DOMAIN`` through ``name``, wait until visible, remove it;
+        returns the record's name. Each step is a progress event."""
+        return dns.test_dns(self.deps(progress), name, domain, cancel or threading.Event())
+
+    def remove_dns_leftovers(self, names: Iterable[str] | None = None) -> list[str]:
+        """Remove the dns-01 records that killed orders left in their zones (also done by ``heal``)."""
+        return dns.remove_leftovers(self.deps(), names)

@@ -1,6 +1,7 @@
 """Reading and writing ``settings.toml`` and its private companion ``secrets.toml``.
 
-Secrets (``eab_hmac_key``, ``api_key``) are written to ``secrets.toml`` (0600, in a folder created 0700)
+Secrets (``eab_hmac_key``, ``api_key``; for ``[dns.NAME]``: ``tsig_secret`` and credential lexicon
+``options``) are written to ``secrets.toml`` (0600, in a folder created 0700)
 and merged back into their provider on load, so ``settings.toml`` can be shared or shown. A secret that
 the user wrote into ``settings.toml`` by hand stays there, and that file is then kept 0600. A new
 ``settings.toml`` is 0600; an existing one keeps its mode, minus write for group and others (hooks in it
@@ -18,6 +19,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from ..core.dnsconf import dns_to_dict
 from ..core.errors import ConfigError
 from ..core.settings import (
     SECRET_KEYS,
@@ -48,8 +50,8 @@ def load_settings(paths: Paths) -> Settings:
     if text is None:
         return Settings()
     data = parse_toml(text, paths.config_file)
-    secrets = load_secrets(paths.secrets_file)
-    merged = merge_secrets(data, secrets)
+    secrets = load_all_secrets(paths.secrets_file)
+    merged = merge_dns_secrets(merge_secrets(data, secrets.get("providers", {})), secrets.get("dns", {}))
     try:
         return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
     except ConfigError as exc:
@@ -62,10 +64,28 @@ def _without_secrets(message: str, data: dict[str, Any]) -> str:
     providers = data.get("providers")
     bodies = providers.values() if isinstance(providers, dict) else ()
     values = [body[k] for body in bodies if isinstance(body, dict) for k in SECRET_KEYS if body.get(k)]
+    values += _dns_secret_values(data)
     for text in sorted({form for v in values for form in (repr(v), str(v))}, key=len, reverse=True):
         if len(text) >= 4:
             message = message.replace(text, "<secret>")
     return message
+
+
+def _dns_secret_values(data: dict[str, Any]) -> list[Any]:
+    """Every value in [dns.NAME] tables that is a secret (the TSIG secret, credential options)."""
+    from ..core.dnsconf import is_secret_option
+
+    tables = data.get("dns")
+    out: list[Any] = []
+    for body in tables.values() if isinstance(tables, dict) else ():
+        if not isinstance(body, dict):
+            continue
+        if body.get("tsig_secret"):
+            out.append(body["tsig_secret"])
+        options = body.get("options")
+        if isinstance(options, dict):
+            out += [v for k, v in options.items() if v and is_secret_option(str(k))]
+    return out
 
 
 def _read_config_text(path: Path) -> str | None:
@@ -100,11 +120,35 @@ def _describe_toml_error(exc: tomllib.TOMLDecodeError) -> str:
 
 def load_secrets(path: Path) -> dict[str, dict[str, str]]:
     """``{provider: {secret key: value}}`` from the secrets file ({} when it does not exist)."""
+    return load_all_secrets(path).get("providers", {})
+
+
+def load_all_secrets(path: Path) -> dict[str, Any]:
+    """``{"providers": {name: secrets}, "dns": {name: secrets}}`` from the secrets file."""
     text = _read_config_text(path)
     if text is None:
         return {}
     data = parse_toml(text, path)
-    return _check_secrets(data, text, path)
+    out: dict[str, Any] = {"providers": _check_secrets(data, text, path)}
+    if data.get("dns"):
+        out["dns"] = data["dns"]
+    return out
+
+
+def _check_dns_secrets(tables: Any, fail: Any) -> None:
+    """[dns.NAME] in secrets.toml: ``tsig_secret`` and an ``options`` table of strings, nothing else."""
+    if not isinstance(tables, dict):
+        raise fail("dns", "dns", "must be a table of named entries, like [dns.NAME]")
+    for name, body in tables.items():
+        if not isinstance(body, dict):
+            raise fail(f"dns.{name}", name, f"must be a table: write [dns.{name}]")
+        for key, value in body.items():
+            if key not in ("tsig_secret", "options"):
+                raise fail(f"dns.{name}.{key}", key, "unknown key (known: tsig_secret, options)")
+            ok = isinstance(value, str) if key == "tsig_secret" else (
+                isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
+            if not ok:
+                raise fail(f"dns.{name}.{key}", key, "must be a string (options: a table of strings)")
 
 
 def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dict[str, str]]:
@@ -113,9 +157,11 @@ def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dic
         return ConfigError(escaped(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
 
     for top in data:
-        if top not in ("providers", "notify"):
-            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME] and [notify])")
+        if top not in ("providers", "notify", "dns"):
+            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME], [notify] and "
+                                 "[dns.NAME])")
     _check_notify_secrets(data.get("notify", {}), fail)
+    _check_dns_secrets(data.get("dns", {}), fail)
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise fail("providers", "providers", "must be a table of named entries, like [providers.NAME]")
@@ -152,10 +198,13 @@ def load_notify_urls(path: Path) -> list[str]:
 
 
 def save_notify_urls(paths: Paths, urls: list[str]) -> None:
-    """Rewrite the secrets file (0600) with ``urls``; provider secrets in it are kept."""
+    """Rewrite the secrets file (0600) with ``urls``; provider and DNS provider secrets in it are kept."""
     import tomli_w
 
-    doc: dict[str, Any] = {"providers": load_secrets(paths.secrets_file)}
+    kept = load_all_secrets(paths.secrets_file)
+    doc: dict[str, Any] = {"providers": kept.get("providers", {})}
+    if kept.get("dns"):
+        doc["dns"] = kept["dns"]
     if urls:
         doc["notify"] = {"urls": list(urls)}
     ensure_dir(paths.secrets_file.parent, 0o700, strict=False)
@@ -183,6 +232,21 @@ def merge_secrets(data: dict[str, Any], secrets: dict[str, dict[str, str]]) -> d
     return {**data, "providers": merged}
 
 
+def merge_dns_secrets(data: dict[str, Any], secrets: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with each [dns.NAME]'s secrets merged in (options key by key); secrets of a DNS
+    provider that settings.toml no longer has are ignored."""
+    tables = data.get("dns")
+    if not isinstance(tables, dict) or not secrets:
+        return data
+    merged = dict(tables)
+    for name, values in secrets.items():
+        body = tables.get(name)
+        if isinstance(body, dict) and isinstance(values, dict):
+            options = {**values.get("options", {}), **(body.get("options") or {})}
+            merged[name] = {**values, **body} | ({"options": options} if options else {})
+    return {**data, "dns": merged}
+
+
 def save_settings(paths: Paths, settings: Settings) -> None:
     """Write ``settings`` atomically: public values to settings.toml, secrets to secrets.toml (0600).
 
@@ -195,12 +259,16 @@ def save_settings(paths: Paths, settings: Settings) -> None:
 
     inline = _inline_secrets(paths.config_file)
     public, secret = split_settings(settings, inline)
-    parse_settings(merge_secrets(public, secret), source=f"not saved to {paths.config_file}")
+    dns_secret = split_dns(settings, public)
+    parse_settings(merge_dns_secrets(merge_secrets(public, secret), dns_secret),
+                   source=f"not saved to {paths.config_file}")
     urls = load_notify_urls(paths.secrets_file)  # kept as they are: only `notify add/remove` changes them
     secret_doc: dict[str, Any] = {"providers": secret, **({"notify": {"urls": urls}} if urls else {})}
+    if dns_secret:
+        secret_doc["dns"] = dns_secret
     text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps(secret_doc), paths)
     ensure_dir(paths.config_file.parent, 0o700, strict=False)
-    if secret or paths.secrets_file.exists():
+    if secret or dns_secret or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
     mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, SECRET_MODE)
     atomic_write(_through_link(paths.config_file), text, mode)
@@ -238,6 +306,20 @@ def split_settings(
     if settings.certificates:
         doc["certificates"] = {name: certificate_to_dict(c) for name, c in settings.certificates.items()}
     return doc, secrets
+
+
+def split_dns(settings: Settings, doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Put each [dns.NAME]'s public values into ``doc`` and return their secrets (always bound for
+    secrets.toml: a DNS credential is never written to settings.toml)."""
+    secrets: dict[str, dict[str, Any]] = {}
+    tables: dict[str, Any] = {}
+    for name, spec in settings.dns.items():
+        tables[name], secret = dns_to_dict(spec)
+        if secret:
+            secrets[name] = secret
+    if tables:
+        doc["dns"] = tables
+    return secrets
 
 
 def _inline_secrets(config_file: Path) -> InlineSecrets:

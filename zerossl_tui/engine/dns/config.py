@@ -1,43 +1,21 @@
 """A DNS provider as configured (``[dns.NAME]`` plus its secrets), and the factories the service uses.
 
-``DnsSpec`` mirrors the settings table; ``make_solver(spec)`` gives the ``Dns01Solver`` to hand to
+``DnsSpec`` (core.models) is the settings table; ``make_solver(spec)`` gives the ``Dns01Solver`` to hand to
 ``AcmeSession.issue`` (and ``make_provider(spec)`` the bare provider, for crash cleanup from the journal).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ...core.errors import UsageError
-from .exec_provider import EXEC_TIMEOUT, ExecProvider
+from ...core.models import DNS_TYPES, DnsSpec
+from .exec_provider import ExecProvider
 from .lexicon_provider import LexiconProvider
 from .lookup import Lookup, ZoneFinder
-from .propagation import DEFAULT_TIMEOUT
 from .providers import DnsProvider, ManualHook, ManualProvider
-from .rfc2136 import DEFAULT_TTL, Rfc2136Provider
+from .rfc2136 import Rfc2136Provider
 from .solver import Dns01Solver, RecordHook
 
-DNS_TYPES = ("rfc2136", "lexicon", "exec", "manual")
-
-
-@dataclass(frozen=True)
-class DnsSpec:
-    """One ``[dns.NAME]`` provider. Secrets (``tsig_secret``, credential ``options``) stay out of repr."""
-
-    name: str
-    type: str
-    server: str = ""
-    tsig_key_name: str = ""
-    tsig_secret: str = field(default="", repr=False)
-    tsig_algorithm: str = "hmac-sha256"
-    lexicon_provider: str = ""
-    options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    command: str = ""
-    zone: str = ""
-    resolvers: tuple[str, ...] = ()
-    propagation_timeout: float = DEFAULT_TIMEOUT
-    ttl: int = DEFAULT_TTL
-    timeout: float = EXEC_TIMEOUT
+__all__ = ["DNS_TYPES", "DnsSpec", "make_provider", "make_solver"]
 
 
 def make_provider(spec: DnsSpec, *, manual_hook: ManualHook | None = None) -> DnsProvider:
