@@ -75,6 +75,7 @@ def outcome(message: Answer) -> tuple[str, bool]:
 class AccountsScreen(Screen[None]):
     """Every provider's account; key rollover and deactivation of the selected one, after confirmation."""
 
+    AUTO_FOCUS = "#accounts"
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+r", "rollover", "Key rollover"),
                 Binding("ctrl+d", "deactivate", "Deactivate")]
 
@@ -195,4 +196,4 @@ class AccountsScreen(Screen[None]):
         """One line under the table; red when something failed."""
         label = self.query_one("#result", Label)
         label.update(literal(text))
-        label.set_class(not ok, "error")
+        label.set_class(not ok, "failed")

@@ -63,6 +63,7 @@ def test_sentence(count: int, failed: list[str]) -> str:
 class NotifyScreen(Screen[None]):
     """The notification URLs (masked), a password input to add one, test and remove buttons."""
 
+    AUTO_FOCUS = "#urls"
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+t", "test", "Test all"),
                 Binding("delete", "remove", "Remove selected")]
 

@@ -34,7 +34,7 @@ STATUS_COLOR = {
 }
 URGENCY_COLOR = {"ok": "success", "soon": "warning", "urgent": "error", "expired": "error", "none": "muted"}
 LATE = "9999"
-RESULT_WIDTH = 18  # the start of an error; the order log has all of it
+RESULT_WIDTH = 15  # the start of an error; the order log has all of it
 
 
 def _sort_keys() -> dict[str, Callable[[CertificateView], Any]]:
