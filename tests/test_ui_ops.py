@@ -123,7 +123,7 @@ def test_notification_url_is_saved_masked_tested_and_removed(home: Home, receive
         assert service.notify_urls() == []
 
     run(service, scenario)
-    assert SECRET not in service.paths.config_file.read_text() if service.paths.config_file.exists() else True
+    assert not service.paths.config_file.exists() or SECRET not in service.paths.config_file.read_text()
 
 
 def test_bad_notification_url_is_one_line_naming_only_the_masked_url(home: Home) -> None:
@@ -169,7 +169,7 @@ def test_key_rollover_asks_first_then_replaces_the_account_key(local_home: Home,
     old_key, url = account(service)
 
     async def scenario(app: Dashboard, pilot: Pilot[Any]) -> None:
-        screen = await open_accounts(app, pilot)
+        await open_accounts(app, pilot)
         assert url in screen_text(app)
         await pilot.press("ctrl+r")
         await pilot.press("escape")  # the confirmation says no: nothing happens
@@ -252,3 +252,36 @@ def test_served_column_is_a_dash_without_endpoints_and_v_says_how_to_add_them(ho
         assert any("--verify HOST:PORT" in str(n.message) for n in app._notifications)
 
     run(service, scenario)
+
+
+@pytest.mark.pebble
+def test_renewing_in_the_dashboard_verifies_the_endpoints_after_the_deploy(
+        stale_site: tuple[CertificateService, TlsServer]) -> None:
+    service, server = stale_site
+    server.reload()  # serves the current certificate; the renewal below makes it stale until reloaded again
+    before = service.current_info("site")
+    stop = threading.Event()
+
+    def reload_when_deployed() -> None:  # the web server's reload, a moment after the files changed
+        while not stop.wait(0.05):
+            if service.current_info("site") != before:
+                stop.wait(0.5)
+                server.reload()
+                return
+
+    async def scenario(app: Dashboard, pilot: Pilot[Any]) -> None:
+        app.table.select("site")
+        await pilot.press("r")
+        await until(pilot, lambda: service.current_info("site") != before, "the renewal", 60)
+        await until(pilot, lambda: app.table.get_cell("site", "served") == "ok", "the check after the deploy", 90)
+
+    watcher = threading.Thread(target=reload_when_deployed)
+    watcher.start()
+    try:
+        run(service, scenario)
+    finally:
+        stop.set()
+        watcher.join()
+    recorded = json.loads((service.paths.data_dir / "served.json").read_text())["site"]
+    info = service.current_info("site")
+    assert info is not None and [c["served_serial"] for c in recorded.values()] == [info.serial]

@@ -314,6 +314,20 @@ class DashboardBase(App[int]):
             self.load_orders(job.name)
         self.reload_views()
         self.pump()
+        issued = worker.state == WorkerState.SUCCESS and worker.result is not None
+        self.after_order([job.name] if issued else [])
+
+    @work(thread=True, exit_on_error=False, group="after-order", description="verify and notify")
+    def after_order(self, issued: list[str]) -> None:
+        """Like ``renew`` and the daemon: verify what the new certificates' endpoints serve (waiting a little
+        for the web server's reload), then send the notifications that are due; the Served column follows."""
+        from ..service.watch import after_order
+
+        def log(line: str) -> None:
+            self.post_message(SchedulerNote(line))
+
+        after_order(self.service, issued, log, cancel=self._stop)
+        self.post_message(ServedLoaded(load_served(self.service)))
 
     def report(self, error: BaseException | None, name: str = "") -> None:
         """A failure as a notification: the error's title and its message, in plain words."""
