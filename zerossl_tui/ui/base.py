@@ -326,7 +326,8 @@ class DashboardBase(App[int]):
         def log(line: str) -> None:
             self.post_message(SchedulerNote(line))
 
-        after_order(self.service, issued, log, cancel=self._stop)
+        # watch.Ordered declares store as a plain attribute; the service has it as a read-only property
+        after_order(self.service, issued, log, cancel=self._stop)  # type: ignore[arg-type]
         self.post_message(ServedLoaded(load_served(self.service)))
 
     def report(self, error: BaseException | None, name: str = "") -> None:
