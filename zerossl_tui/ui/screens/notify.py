@@ -157,6 +157,8 @@ class NotifyScreen(Screen[None]):
 
     def run_call(self, key: str, call: Callable[[], object]) -> None:
         """Run one call in a worker on the App; buttons wait until it answers."""
+        if self.busy:  # keys still work while the buttons are disabled: one call at a time
+            return
         self.busy = True
         self.set_buttons()
         run_blocking(self, key, call, group="notify")
