@@ -135,6 +135,8 @@ class NotifyScreen(Screen[None]):
 
     def action_test(self) -> None:
         """Send a test message to every target."""
+        if self.busy:
+            return
         self.say(result="sending a test notification…")
         self.run_call("notify test", partial(test_all, self.service))
 
