@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from zerossl_tui.core.clock import FixedClock
-from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, seed_served, show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 from zerossl_tui.ui.themes import load_themes, shipped_dir
@@ -96,6 +96,35 @@ async def help_screen(app: Dashboard, pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def notifications(app: Dashboard, pilot: Pilot[int]) -> None:
+    """The notifications screen: every URL masked, a new one being typed (masked too)."""
+    await loaded(app, pilot)
+    await pilot.press("n")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.screen.query_one("#url", Input).value = "mailto://ops:screenshot-only@mail.example.net"
+    await pilot.pause()
+
+
+async def accounts(app: Dashboard, pilot: Pilot[int]) -> None:
+    """The accounts screen, asking before a key rollover."""
+    await loaded(app, pilot)
+    await pilot.press("u")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("down", "ctrl+r")
+    await pilot.pause()
+
+
+def seed_operations(service: CertificateService) -> None:
+    """Verify endpoints in every state, two notification URLs and a registered ZeroSSL account."""
+    seed_served(service)
+    service.add_notify_url("json://hook:screenshot-only@hooks.example.net/zerossl?token=abc")
+    service.add_notify_url("ntfy://ops:screenshot-only@ntfy.example.net/certs")
+    directory = service.settings.provider("zerossl").directory
+    service.store.save_account("zerossl", b"demo key", "https://acme.zerossl.com/v2/DV90/account/d3m0", directory)
+
+
 def themed(theme: str) -> Step:
     """The main screen in ``theme``."""
     async def step(app: Dashboard, pilot: Pilot[int]) -> None:
@@ -127,9 +156,11 @@ def main() -> int:
         isolated_home(Path(tmp))
         service = CertificateService(clock=FixedClock(DEMO_NOW))
         seed_demo(service)
+        seed_operations(service)
         shots: list[tuple[str, Step]] = [
             ("main", select("shop")), ("issuing", issuing), ("add-form", add_form), ("eab", eab),
-            ("settings", settings), ("help", help_screen),
+            ("settings", settings), ("help", help_screen), ("notifications", notifications),
+            ("accounts", accounts),
         ]
         shots += [(f"theme-{theme}", themed(theme)) for theme in sorted(load_themes([shipped_dir()]).themes)]
         for name, step in shots:

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from zerossl_tui.core.clock import FixedClock
-from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, seed_served, show_running
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 
@@ -118,3 +118,37 @@ class TestModals:
 class TestSettings:
     def test_settings_screen(self, demo_app: Dashboard, snap_compare: Compare) -> None:
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=loaded, press=["s"])
+
+
+class TestOperations:
+    def test_served_column_and_details(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        seed_served(demo_app.service)
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("blog"))
+
+    def test_notifications_screen_masks_every_url(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        demo_app.service.add_notify_url("json://hook:s3cret@hooks.example.net/zerossl?token=abc")
+        demo_app.service.add_notify_url("ntfy://ops:hunter2@ntfy.example.net/certs")
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            await pilot.press("n")
+            await demo_app.workers.wait_for_complete()
+            await pilot.pause()
+            demo_app.screen.query_one("#url", Input).value = "mailto://ops:p4ssw0rd@mail.example.net"
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_accounts_screen(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        directory = demo_app.service.settings.provider("zerossl").directory
+        demo_app.service.store.save_account("zerossl", b"demo key", "https://acme.zerossl.com/v2/DV90/account/d3m0",
+                                            directory)
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            await pilot.press("u")
+            await demo_app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("down", "ctrl+r")
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)

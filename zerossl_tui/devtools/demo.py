@@ -128,3 +128,25 @@ def show_running(board: OrderBoard, name: str, now: datetime) -> None:
     board.next_queued()
     for event in live_events(name, now):
         board.record(event)
+
+
+DEMO_ENDPOINTS = {"shop": ("203.0.113.10:443", "203.0.113.11:443"), "blog": ("blog.example.com:443",),
+                  "mail": ("mail.example.com:993",), "cdn": ("cdn.example.com:443",)}
+
+
+def seed_served(service: CertificateService, now: datetime = DEMO_NOW) -> None:
+    """``verify`` endpoints and their last checks: shop served everywhere, blog stale (the web server was not
+    reloaded), mail unreachable, cdn not checked yet (the Served column in every state)."""
+    from ..core.served import EndpointCheck
+    from ..service.verify import record_checks
+
+    for name, endpoints in DEMO_ENDPOINTS.items():
+        service.edit_certificate(name, verify=list(endpoints))
+    infos = {name: service.current_info(name) for name in DEMO_ENDPOINTS}
+    serial = {name: info.serial if info else "" for name, info in infos.items()}
+    checks = [EndpointCheck("shop", endpoint, "ok", serial["shop"], serial["shop"])
+              for endpoint in DEMO_ENDPOINTS["shop"]]
+    checks.append(EndpointCheck("blog", "blog.example.com:443", "stale", "3B17C0DE5E11", serial["blog"]))
+    checks.append(EndpointCheck("mail", "mail.example.com:993", "unreachable", expected_serial=serial["mail"],
+                                error="connection refused"))
+    record_checks(service.paths.data_dir, checks, (now - timedelta(minutes=12)).isoformat())

@@ -20,10 +20,12 @@ from .base import DashboardBase
 from .board import QUEUED
 from .keys import KEYS
 from .messages import Answer
+from .screens.accounts import AccountsScreen, outcome
 from .screens.cert_form import CertificateForm, FormResult, provider_choices
 from .screens.confirm import ConfirmScreen, RevokeScreen
 from .screens.eab import EabScreen
 from .screens.help import HelpScreen
+from .screens.notify import NotifyScreen
 from .screens.settings import SettingsScreen
 
 if TYPE_CHECKING:
@@ -124,7 +126,13 @@ class Dashboard(DashboardBase):
                           group="remove")
 
     def on_answer(self, message: Answer) -> None:
-        """A removal ended: say so and refresh, or say why not."""
+        """A removal, a verification or an account operation ended: say so and refresh, or say why not."""
+        if message.key.startswith("verify "):
+            self.verified(message)
+            return
+        if message.key.startswith("account "):
+            self.account_done(message)
+            return
         if not message.key.startswith("remove "):
             return
         name = message.key.removeprefix("remove ")
@@ -151,7 +159,47 @@ class Dashboard(DashboardBase):
         self.push_screen(RevokeScreen(name, view.info.serial), chosen)
 
 
+    def action_verify(self) -> None:
+        """``v``: check what the selected certificate's ``verify`` endpoints serve, in a worker."""
+        name = self.selected()
+        view = self.table.views.get(name) if name else None
+        if name is None or view is None:
+            return
+        if not view.spec.verify:
+            self.notify(f"{name}: no endpoints to verify: add them with `zerossl-tui edit {name} --verify "
+                        "HOST:PORT`", severity="warning")
+            return
+        self.notify(f"{name}: checking {len(view.spec.verify)} endpoint(s)…", timeout=3)
+        self.run_blocking(f"verify {name}", partial(self.service.verify, [name]), self, group="verify")
+
+    def verified(self, message: Answer) -> None:
+        """Say how many endpoints serve the current certificate; the Served column and the log follow."""
+        name = message.key.removeprefix("verify ")
+        if message.error is not None:
+            self.report(message.error, name)
+            return
+        checks = message.result or []
+        good = sum(1 for check in checks if check.ok)
+        self.notify(f"{name}: {good} of {len(checks)} endpoint(s) serve the current certificate",
+                    title="Served", severity="information" if good == len(checks) else "warning")
+        self.reload_views()
+
     # -- providers and settings -----------------------------------------------------------------
+
+    def action_notifications(self) -> None:
+        """``n``: the notification URLs (masked): add, test, remove."""
+        self.push_screen(NotifyScreen(self.service))
+
+    def action_accounts(self) -> None:
+        """``u``: every provider's ACME account: key rollover and deactivation."""
+        self.push_screen(AccountsScreen(self.service))
+
+    def account_done(self, message: Answer) -> None:
+        """A rollover or deactivation ended: a notification, and the accounts screen when it is open."""
+        text, ok = outcome(message)
+        self.notify(text, title="Account", severity="information" if ok else "error", timeout=10)
+        if isinstance(self.screen, AccountsScreen):
+            self.screen.account_done(message)
 
     def action_eab(self) -> None:
         """``k``: EAB credentials of the selected certificate's provider (or the default one)."""

@@ -30,6 +30,7 @@ from .board import OrderBoard
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
 from .orders import error_parts, run_job, success_text
+from .served import Recorded, ServedLoaded, load_served, served_block
 from .themes import DEFAULT_THEME, load_themes, shipped_dir, user_dir
 from .widgets.cert_table import CertTable, palette_from
 
@@ -46,7 +47,7 @@ class DashboardBase(App[int]):
 
     # Absolute paths: subclasses may live elsewhere. Every style of the dashboard is in these files.
     CSS_PATH = [Path(__file__).parent / name for name in ("app.tcss", "widgets.tcss", "dialogs.tcss",
-                                                           "settings.tcss")]
+                                                           "settings.tcss", "ops.tcss")]
     TITLE = "zerossl-tui"
     main: MainScreen
 
@@ -72,6 +73,7 @@ class DashboardBase(App[int]):
         self._stop = threading.Event()
         self._scheduler: object | None = None
         self.select_after_load: str | None = None
+        self.served: dict[str, Recorded] = {}
         if title:
             self.title = title
 
@@ -164,7 +166,8 @@ class DashboardBase(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def reload_views(self) -> None:
-        """Read every row from the service (status, expiry, next renewal, last result)."""
+        """Read every row from the service (status, expiry, next renewal, last result, what is served)."""
+        self.post_message(ServedLoaded(load_served(self.service)))
         self.post_message(ViewsLoaded(self.service.views()))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log")
@@ -183,6 +186,7 @@ class DashboardBase(App[int]):
         """Fill the table (one pass) or update its changed cells; show the hint when the store is empty."""
         self.loaded = True
         self._early_views = None
+        self.table.served = self.served
         self.table.load(views, self.clock.now())
         empty = not views
         self.main.show_empty(empty)
@@ -191,6 +195,13 @@ class DashboardBase(App[int]):
             self.select_after_load = None
         self.update_subtitle()
         self.draw_log()
+
+    def on_served_loaded(self, message: ServedLoaded) -> None:
+        """Keep what the endpoints last reported; the rows (and the log) show it once they are there."""
+        self.served = message.served
+        if self.loaded:
+            self.table.set_served(message.served)
+            self.draw_log()
 
     def on_orders_loaded(self, message: OrdersLoaded) -> None:
         """Keep the orders and redraw the log when they belong to the selected row."""
@@ -211,8 +222,9 @@ class DashboardBase(App[int]):
         job = self.board.get(name) if name else None
         events = self.board.events(name) if name else ()
         palette = self.table.palette
+        served = served_block(view.spec.verify, self.served.get(view.spec.name), palette) if view else None
         self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events,
-                                              self.clock.now(), palette)
+                                              self.clock.now(), palette, served=served)
 
     def update_subtitle(self) -> None:
         """Counts and auto-renew state in the header."""
@@ -302,6 +314,21 @@ class DashboardBase(App[int]):
             self.load_orders(job.name)
         self.reload_views()
         self.pump()
+        issued = worker.state == WorkerState.SUCCESS and worker.result is not None
+        self.after_order([job.name] if issued else [])
+
+    @work(thread=True, exit_on_error=False, group="after-order", description="verify and notify")
+    def after_order(self, issued: list[str]) -> None:
+        """Like ``renew`` and the daemon: verify what the new certificates' endpoints serve (waiting a little
+        for the web server's reload), then send the notifications that are due; the Served column follows."""
+        from ..service.watch import after_order
+
+        def log(line: str) -> None:
+            self.post_message(SchedulerNote(line))
+
+        # watch.Ordered declares store as a plain attribute; the service has it as a read-only property
+        after_order(self.service, issued, log, cancel=self._stop)  # type: ignore[arg-type]
+        self.post_message(ServedLoaded(load_served(self.service)))
 
     def report(self, error: BaseException | None, name: str = "") -> None:
         """A failure as a notification: the error's title and its message, in plain words."""

@@ -16,11 +16,12 @@ class Key:
     label: str
     help: str
     display: str = ""
+    footer: bool = True  # the footer holds what fits in 140 columns; `?` help and ctrl+p list every key
 
     def binding(self, prefix: str = "") -> Binding:
         """The Textual binding shown in the footer (``prefix="app."`` to bind on a screen)."""
         return Binding(self.key, prefix + self.action, self.label, key_display=self.display or None,
-                       tooltip=self.help)
+                       tooltip=self.help, show=self.footer)
 
 
 KEYS: tuple[Key, ...] = (
@@ -32,9 +33,13 @@ KEYS: tuple[Key, ...] = (
     Key("x", "revoke", "Revoke", "Revoke the selected certificate at its CA"),
     Key("k", "eab", "EAB", "External Account Binding credentials of the selected certificate's CA"),
     Key("s", "settings", "Settings", "Providers, renewal defaults, concurrency and theme"),
+    Key("v", "verify", "Verify", "Check what the selected certificate's verify endpoints serve (Served column)",
+        footer=False),
+    Key("n", "notifications", "Notify", "Notification URLs: add one, send a test, remove one"),
+    Key("u", "accounts", "Accounts", "ACME account of each provider: key rollover and deactivation"),
     Key("slash", "filter", "Filter", "Show only certificates whose name or domain contains a text", "/"),
     Key("c", "cancel", "Cancel", "Cancel the selected certificate's running order"),
-    Key("t", "theme", "Theme", "Switch to the next theme (saved for next time)"),
+    Key("t", "theme", "Theme", "Switch to the next theme (saved for next time)", footer=False),
     Key("question_mark", "help", "Help", "Show every key", "?"),
     Key("q", "quit", "Quit", "Quit (asks first while orders run)"),
 )

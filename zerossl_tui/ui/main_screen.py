@@ -40,7 +40,7 @@ class MainScreen(Screen[None]):
         yield Static(EMPTY_TEXT, id="empty")
         yield CertTable(id="certs")
         yield OrderLog(id="log")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # room for every footer key in 140 columns; ? lists ctrl+p
 
     def on_mount(self) -> None:
         """Tell the App that the widgets are there."""

@@ -27,7 +27,8 @@ from textual.strip import Strip
 
 from ...core.models import CertificateView
 from .. import format as fmt
-from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, expiry_cell, status_cell
+from ..served import Recorded, served_rank
+from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, expiry_cell, served_cell, status_cell
 
 Palette = dict[str, str]
 PADDING = 1
@@ -66,7 +67,7 @@ class CertTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "cert-table--header", "cert-table--even", "cert-table--cursor"}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (click a header too)"),
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort by the next column (click a header too)", show=False),
         Binding("up", "cursor(-1)", show=False), Binding("down", "cursor(1)", show=False),
         Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
         Binding("home", "cursor(-1000000000)", show=False), Binding("end", "cursor(1000000000)", show=False),
@@ -92,6 +93,7 @@ class CertTable(ScrollView, can_focus=True):
         self.cells: dict[str, Cells] = {}
         self.widths: dict[str, int] = {key: len(label) for label, key, _ in COLUMNS}
         self._jobs: dict[str, str] = {}
+        self.served: dict[str, Recorded] = {}
         self._versions: dict[str, int] = {}
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
         self._now = datetime.fromtimestamp(0, UTC)
@@ -104,7 +106,7 @@ class CertTable(ScrollView, can_focus=True):
         self.views = {v.spec.name: v for v in views}
         self._now = now
         for name, view in self.views.items():
-            self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name)))
+            self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name), self.served.get(name)))
         for gone in set(self.cells) - set(self.views):
             self.cells.pop(gone)
         self._arrange()
@@ -118,6 +120,12 @@ class CertTable(ScrollView, can_focus=True):
         view = self.views.get(name)
         if view is not None:
             self.update_cell(name, "status", *status_cell(view, self.palette, self._jobs.get(name)))
+
+    def set_served(self, served: dict[str, Recorded]) -> None:
+        """What the ``verify`` endpoints last reported (``{name: {endpoint: check}}``): the Served cells."""
+        self.served = served
+        for name, view in self.views.items():
+            self.update_cell(name, "served", *served_cell(view, served.get(name), self.palette))
 
     def set_filter(self, text: str) -> None:
         """Show only certificates whose name or a domain contains ``text``."""
@@ -298,7 +306,7 @@ class CertTable(ScrollView, can_focus=True):
         """Filter, sort, size the columns, keep the selection; one pass over the rows."""
         selected = self.selected_name
         chosen = [v for v in self.views.values() if fmt.matches(v, self.filter_text)]
-        chosen.sort(key=SORT_KEYS[self.sort_column], reverse=self.sort_reverse)
+        chosen.sort(key=self._sort_key(), reverse=self.sort_reverse)
         self.names = [v.spec.name for v in chosen]
         self.widths = {key: fixed or max([len(label) + 2, *(cell_len(self.cells[n][key][0]) for n in self.names)])
                        for label, key, fixed in COLUMNS}
@@ -309,6 +317,11 @@ class CertTable(ScrollView, can_focus=True):
             self.cursor_row = min(self.cursor_row, max(0, len(self.names) - 1))
         self.refresh()
         self._announce()
+
+    def _sort_key(self) -> Any:
+        if self.sort_column == "served":  # what was reported is not in the view: rank the cell, worst first
+            return lambda v: (served_rank(self.cells[v.spec.name]["served"][0]), v.spec.name)
+        return SORT_KEYS[self.sort_column]
 
     def _widen(self, column: str, text: str) -> None:
         fixed = next(width for _, key, width in COLUMNS if key == column)

@@ -113,15 +113,17 @@ class OrderLog(VerticalScroll):
         events: Sequence[ProgressEvent],
         now: datetime,
         palette: dict[str, str],
+        served: Text | None = None,
     ) -> None:
-        """Draw the log of ``view``: header, live timeline when an order runs, then journal orders."""
+        """Draw the log of ``view``: header, what is served, live timeline when an order runs, then journal
+        orders."""
         body = self.query_one("#log-text", Static)
         if view is None:
             self.border_title = "Order log"
             body.update(Text("Select a certificate to see its orders.", style="dim"))
             return
         self.border_title = literal(f"Order log: {view.spec.name}")
-        parts = [header(view, now)]
+        parts = [header(view, now), *([served] if served is not None else [])]
         if job is not None:
             parts.append(live_timeline(job, events, now, palette))
         parts.extend(_history(orders, job is not None, palette))

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...core.models import CertificateView, CertStatus
 from .. import format as fmt
+from ..served import Recorded, served_color, served_text
 from ..text import plain
 
 Cells = dict[str, tuple[str, str]]
@@ -20,6 +21,7 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Status", "status", fmt.STATUS_WIDTH),
     ("Expires in", "expiry", fmt.COUNTDOWN_WIDTH),
     ("Next renewal", "renewal", fmt.RENEWAL_WIDTH),
+    ("Served", "served", None),
     ("Last result", "result", None),
 )
 STATUS_RANK = {s: i for i, s in enumerate(
@@ -32,6 +34,7 @@ STATUS_COLOR = {
 }
 URGENCY_COLOR = {"ok": "success", "soon": "warning", "urgent": "error", "expired": "error", "none": "muted"}
 LATE = "9999"
+RESULT_WIDTH = 15  # the start of an error; the order log has all of it
 
 
 def _sort_keys() -> dict[str, Callable[[CertificateView], Any]]:
@@ -43,6 +46,7 @@ def _sort_keys() -> dict[str, Callable[[CertificateView], Any]]:
         "expiry": lambda v: (v.info.not_after.isoformat() if v.info else LATE, v.spec.name),
         "renewal": lambda v: (v.next_renewal.isoformat() if v.next_renewal else LATE, v.spec.name),
         "result": lambda v: (v.last_result, v.spec.name),
+        "served": lambda v: (not v.spec.verify, v.spec.name),  # the table sorts by the cell's rank instead
     }
 
 
@@ -64,8 +68,15 @@ def expiry_cell(view: CertificateView, now: datetime, palette: dict[str, str]) -
     return fmt.expiry_text(view.info, now), style
 
 
-def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], step: str | None) -> Cells:
-    """Every cell of one row."""
+def served_cell(view: CertificateView, recorded: Recorded | None, palette: dict[str, str]) -> tuple[str, str]:
+    """What the ``verify`` endpoints last reported: ok, stale, unreachable, unchecked, or a dash for none."""
+    text = served_text(view.spec.verify, recorded)
+    return text, palette[served_color(text)]
+
+
+def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], step: str | None,
+              served: Recorded | None = None) -> Cells:
+    """Every cell of one row (``served``: the certificate's last recorded checks)."""
     return {
         "name": (plain(view.spec.name), "bold"),
         "domains": (plain(fmt.domains_text(view.spec.domains)), ""),
@@ -73,5 +84,7 @@ def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], ste
         "status": status_cell(view, palette, step),
         "expiry": expiry_cell(view, now, palette),
         "renewal": (fmt.next_renewal_text(view, now), ""),
-        "result": (plain(fmt.last_result_text(view)), palette["error"] if view.last_result == "failed" else ""),
+        "served": served_cell(view, served, palette),
+        "result": (plain(fmt.last_result_text(view, RESULT_WIDTH)),
+                   palette["error"] if view.last_result == "failed" else ""),
     }
