@@ -61,9 +61,14 @@ def _guarded(step: Callable[[], object], log: Callable[[str], None], what: str) 
 class Ordered(Protocol):
     """What ``after_order`` needs (CertificateService provides it)."""
 
-    store: Any
-    paths: Any
-    clock: Any
+    @property
+    def store(self) -> Any: ...
+
+    @property
+    def paths(self) -> Any: ...
+
+    @property
+    def clock(self) -> Any: ...
 
     def certificate(self, name: str) -> Any: ...
 

@@ -327,7 +327,7 @@ class DashboardBase(App[int]):
             self.post_message(SchedulerNote(line))
 
         # watch.Ordered declares store as a plain attribute; the service has it as a read-only property
-        after_order(self.service, issued, log, cancel=self._stop)  # type: ignore[arg-type]
+        after_order(self.service, issued, log, cancel=self._stop)
         self.post_message(ServedLoaded(load_served(self.service)))
 
     def report(self, error: BaseException | None, name: str = "") -> None:
