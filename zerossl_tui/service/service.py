@@ -202,6 +202,7 @@ class CertificateService:
             last_result=last.result if last else "",
             last_error=state.last_error or (last.error_detail if last else ""),
             explanation=state.ari_explanation,
+            ari_window=_window(state),
         )
 
     def orders(self, name: str, limit: int = 50) -> list[OrderRecord]:
@@ -331,3 +332,10 @@ class CertificateService:
         return snapshot_of(self.views(), failures, self.journal.order_counts(), load_checks(self.paths.data_dir),
                            verify)
 
+
+
+def _window(state: RenewalState) -> tuple[datetime, datetime] | None:
+    """The CA's ARI window as the views show it, when there is one."""
+    if state.ari_window_start is None or state.ari_window_end is None:
+        return None
+    return state.ari_window_start, state.ari_window_end
