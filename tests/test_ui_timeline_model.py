@@ -86,4 +86,4 @@ def test_reason_names_the_rule_and_the_explanation() -> None:
     cert = CertificateView(cert.spec, cert.status, cert.info, cert.next_renewal, cert.renewal_source,
                            explanation="https://ca.example/why")
     line = vm.reason(cert, NOW)
-    assert "2025-06-01 12:37:00 UTC" in line and "backoff" in line and line.endswith("https://ca.example/why")
+    assert "2025-06-01 12:37:00 UTC, in 37m 00s" in line and "backoff" in line and line.endswith("https://ca.example/why")

@@ -14,11 +14,11 @@ from ..core.policy import emergency_at
 from . import format as fmt
 
 REASONS = {
-    "ari": "the CA's renewal window (ARI): a random moment inside it, kept until the window moves",
-    "lifetime": "the lifetime rule: about 1/3 of the validity left (the CA gave no renewal window)",
-    "emergency": "under 1/20 of the validity left: renew now, whatever the CA's window says",
-    "backoff": "retry after a failed attempt (backoff from 1 minute to 6 hours)",
-    "rate-limit": "the CA's rate limit: waiting for the moment its Retry-After named",
+    "ari": "a moment inside the CA's renewal window (ARI)",
+    "lifetime": "1/3 of the validity left (no renewal window from the CA)",
+    "emergency": "under 1/20 of the validity left, whatever the CA's window says",
+    "backoff": "retry after a failed attempt (backoff)",
+    "rate-limit": "the CA's rate limit ends (its Retry-After)",
 }
 
 
@@ -70,8 +70,12 @@ def reason(view: CertificateView, now: datetime) -> str:
     """One line: when the next renewal is planned and why (the same facts as ``list --json``)."""
     if view.info is None:
         return "never issued: the first order runs as soon as it is asked for (r) or auto-renew starts it"
-    when = fmt.clock_text(view.next_renewal) if view.next_renewal else "-"
-    line = f"renewal {when} ({fmt.next_renewal_text(view, now)}): {REASONS.get(view.renewal_source, '')}"
+    if view.next_renewal is None:
+        return "no renewal planned"
+    left = (view.next_renewal - now).total_seconds()
+    when = "now" if left <= 0 else f"in {fmt.span(left)}"
+    rule = REASONS.get(view.renewal_source, view.renewal_source)
+    line = f"renewal {fmt.clock_text(view.next_renewal)}, {when}: {rule}"
     if view.explanation:
         line += f"; {view.explanation}"
     return " ".join(line.split())
