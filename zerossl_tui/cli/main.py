@@ -105,10 +105,14 @@ def _edit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _wants_steps(args: argparse.Namespace) -> bool:
     # Steps go to stderr on a terminal (or with --verbose); from cron, only the result and errors print.
     wanted = getattr(args, "verbose", False) or sys.stderr.isatty()
-    show = wanted and not getattr(args, "quiet", False) and not getattr(args, "json", False)
+    return wanted and not getattr(args, "quiet", False) and not getattr(args, "json", False)
+
+
+def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    show = _wants_steps(args)
     lock = threading.Lock()
 
     def emit(event: ProgressEvent) -> None:
@@ -145,12 +149,28 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _renew(args: argparse.Namespace) -> int:
-    service = _service(args)
-    results = service.renew(args.names or None, force=args.force, progress=_progress_printer(args),
-                            cancel=_cancel_on_sigterm())
+    from .progress import BulkProgress, interruptible, wants_bar
+
+    service, cancel = _service(args), _cancel_on_sigterm()
+    bar = wants_bar(args.json) and not args.quiet
+    total = _renew_total(service, args) if bar else 0
+    show = BulkProgress(total, bar=bar, steps=_wants_steps(args) and (not bar or args.verbose))
+    with interruptible(cancel, show.note), show:
+        results = service.renew(args.names or None, force=args.force, progress=show, cancel=cancel)
     output.renewals(results, as_json=args.json)
     _after_order(service, [name for name, info, _ in results if info is not None])
+    if cancel.is_set():
+        output.error(f"interrupted: {output.renew_counts(results)}; run renew again for the rest")
+        return 130
     return 1 if any(err for _, _, err in results) else 0
+
+
+def _renew_total(service, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """How many orders the bar counts: every named (or every) certificate when forced, else the due ones."""
+    names = args.names or sorted(service.settings.certificates)
+    for name in names:
+        service.certificate(name)  # an unknown name is reported before any bar is drawn
+    return len(names) if args.force else len(service.due(names))
 
 
 def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-def]
