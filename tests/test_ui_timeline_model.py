@@ -87,3 +87,13 @@ def test_reason_names_the_rule_and_the_explanation() -> None:
                            explanation="https://ca.example/why")
     line = vm.reason(cert, NOW)
     assert "2025-06-01 12:37:00 UTC, in 37m 00s" in line and "backoff" in line and line.endswith("https://ca.example/why")
+
+
+def test_marker_labels_never_overlap_nor_run_off_the_edge() -> None:
+    from zerossl_tui.ui.widgets.validity import spread
+
+    placed = spread([(10, "▲ now"), (11, "◆ renewal")], 40)
+    assert placed == [(10, "▲ now"), (16, "◆ renewal")]
+    placed = spread([(36, "▲ now"), (37, "◆ renewal")], 40)
+    assert placed == [(25, "▲ now"), (31, "◆ renewal")]
+    assert all(at + len(label) <= 40 for at, label in placed)

@@ -167,7 +167,9 @@ class TimelineStrip(Widget, can_focus=True):
         if self.model is None:
             return Text("")
         lines = [self._row("renew  ", "renewing"), self._row("expire ", "expiring"), self._axis()]
-        return Text("\n").join(lines)
+        text = Text("\n").join(lines)
+        text.no_wrap, text.overflow = True, "crop"
+        return text
 
     def _row(self, label: str, kind: str) -> Text:
         model = self.model
@@ -187,10 +189,10 @@ class TimelineStrip(Widget, can_focus=True):
             colour = palette.get("error", "") + " bold"
         elif not filled:
             colour = palette.get("muted", "")
-        if index == self.chosen:
-            return f"{colour} reverse"
-        if index == self.cursor and self.has_focus:
-            return f"{colour} underline"
+        # The chosen column and the cursor get a grey background: reversing a block character would
+        # only swap it for the background colour.
+        if index == self.chosen or (index == self.cursor and self.has_focus):
+            return f"{colour} on {palette.get('muted', 'grey50')}"
         return colour
 
     def _axis(self) -> Text:

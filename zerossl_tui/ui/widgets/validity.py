@@ -43,7 +43,8 @@ class ValidityBar(Widget):
             return Text("")
         ends = self._ends(view)
         bar = layout(view, now, max(2, self.content_region.width - len(ends[0]) - len(ends[1]) - 2))
-        why = Text(fmt.clip(plain(reason(view, now)), max(10, self.content_region.width)), style="dim")
+        why = Text(fmt.clip(plain(reason(view, now)), max(10, self.content_region.width)), style="dim",
+                   no_wrap=True, overflow="ellipsis")
         if bar is None:
             return Text("\n\n").append_text(why)
         return Text("\n").join([self._bar(bar, ends), self._markers(bar, len(ends[0]) + 1), why])
@@ -67,18 +68,28 @@ class ValidityBar(Widget):
         return text
 
     def _markers(self, bar: ValidityLayout, indent: int) -> Text:
-        cells = [" "] * (len(bar.cells) + indent + 20)
         marks = [(bar.now, "▲ now"), (bar.renew, "◆ renewal")]
         if bar.ari is not None:
             marks.append((bar.ari[0], "▓ ARI window"))
-        for column, label in sorted((c, t) for c, t in marks if c is not None):
-            _place(cells, indent + column, label)
-        return Text("".join(cells).rstrip(), style="dim")
+        placed = spread([(indent + c, label) for c, label in sorted(
+            (c, t) for c, t in marks if c is not None)], self.content_region.width)
+        cells = [" "] * self.content_region.width
+        for at, label in placed:
+            cells[at:at + len(label)] = list(label)
+        return Text("".join(cells).rstrip(), style="dim", no_wrap=True, overflow="crop")
 
 
-def _place(cells: list[str], at: int, label: str) -> None:
-    """Write ``label`` at ``at``, or further right when a previous label is in the way."""
-    while at < len(cells) and cells[at] != " " or (at > 0 and cells[at - 1] != " "):
-        at += 1
-    if at + len(label) <= len(cells):
-        cells[at:at + len(label)] = list(label)
+def spread(labels: list[tuple[int, str]], width: int) -> list[tuple[int, str]]:
+    """Label positions that keep each label at (or right of) its column, one space apart, inside ``width``:
+    labels that would run off the right edge are pushed back left. Those that still do not fit are dropped."""
+    placed: list[tuple[int, str]] = []
+    for at, label in labels:
+        if placed:
+            at = max(at, placed[-1][0] + len(placed[-1][1]) + 1)
+        placed.append((at, label))
+    limit = width
+    for index in range(len(placed) - 1, -1, -1):
+        at, label = placed[index]
+        placed[index] = (min(at, limit - len(label)), label)
+        limit = placed[index][0] - 1
+    return [(at, label) for at, label in placed if at >= 0]
