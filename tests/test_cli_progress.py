@@ -12,9 +12,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from conftest import Home
+from test_import_clients import acme_sh_entry
 
 from zerossl_tui.devtools.pebble import PebbleServer
 
@@ -121,3 +123,31 @@ def test_ctrl_c_stops_after_the_orders_in_flight_and_reports(local_home: Home, p
     assert "Traceback" not in err
     rows = {row["name"]: row for row in json.loads(local_home.run("list", "--json", check=True).stdout)}
     assert sum(1 for row in rows.values() if row["last_result"] == "issued") >= renewed
+
+
+def acme_sh_home(pebble: PebbleServer, tmp_path: Path, count: int) -> Path:
+    """An acme.sh home with ``count`` entries, all holding one certificate really issued by Pebble."""
+    src = Home(tmp_path / "src", tmp_path / "src" / "settings.toml", tmp_path / "src" / "data")
+    src.run("provider", "add", "local", "--directory", pebble.directory, "--ca-bundle", str(pebble.ca_bundle),
+            check=True)
+    src.run("add", "one", "-d", "one.example.test", "--provider", "local", "--http-port", str(pebble.http_port),
+            "--http-bind", "127.0.0.1", check=True)
+    src.run("issue", "one", check=True)
+    version = next((src.data / "certificates" / "one").glob("versions/*"))
+    home_dir = tmp_path / ".acme.sh"
+    for i in range(count):
+        acme_sh_entry(home_dir, version, f"i{i}.example.test", f"Le_API='{pebble.directory}'\n")
+    return home_dir
+
+
+def test_import_on_a_terminal_shows_a_bar_and_piped_prints_the_report(
+    local_home: Home, pebble: PebbleServer, tmp_path: Path
+) -> None:
+    store = acme_sh_home(pebble, tmp_path, 4)
+    code, screen, err = PtyRun(local_home, "import", "acme.sh", "--home", str(store), "--dry-run").finish()
+    assert code == 0, err
+    assert "importing" in screen and "4/4" in screen and "done 4 · failed 0 · left 0" in screen
+    assert "would import 4 of 4 certificate(s)" in screen
+    piped = local_home.run("import", "acme.sh", "--home", str(store), check=True)
+    assert "imported 4 of 4 certificate(s)" in piped.stdout
+    assert "\x1b" not in piped.stdout and "importing" not in piped.stdout

@@ -258,8 +258,13 @@ def _say_now(text: str) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from .ops_output import import_report
+    from .progress import BulkProgress, wants_bar
 
-    report = _service(args).import_from(args.client, args.store_path, dry_run=args.dry_run)
+    show = BulkProgress(None, bar=wants_bar(args.json), steps=False, what="importing")
+    with show:
+        report = _service(args).import_from(
+            args.client, args.store_path, dry_run=args.dry_run,
+            on_item=lambda done, total, item: show.item(done, total, item.name, item.action != "refuse"))
     import_report(report, as_json=args.json)
     return 0
 

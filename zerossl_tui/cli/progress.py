@@ -57,13 +57,14 @@ class Tally:
 class BulkProgress:
     """Receives every order's progress events (from worker threads) and shows them one way or another."""
 
-    def __init__(self, total: int, *, bar: bool, steps: bool, what: str = "renewing") -> None:
-        self.tally = Tally(total)
+    def __init__(self, total: int | None, *, bar: bool, steps: bool, what: str = "renewing") -> None:
+        """``total`` None: not known yet (an import learns it as it goes); 0: nothing to do, no bar."""
+        self.tally = Tally(total or 0)
         self.steps = steps
         self._lock = threading.Lock()
         self._bar: Progress | None = None
         self._task: TaskID | None = None
-        if bar and total:
+        if bar and total != 0:
             self._bar = _make_bar()
             self._task = self._bar.add_task(what, total=total, tally=self.tally.text())
 
@@ -85,6 +86,14 @@ class BulkProgress:
             if changed and self._bar is not None and self._task is not None:
                 ended = len(self.tally.ended)
                 self._bar.update(self._task, completed=ended, tally=self.tally.text())
+
+    def item(self, done: int, total: int, name: str, ok: bool) -> None:
+        """One item of work that reports itself (an import) rather than through order events."""
+        with self._lock:
+            self.tally.total = total
+            self.tally.ended[name] = "done" if ok else "failed"
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, total=total, completed=done, tally=self.tally.text())
 
     def note(self, line: str) -> None:
         """A line for the person watching, above the bar (or on stderr). Takes no lock: it is also called

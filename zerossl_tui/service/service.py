@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.errors import ConfigError, UsageError
-from ..core.imported import ImportReport
+from ..core.imported import ImportItem, ImportReport
 from ..core.interfaces import Lock
 from ..core.models import (
     CertificateSpec,
@@ -262,14 +262,16 @@ class CertificateService:
         """Note that an order for ``name`` runs in this process (views show it as issuing)."""
         self.running.mark(name, running)
 
-    def import_from(self, client: str, path: str = "", *, dry_run: bool = False) -> ImportReport:
-        """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``)."""
+    def import_from(self, client: str, path: str = "", *, dry_run: bool = False,
+                    on_item: Callable[[int, int, ImportItem], None] | None = None) -> ImportReport:
+        """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``);
+        ``on_item(done, total, item)`` is told about each certificate as it is decided."""
         from ..engine.importers import read_store
         from .imports import import_store
 
         found = read_store(client, path)
         with self._lock:
-            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run)
+            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run, on_item=on_item)
 
     def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
         """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);
