@@ -63,7 +63,9 @@ def test_clicking_a_day_filters_the_table_and_clicking_again_restores_it(demo: C
 
 def test_keys_on_the_focused_strip_choose_today_and_escape_shows_all(demo: CertificateService) -> None:
     async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
-        app.main.timeline.focus()
+        app.table.focus()
+        await pilot.press("shift+tab")
+        assert app.focused is app.main.timeline
         await pilot.press("home", "enter")
         await pilot.pause()
         # Today: the renewals that are due now or back off for 37 minutes, and the expired `legacy`.
