@@ -67,6 +67,19 @@ async def issuing(app: Dashboard, pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def timeline_day(app: Dashboard, pilot: Pilot[int]) -> None:
+    """Today's column of the 90-day strip chosen: the table shows only what needs attention today, and
+    `cdn`'s validity bar has its CA's renewal window."""
+    await loaded(app, pilot)
+    app.main.timeline.focus()
+    await pilot.press("home", "enter")
+    await pilot.pause()
+    app.table.select("api")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def add_form(app: Dashboard, pilot: Pilot[int]) -> None:
     """The add form, with a mistake being pointed out as it is typed."""
     await loaded(app, pilot)
@@ -158,7 +171,8 @@ def main() -> int:
         seed_demo(service)
         seed_operations(service)
         shots: list[tuple[str, Step]] = [
-            ("main", select("shop")), ("issuing", issuing), ("add-form", add_form), ("eab", eab),
+            ("main", select("shop")), ("timeline", timeline_day), ("validity-ari", select("cdn")),
+            ("issuing", issuing), ("add-form", add_form), ("eab", eab),
             ("settings", settings), ("help", help_screen), ("notifications", notifications),
             ("accounts", accounts),
         ]

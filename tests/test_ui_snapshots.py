@@ -152,3 +152,23 @@ class TestOperations:
             await pilot.press("down", "ctrl+r")
 
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+
+class TestTimelineAndValidity:
+    def test_day_chosen_in_the_strip_filters_the_table(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            demo_app.main.timeline.focus()
+            await pilot.press("home", "enter")
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_narrow_strip_counts_weeks(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=(80, 36), run_before=select("shop"))
+
+    def test_validity_bar_with_ari_window(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("cdn"))
+
+    def test_validity_bar_of_a_failing_certificate(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("api"))

@@ -109,10 +109,14 @@ def _edit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _wants_steps(args: argparse.Namespace) -> bool:
     # Steps go to stderr on a terminal (or with --verbose); from cron, only the result and errors print.
     wanted = getattr(args, "verbose", False) or sys.stderr.isatty()
-    show = wanted and not getattr(args, "quiet", False) and not getattr(args, "json", False)
+    return wanted and not getattr(args, "quiet", False) and not getattr(args, "json", False)
+
+
+def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    show = _wants_steps(args)
     lock = threading.Lock()
 
     def emit(event: ProgressEvent) -> None:
@@ -142,12 +146,12 @@ def _dns(args: argparse.Namespace) -> int:
     return dns_cmd.run(_service(args), args, _cancel_on_sigterm())
 
 
-def _ordering_service(args: argparse.Namespace, progress: Progress):  # type: ignore[no-untyped-def]
+def _ordering_service(args: argparse.Namespace, progress: Progress, service=None):  # type: ignore[no-untyped-def]
     """The service for `issue` and `renew`: healed (deployments and dns-01 records a killed process left),
     with the terminal as the person behind a `manual` DNS provider."""
     from .manual import manual_factory
 
-    service = _service(args)
+    service = service or _service(args)
     service.heal(progress=progress)
     service.manual_dns = manual_factory(getattr(args, "non_interactive", False))
     return service
@@ -167,12 +171,30 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _renew(args: argparse.Namespace) -> int:
-    progress = _progress_printer(args)
-    service = _ordering_service(args, progress)
-    results = service.renew(args.names or None, force=args.force, progress=progress, cancel=_cancel_on_sigterm())
+    from .progress import BulkProgress, interruptible, wants_bar
+
+    cancel = _cancel_on_sigterm()
+    service = _service(args)
+    bar = wants_bar(args.json) and not args.quiet
+    total = _renew_total(service, args) if bar else 0
+    show = BulkProgress(total, bar=bar, steps=_wants_steps(args) and (not bar or args.verbose))
+    _ordering_service(args, show, service)
+    with interruptible(cancel, show.note), show:
+        results = service.renew(args.names or None, force=args.force, progress=show, cancel=cancel)
     output.renewals(results, as_json=args.json)
     _after_order(service, [name for name, info, _ in results if info is not None])
+    if cancel.is_set():
+        output.error(f"interrupted: {output.renew_counts(results)}; run renew again for the rest")
+        return 130
     return 1 if any(err for _, _, err in results) else 0
+
+
+def _renew_total(service, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """How many orders the bar counts: every named (or every) certificate when forced, else the due ones."""
+    names = args.names or sorted(service.settings.certificates)
+    for name in names:
+        service.certificate(name)  # an unknown name is reported before any bar is drawn
+    return len(names) if args.force else len(service.due(names))
 
 
 def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -260,8 +282,13 @@ def _say_now(text: str) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     from .ops_output import import_report
+    from .progress import BulkProgress, wants_bar
 
-    report = _service(args).import_from(args.client, args.store_path, dry_run=args.dry_run)
+    show = BulkProgress(None, bar=wants_bar(args.json), steps=False, what="importing")
+    with show:
+        report = _service(args).import_from(
+            args.client, args.store_path, dry_run=args.dry_run,
+            on_item=lambda done, total, item: show.item(done, total, item.name, item.action != "refuse"))
     import_report(report, as_json=args.json)
     return 0
 

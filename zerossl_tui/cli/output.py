@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ..core.errors import Cancelled
 from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
 from ..core.settings import Settings
 from ..core.text import printable
@@ -158,6 +159,15 @@ def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *
             say(f"{name}: not due")
         else:
             say(f"{name}: renewed, serial {info.serial}, valid until {rfc3339(info.not_after)}")
+
+
+def renew_counts(results: Sequence[tuple[str, CertInfo | None, Exception | None]]) -> str:
+    """``2 renewed, 1 failed, 3 cancelled, 0 not due``: what a (possibly interrupted) run did."""
+    renewed = sum(1 for _, info, err in results if info is not None and err is None)
+    cancelled = sum(1 for _, _, err in results if isinstance(err, Cancelled))
+    failed = sum(1 for _, _, err in results if err is not None) - cancelled
+    not_due = len(results) - renewed - failed - cancelled
+    return f"{renewed} renewed, {failed} failed, {cancelled} cancelled, {not_due} not due"
 
 
 def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:

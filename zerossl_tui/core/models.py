@@ -219,6 +219,7 @@ class CertificateView:
     last_result: str = ""
     last_error: str = ""
     explanation: str = ""
+    ari_window: tuple[datetime, datetime] | None = None
 
     @property
     def chain(self) -> str:

@@ -28,6 +28,7 @@ from ..core.settings import BUILTIN_PROVIDERS, Settings, with_certificate, with_
 from ..core.validate import build_certificate, build_provider
 
 SaveSettings = Callable[[Settings], None]
+ItemDone = Callable[[int, int, ImportItem], None]
 _SHELL = re.compile(r"[;&|<>$`(){}*?~]")
 _NEW_PROVIDER_NOTE = ("new provider {name} for {directory}: if that CA's HTTPS uses a private certificate, "
                       "add --ca-bundle with `provider add {name}`")
@@ -44,10 +45,15 @@ class _Run:
 
 
 def import_store(found: ForeignStore, settings: Settings, store: CertificateStore, save: SaveSettings, *,
-                 dry_run: bool = False) -> ImportReport:
-    """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings."""
+                 dry_run: bool = False, on_item: ItemDone | None = None) -> ImportReport:
+    """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings;
+    ``on_item(done, total, item)`` hears about each certificate as it is decided (for a progress bar)."""
     run = _Run(settings, store, dry_run)
-    items = [_one(run, cert, found.client) for cert in found.certs]
+    items = []
+    for cert in found.certs:
+        items.append(_one(run, cert, found.client))
+        if on_item is not None:
+            on_item(len(items), len(found.certs), items[-1])
     items += [ImportItem(name, "refuse", notes=(why,)) for name, why in found.refused]
     if not dry_run and run.settings is not settings:
         save(run.settings)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.clock import SYSTEM_CLOCK, Clock
 from ..core.dnsconf import certificate_dns_problem
 from ..core.errors import ConfigError, UsageError
-from ..core.imported import ImportReport
+from ..core.imported import ImportItem, ImportReport
 from ..core.interfaces import Lock
 from ..core.models import (
     CertificateSpec,
@@ -208,6 +208,7 @@ class CertificateService:
             last_result=last.result if last else "",
             last_error=state.last_error or (last.error_detail if last else ""),
             explanation=state.ari_explanation,
+            ari_window=_window(state),
         )
 
     def orders(self, name: str, limit: int = 50) -> list[OrderRecord]:
@@ -268,14 +269,16 @@ class CertificateService:
         """Note that an order for ``name`` runs in this process (views show it as issuing)."""
         self.running.mark(name, running)
 
-    def import_from(self, client: str, path: str = "", *, dry_run: bool = False) -> ImportReport:
-        """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``)."""
+    def import_from(self, client: str, path: str = "", *, dry_run: bool = False,
+                    on_item: Callable[[int, int, ImportItem], None] | None = None) -> ImportReport:
+        """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``);
+        ``on_item(done, total, item)`` is told about each certificate as it is decided."""
         from ..engine.importers import read_store
         from .imports import import_store
 
         found = read_store(client, path)
         with self._lock:
-            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run)
+            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run, on_item=on_item)
 
     def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
         """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);
@@ -366,3 +369,10 @@ class CertificateService:
     def remove_dns_leftovers(self, names: Iterable[str] | None = None) -> list[str]:
         """Remove the dns-01 records that killed orders left in their zones (also done by ``heal``)."""
         return dns.remove_leftovers(self.deps(), names)
+
+
+def _window(state: RenewalState) -> tuple[datetime, datetime] | None:
+    """The CA's ARI window as the views show it, when there is one."""
+    if state.ari_window_start is None or state.ari_window_end is None:
+        return None
+    return state.ari_window_start, state.ari_window_end

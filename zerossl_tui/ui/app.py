@@ -249,8 +249,9 @@ class Dashboard(DashboardBase):
         bar.focus()
 
     def action_close_filter(self) -> None:
-        """Escape: clear and hide the filter."""
+        """Escape: clear and hide the filter, and show every day of the timeline again."""
         bar = self.main.filter_bar
+        self.main.timeline.choose(None)
         if bar.has_class("visible"):
             bar.value = ""
             bar.remove_class("visible")
@@ -260,6 +261,7 @@ class Dashboard(DashboardBase):
         """Typing in the filter bar filters the table."""
         if event.input.id == "filter":
             self.table.set_filter(event.value)
+            self.draw_timeline()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter keeps the filter and returns to the table."""

@@ -33,6 +33,7 @@ from .orders import error_parts, run_job, success_text
 from .served import Recorded, ServedLoaded, load_served, served_block
 from .themes import DEFAULT_THEME, load_themes, shipped_dir, user_dir
 from .widgets.cert_table import CertTable, palette_from
+from .widgets.timeline import TimelineStrip
 
 if TYPE_CHECKING:
     from ..service.service import CertificateService
@@ -146,6 +147,7 @@ class DashboardBase(App[int]):
         """Recolour the cells and remember the choice (through the service, like the CLI would)."""
         self.table.set_palette(palette_from(self.get_css_variables()))
         self.draw_log()
+        self.draw_timeline()
         if self.service.settings.ui.theme != self.theme:
             self.save_theme(self.theme)
 
@@ -190,6 +192,7 @@ class DashboardBase(App[int]):
         self.table.load(views, self.clock.now())
         empty = not views
         self.main.show_empty(empty)
+        self.draw_timeline()
         if self.select_after_load and self.select_after_load in self.table.views:
             self.table.select(self.select_after_load)
             self.select_after_load = None
@@ -223,8 +226,17 @@ class DashboardBase(App[int]):
         events = self.board.events(name) if name else ()
         palette = self.table.palette
         served = served_block(view.spec.verify, self.served.get(view.spec.name), palette) if view else None
+        self.main.validity.show(view, self.clock.now(), palette)
         self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events,
                                               self.clock.now(), palette, served=served)
+
+    def draw_timeline(self) -> None:
+        """The 90-day strip over the table's views and filter (it rebuilds only when those or the day change)."""
+        self.main.timeline.show(self.table.views, self.table.filter_text, self.clock.now(), self.table.palette)
+
+    def on_timeline_strip_chosen(self, message: TimelineStrip.Chosen) -> None:
+        """A day (or week) of the strip was chosen: show only its certificates; None shows them all."""
+        self.table.set_subset(message.names)
 
     def update_subtitle(self) -> None:
         """Counts and auto-renew state in the header."""
@@ -242,9 +254,12 @@ class DashboardBase(App[int]):
         if not self.main.query(CertTable):
             return  # the app is closing: its widgets are already gone
         self.table.tick(self.clock.now())
+        self.draw_timeline()
         name = self.table.selected_name
         if name and self.board.get(name) is not None:
             self.draw_log()
+        elif name:
+            self.main.validity.show(self.table.views.get(name), self.clock.now(), self.table.palette)
 
     # -- orders ---------------------------------------------------------------------------------
 

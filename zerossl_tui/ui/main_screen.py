@@ -1,4 +1,5 @@
-"""The main screen: header, filter bar, certificates table (or the empty-store hint), order log, footer.
+"""The main screen: header, filter bar, 90-day strip, certificates table (or the empty-store hint), validity
+bar and order log, footer.
 
 The dashboard's keys are bound here, not on the App, so that they are inactive (and not in the footer)
 while a modal or the settings screen is on top. The actions themselves live on the App.
@@ -15,6 +16,8 @@ from textual.widgets import Footer, Header, Input, Static
 from .keys import KEYS
 from .widgets.cert_table import CertTable
 from .widgets.order_log import OrderLog
+from .widgets.timeline import TimelineStrip
+from .widgets.validity import ValidityBar
 
 EMPTY_TEXT = (
     "No certificates yet.\n\nPress [b]a[/b] to add your first certificate "
@@ -38,7 +41,9 @@ class MainScreen(Screen[None]):
         yield Header()
         yield Input(placeholder="filter by name or domain (enter: keep, escape: clear)", id="filter")
         yield Static(EMPTY_TEXT, id="empty")
+        yield TimelineStrip(id="timeline")
         yield CertTable(id="certs")
+        yield ValidityBar(id="validity")
         yield OrderLog(id="log")
         yield Footer(show_command_palette=False)  # room for every footer key in 140 columns; ? lists ctrl+p
 
@@ -57,6 +62,16 @@ class MainScreen(Screen[None]):
         return self.query_one("#log", OrderLog)
 
     @property
+    def timeline(self) -> TimelineStrip:
+        """The next 90 days strip."""
+        return self.query_one("#timeline", TimelineStrip)
+
+    @property
+    def validity(self) -> ValidityBar:
+        """The selected certificate's validity bar."""
+        return self.query_one("#validity", ValidityBar)
+
+    @property
     def filter_bar(self) -> Input:
         """The filter input (hidden until ``/``)."""
         return self.query_one("#filter", Input)
@@ -65,3 +80,4 @@ class MainScreen(Screen[None]):
         """The hint instead of the table and log when there is no certificate at all."""
         self.query_one("#empty").display = empty
         self.table.display = self.order_log.display = not empty
+        self.timeline.display = self.validity.display = not empty

@@ -87,6 +87,7 @@ class CertTable(ScrollView, can_focus=True):
         self.views: dict[str, CertificateView] = {}
         self.palette: Palette = palette_from({})
         self.filter_text = ""
+        self.subset: frozenset[str] | None = None
         self.sort_column = "name"
         self.sort_reverse = False
         self.names: list[str] = []
@@ -131,6 +132,12 @@ class CertTable(ScrollView, can_focus=True):
         """Show only certificates whose name or a domain contains ``text``."""
         if text != self.filter_text:
             self.filter_text = text
+            self._arrange()
+
+    def set_subset(self, names: frozenset[str] | None) -> None:
+        """Show only these certificates (the timeline's chosen day), or every one again with None."""
+        if names != self.subset:
+            self.subset = names
             self._arrange()
 
     def set_palette(self, palette: Palette) -> None:
@@ -305,7 +312,8 @@ class CertTable(ScrollView, can_focus=True):
     def _arrange(self) -> None:
         """Filter, sort, size the columns, keep the selection; one pass over the rows."""
         selected = self.selected_name
-        chosen = [v for v in self.views.values() if fmt.matches(v, self.filter_text)]
+        chosen = [v for v in self.views.values() if fmt.matches(v, self.filter_text)
+                  and (self.subset is None or v.spec.name in self.subset)]
         chosen.sort(key=self._sort_key(), reverse=self.sort_reverse)
         self.names = [v.spec.name for v in chosen]
         self.widths = {key: fixed or max([len(label) + 2, *(cell_len(self.cells[n][key][0]) for n in self.names)])
