@@ -51,6 +51,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
         "import": _import, "verify": _verify, "notify": _notify,
+        "storage": _storage,
     }
     return handlers[args.command](args)
 
@@ -161,7 +162,8 @@ def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-
 
 
 def _list(args: argparse.Namespace) -> int:
-    output.views(_service(args).views(), as_json=args.json)
+    service = _service(args)
+    output.views(service.views(), as_json=args.json, served_by=service.served_by() if args.json else None)
     return 0
 
 
@@ -215,6 +217,21 @@ def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]
     host, port = parse_listen(listen)
     output.log_line(f"metrics at http://{host}:{port}/metrics")
     return server
+
+
+def _storage(args: argparse.Namespace) -> int:
+    from . import storage_output
+
+    service = _service(args)
+    try:
+        if args.action == "status":
+            storage_output.status(service.storage_status(), service.clock.now(), as_json=args.json)
+            return 0
+        result = service.use_storage(args.backend, dsn=args.dsn, host_id=args.host_id, key_file=args.key_file)
+        storage_output.used(result)
+        return 0
+    finally:
+        service.close()
 
 
 def _systemd(args: argparse.Namespace) -> int:

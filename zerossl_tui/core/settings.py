@@ -22,6 +22,7 @@ from .schema import (
     NOTIFY_EVENTS,
     PROVIDER_FIELDS,
     RENEWAL_FIELDS,
+    STORAGE_BACKENDS,
     TABLE_TYPES,
     TABLES,
     UI_FIELDS,
@@ -29,6 +30,7 @@ from .schema import (
     GeneralSettings,
     NotifySettings,
     RenewalSettings,
+    StorageSettings,
     UiSettings,
     changed_values,
     table_values,
@@ -54,6 +56,7 @@ class Settings:
     renewal: RenewalSettings = field(default_factory=RenewalSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def __post_init__(self) -> None:
         # A plain dict for a table (as written by hand in code) is validated into its typed table.
@@ -142,10 +145,21 @@ def parse_settings(
         for name, body in _subtables(data, "certificates", fail)
     }
     _check_events(tables["notify"].get("events", []), fail)
-    settings = Settings(providers, certificates,
-                        *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify")))
+    general, renewal, ui, notify = (TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify"))
+    settings = Settings(providers, certificates, general, renewal, ui, notify, StorageSettings(**tables["storage"]))
     _check_provider_names(settings, fail)
+    _check_storage(settings.storage, fail)
     return settings
+
+
+def _check_storage(storage: StorageSettings, fail: Any) -> None:
+    """[storage]: a known backend, and a dsn when it is PostgreSQL."""
+    if storage.backend not in STORAGE_BACKENDS:
+        raise fail("storage", "backend", f"unknown backend {shown(storage.backend)}: give "
+                   + " or ".join(STORAGE_BACKENDS))
+    if storage.backend == "postgresql" and not storage.dsn.strip():
+        raise fail("storage", "dsn", "missing: give the fleet database's connection string, like "
+                   "\"postgresql://zt@db.internal/zerossl\"")
 
 
 def _check_provider_names(settings: Settings, fail: Any) -> None:

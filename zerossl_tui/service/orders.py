@@ -18,7 +18,7 @@ from .deploys import heal_deploy, heal_deploys
 from .deps import Deps
 from .order_hooks import deploy_hook, failure_hook
 from .recorder import Recorder
-from .responders import SharedResponder
+from .responders import PublishedTokens, SharedResponder
 
 if TYPE_CHECKING:
     from ..engine.session import AcmeSession
@@ -93,7 +93,7 @@ def _obtain(
     profile = _choose_profile(spec, session, record)
     replaces = _replaces(current.cert_pem if current else None, session)
     deadline = deps.clock.monotonic() + deps.settings.renewal.order_timeout
-    solver = _solver(spec)
+    solver = _published(_solver(spec), deps)
     solver.start()
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
@@ -161,6 +161,15 @@ def _solver(spec: CertificateSpec) -> Solver | SharedResponder:
     if spec.webroot:
         return WebrootSolver(spec.webroot)
     return SharedResponder(spec.http_port, spec.http_bind)
+
+
+def _published(solver: Solver | SharedResponder, deps: Deps) -> Solver | SharedResponder | PublishedTokens:
+    """http-01 tokens also go to the challenge store, so that every host of a fleet answers them."""
+    from ..engine.solvers import WebrootSolver
+
+    if isinstance(solver, SharedResponder | WebrootSolver):
+        return PublishedTokens(solver, deps.challenges)
+    return solver
 
 
 def _meta(spec: CertificateSpec, info: CertInfo) -> dict[str, object]:
