@@ -84,10 +84,11 @@ def target_settings(current: StorageSettings, backend: str, dsn: str | None, hos
     new = replace(current, backend=backend, host_id=host if host is not None else current.host_id,
                   key_file=key if key is not None else current.key_file)
     if dsn is not None:
-        from ..storage.postgres.dsn import split_password
+        from ..storage.postgres.dsn import same_dsn, split_password
 
         bare, password = split_password(dsn)
-        new = replace(new, dsn=bare, password=password or current.password)
+        new = replace(new, dsn=current.dsn if same_dsn(bare, current.dsn) else bare,
+                      password=password or current.password)
     if backend == "postgresql" and not new.dsn:
         raise UsageError("storage use postgresql needs --dsn postgresql://USER@HOST:PORT/DATABASE")
     return new
@@ -97,7 +98,9 @@ def same_place(a: StorageSettings, b: StorageSettings) -> bool:
     """True when both settings reach the same data (switching between them copies nothing)."""
     if a.backend != b.backend:
         return False
-    return a.backend == "filesystem" or a.dsn == b.dsn
+    from ..storage.postgres.dsn import same_dsn
+
+    return a.backend == "filesystem" or same_dsn(a.dsn, b.dsn)
 
 
 def providers_of(settings: Settings) -> set[str]:

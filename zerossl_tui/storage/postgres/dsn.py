@@ -29,6 +29,14 @@ def split_password(dsn: str) -> tuple[str, str]:
     return make_conninfo("", **{k: v for k, v in parts.items() if v is not None}), password
 
 
+def same_dsn(a: str, b: str) -> bool:
+    """True when two connection strings say the same thing (a URI and its key=value form are the same)."""
+    try:
+        return a == b or parse_dsn(a) == parse_dsn(b)
+    except ConfigError:
+        return False
+
+
 def with_password(dsn: str, password: str) -> str:
     """``dsn`` with ``password`` added (none added when empty: libpq then reads ~/.pgpass or PGPASSWORD)."""
     if not password:
