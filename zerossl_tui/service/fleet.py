@@ -172,7 +172,9 @@ class FleetAgent:
         if now >= self._next_beat:
             self._next_beat = now + (self.heartbeat if self._step(heartbeat) else RETRY_SECONDS)
         if now >= self._next_check:
-            ok = self._step(partial(deploy_current, deps, self.log))
+            # Orders of hosts that died (no heartbeat, no lease) are closed as interrupted, then deploy.
+            ok = self._step(partial(deps.journal.heal, deps.clock.now())) and self._step(
+                partial(deploy_current, deps, self.log))
             self._next_check = now + (self.check if ok else RETRY_SECONDS)
         wait = max(0.05, min(self._next_beat, self._next_check, now + 1.0) - deps.clock.monotonic())
         for channel, payload in self._listen(listener, wait):
