@@ -199,7 +199,8 @@ def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
     from ..service.watch import start_watch
 
-    service, cancel = _healed_service(args), _cancel_on_sigterm()
+    # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
+    service, cancel = _service(args), _cancel_on_sigterm()
     server = _start_metrics(service, args.metrics) if args.metrics else None
     start_watch(service, cancel, output.log_line)
     try:

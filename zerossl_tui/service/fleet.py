@@ -152,7 +152,9 @@ class FleetAgent:
     def _run(self) -> None:
         from ..storage.postgres import fleet_hosts, fleet_listener
 
-        backend = self.service.backend
+        backend = self._open_backend()
+        if backend is None:
+            return
         listener, hosts = fleet_listener(backend), fleet_hosts(backend)
         if listener is None or hosts is None:
             return
@@ -161,6 +163,17 @@ class FleetAgent:
                 self._once(listener, hosts.record_heartbeat)
         finally:
             listener.close()
+
+    def _open_backend(self) -> Backend | None:
+        """The service's backend, waiting (and retrying) while the database is away at start; None when
+        stopped first."""
+        while not self._stopping():
+            try:
+                return self.service.backend
+            except ZtError as exc:
+                self._note_down(exc)
+                self._stop.wait(RETRY_SECONDS)
+        return None
 
     def _once(self, listener: Any, heartbeat: Callable[[], None]) -> None:
         """One turn: heartbeat and check when due, then wait for notifications until the next of them."""

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +60,8 @@ class CertificateService:
         self.zerossl_api = zerossl_api or os.environ.get("ZEROSSL_TUI_ZEROSSL_API") or ZEROSSL_API
         self._config = config
         self._lock = threading.RLock()
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()  # apart from _lock: settings writes must not wait for a database
         self.running = Running()
         self.paths: Paths = resolve_paths(config)
         self._settings = load_settings(self.paths)
@@ -152,11 +153,15 @@ class CertificateService:
 
     # -- storage and dependencies ---------------------------------------------------------------
 
-    @cached_property
+    @property
     def backend(self) -> Backend:
-        """The backend [storage] names (opened on first use; orders left running by a dead process are
-        closed)."""
-        return open_backend(self._settings.storage, self.paths, self.clock.now())
+        """The backend [storage] names (opened on first use, once even when threads race to it; orders
+        left running by a dead process are closed). A fleet database that is away raises StorageError and
+        the next use tries again."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = open_backend(self._settings.storage, self.paths, self.clock.now())
+            return self._backend
 
     @property
     def host_id(self) -> str:
@@ -165,7 +170,8 @@ class CertificateService:
 
     def close(self) -> None:
         """Close the backend if it was opened (a fleet backend gives back its locks and connections)."""
-        backend = self.__dict__.pop("backend", None)
+        with self._backend_lock:
+            backend, self._backend = self._backend, None
         if backend is not None:
             backend.close()
 
