@@ -3,7 +3,8 @@
 - a heartbeat every few seconds, so `storage status` and the dashboard see who is alive;
 - an http-01 responder listening on every configured ``http_port`` for as long as the daemon runs, which
   answers every token in the database (the CA's request may reach any host behind a load balancer);
-- webroot hosts write a token into their own web root when told one was presented (and remove it after);
+- webroot hosts write the tokens presented in the database into their own web root (told by a
+  notification, checked on the timer too) and remove them once withdrawn;
 - deploy everywhere: when a version becomes current (a notification, or the periodic check as fallback),
   this host writes it to its own certfile/keyfile, runs its own deploy hook, and records what it serves.
 
@@ -95,24 +96,32 @@ def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -
     return True
 
 
-def write_webroot_token(deps: Deps, token: str, log: Callable[[str], None]) -> None:
-    """Write ``token`` into the web root of every webroot certificate of this host while it is presented
-    in the database, and remove it once withdrawn."""
+def sync_webroot_tokens(deps: Deps, written: set[str], log: Callable[[str], None]) -> None:
+    """Make the web root of every webroot certificate of this host hold exactly the tokens presented in the
+    database: new ones written, withdrawn ones (that this host wrote) removed. ``written`` is updated."""
     from ..engine.solvers import WebrootSolver
 
     roots = sorted({spec.webroot for spec in deps.settings.certificates.values() if spec.webroot})
-    if not roots:
+    listing: Callable[[], dict[str, str]] | None = getattr(deps.challenges, "tokens", None)
+    if not roots or listing is None:
         return
-    key_authorization = deps.challenges.token(token)
+    present = listing()
     for root in roots:
         solver = WebrootSolver(root)
         try:
-            if key_authorization:
-                solver.present("", token, key_authorization)
-            else:
+            for token in sorted(set(present) - written):
+                solver.present("", token, present[token])
+            for token in sorted(written - set(present)):
                 solver.cleanup("", token)
         except ZtError as exc:
             log(f"webroot {root}: {exc.message}")
+    written.clear()
+    written.update(present)
+
+
+def _heal_orders(deps: Deps) -> None:
+    """Close the orders of hosts that died (no heartbeat, no lease) as interrupted."""
+    deps.journal.heal(deps.clock.now())
 
 
 class FleetAgent:
@@ -131,6 +140,8 @@ class FleetAgent:
         self._down = False
         self._refused: set[tuple[str, int]] = set()
         self._next_beat = self._next_check = 0.0
+        self._written: set[str] = set()  # tokens this host wrote into its web roots
+        self._relisten = False
 
     def start(self) -> None:
         """Start responders and the background loop."""
@@ -159,6 +170,7 @@ class FleetAgent:
         if listener is None or hosts is None:
             return
         try:
+            self._listen(listener, 0.01)  # LISTEN before the first check, so that nothing falls in between
             while not self._stopping():
                 self._once(listener, hosts.record_heartbeat)
         finally:
@@ -185,25 +197,29 @@ class FleetAgent:
         if now >= self._next_beat:
             self._next_beat = now + (self.heartbeat if self._step(heartbeat) else RETRY_SECONDS)
         if now >= self._next_check:
-            # Orders of hosts that died (no heartbeat, no lease) are closed as interrupted, then deploy.
-            ok = self._step(partial(deps.journal.heal, deps.clock.now())) and self._step(
-                partial(deploy_current, deps, self.log))
+            duties = (partial(_heal_orders, deps), partial(deploy_current, deps, self.log),
+                      partial(sync_webroot_tokens, deps, self._written, self.log))
+            ok = all([self._step(duty) for duty in duties])  # a list: every duty runs even after a failure
             self._next_check = now + (self.check if ok else RETRY_SECONDS)
         wait = max(0.05, min(self._next_beat, self._next_check, now + 1.0) - deps.clock.monotonic())
-        for channel, payload in self._listen(listener, wait):
+        for channel, _ in self._listen(listener, wait):
             if channel == CURRENT_CHANNEL:
                 self._next_check = 0.0  # a version became current somewhere: deploy it now
             else:
-                self._step(partial(write_webroot_token, deps, payload, self.log))
+                self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
 
     def _listen(self, listener: Any, timeout: float) -> list[tuple[str, str]]:
         """Notifications within ``timeout``; none (after a pause) while the database is away."""
         try:
-            return list(listener.wait(timeout))
+            notes = list(listener.wait(timeout))
         except ZtError as exc:
             self._note_down(exc)
+            self._relisten = True
             self._stop.wait(min(timeout, RETRY_SECONDS))
             return []
+        if self._relisten:  # listening again: what was notified meanwhile is found by a check now
+            self._relisten, self._next_check = False, 0.0
+        return notes
 
     def _step(self, action: Callable[[], object]) -> bool:
         """Run one duty; a failure is logged once per outage, never raised."""

@@ -30,6 +30,12 @@ class PgChallengeStore:
             row = cur.fetchone()
         return str(row[0]) if row else None
 
+    def tokens(self) -> dict[str, str]:
+        """Every token presented right now, with its key authorization."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT token, key_authorization FROM tokens")
+            return {str(token): str(value) for token, value in cur.fetchall()}
+
     def remove_token(self, token: str) -> None:
         """Stop answering ``token``."""
         with self.db.transaction() as cur:
