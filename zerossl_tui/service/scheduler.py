@@ -6,6 +6,7 @@ changed, cancel), and renews what is due with the service's concurrency limit.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -107,6 +108,10 @@ class Scheduler:
     def renew_names(self, due: list[str]) -> None:
         """Renew ``due`` with the service's concurrency limit and log each result."""
         self.log(f"renewing {len(due)} due: {', '.join(due[:10])}" + (" ..." if len(due) > 10 else ""))
+        if self.service.settings.storage.backend == "postgresql":
+            # Every host of a fleet sees the same names due at once: each takes them in its own order, so
+            # that they share the work instead of queueing behind one another for the same locks.
+            due = random.sample(due, len(due))
         results = self.service.renew(due, progress=self.progress, cancel=self.cancel)
         for name, info, err in results:
             if err is not None:
