@@ -314,7 +314,13 @@ def slow_pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServ
     server.stop()
 
 
-def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_finish_without_a_second_issuance(
+def running_with_url(backend: Backend) -> OrderRecord | None:
+    """An order that runs now and whose ACME order the CA has created (its URL is journaled)."""
+    return next((o for n in NAMES for o in backend.journal.orders(n, MAX_LIMIT)
+                 if o.result == "running" and o.order_url), None)
+
+
+def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_resume_it_without_a_second_order(
     tmp_path: Path, slow_pebble: PebbleServer, pg_dsn: str,  # noqa: F811
 ) -> None:
     hosts = make_fleet(tmp_path, slow_pebble, pg_dsn, count=2)
@@ -324,12 +330,12 @@ def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_finish_without_a
             for host in hosts:
                 host.start()
             probe = database(pg_dsn, key_file)
-            wait_for("an order to start", lambda: any(o.result == "running" for n in NAMES
-                                                      for o in probe.journal.orders(n, MAX_LIMIT)), 60)
-            holder = probe.locker.holders()[0]
+            wait_for("an order to reach the CA", lambda: running_with_url(probe) is not None, 60)
+            killed = running_with_url(probe)
+            assert killed is not None
+            holder = next(h for h in probe.locker.holders() if h.name == killed.cert)
             victim = next(h for h in hosts if holder.owner == f"{h.host_id}:{h.proc.pid}")  # type: ignore[union-attr]
             os.kill(victim.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
-            killed_at = datetime.now(UTC)
             victim.proc.wait()  # type: ignore[union-attr]
             survivors = [h for h in hosts if h is not victim]
             wait_for("another host to issue every certificate",
@@ -338,15 +344,13 @@ def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_finish_without_a
         finally:
             stop_all(hosts)
         for name in NAMES:
-            issued = issued_orders(probe, name)
-            assert len(issued) == 1, issued  # one issuance per certificate, the killed order's never completed
+            assert len(issued_orders(probe, name)) == 1  # one issuance per certificate
             assert len(probe.store.versions(name)) == 1
-        cut = [o for n in NAMES for o in probe.journal.orders(n, MAX_LIMIT) if o.result != "issued"]
-        # Order resumption by URL is not on main yet: the new holder placed a new ACME order, strictly after
-        # the killed holder's lease ended (it never overlapped the killed one while that one held the lock).
-        for order in cut:
-            again = issued_orders(probe, order.cert)[0]
-            assert again.started > order.started
-            if order.cert == holder.name:
-                assert again.started > killed_at
+        # The killed order was closed as interrupted by the next lock holder, which carried the same ACME
+        # order on by its URL instead of placing a second one.
+        orders = probe.journal.orders(killed.cert, MAX_LIMIT)
+        cut = next(o for o in orders if o.id == killed.id)
+        assert cut.result == "failed" and cut.error_type == "interrupted"
+        assert issued_orders(probe, killed.cert)[0].order_url == killed.order_url
+        assert len({o.order_url for o in orders if o.order_url}) == 1
         probe.close()

@@ -39,6 +39,7 @@ def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event) ->
         raise LockBusy(f"{name}: another process has been issuing it for {LOCK_WAIT:.0f} s; try later")
     deps.running.mark(name, True)
     try:
+        _heal_orphans(deps, name)
         heal_deploy(deps, name)
         # Look again after taking the lock: another process may have just renewed it.
         if not force and not is_due(deps.current_info(name), deps.journal.get_state(name), deps.clock.now()):
@@ -47,6 +48,15 @@ def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event) ->
     finally:
         deps.running.mark(name, False)
         lock.release()
+
+
+def _heal_orphans(deps: Deps, name: str) -> None:
+    """In a fleet, an order of ``name`` still marked running while we hold its lock belongs to a holder
+    that died (its lease ended): close it now, so that ours resumes its ACME order by URL. (On the
+    filesystem, a dead process's orders are closed when the journal opens.)"""
+    heal = getattr(deps.journal, "heal_orphans", None)
+    if heal is not None:
+        heal(name, deps.clock.now())
 
 
 def _issue_locked(deps: Deps, spec: CertificateSpec, cancel: threading.Event) -> CertInfo:
