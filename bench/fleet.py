@@ -155,7 +155,7 @@ def wait_until(check: Any, timeout: float, what: str) -> float:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def scenario(hosts: list[Host], names: list[str]) -> dict[str, Any]:
+def scenario(hosts: list[Host], names: list[str], lifetime: int) -> dict[str, Any]:
     """Warm up (issue, every host serves), wait until due, then time the renewal of everything everywhere."""
     hosts[0].cli("renew", "--force")
     for host in hosts:
@@ -165,7 +165,7 @@ def scenario(hosts: list[Host], names: list[str]) -> dict[str, Any]:
         host.stop()
     old = {h.host_id: h.serials(names) for h in hosts}
     issued = max(parse_cert(hosts[0].certfile(n).read_bytes()).not_before for n in names)
-    due_in = LIFETIME / 2 - (datetime.now(UTC) - issued).total_seconds() + 2
+    due_in = lifetime / 2 - (datetime.now(UTC) - issued).total_seconds() + 2
     log(f"waiting {max(0.0, due_in):.0f} s until all {len(names)} are due")
     time.sleep(max(0.0, due_in))
     start = time.perf_counter()
@@ -218,13 +218,16 @@ def main() -> int:
     """Run both scenarios and merge the result into bench/results.json under "fleet"."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--lifetime", type=int, default=LIFETIME, help="certificate lifetime in seconds")
+    parser.add_argument("--dry", action="store_true", help="print the result, do not write results.json")
     args = parser.parse_args()
+    lifetime = args.lifetime
     names = [f"c{i:03d}" for i in range(args.count)]
     work = Path(tempfile.mkdtemp(prefix="zt-bench-fleet-"))
     pg = PgServer(_postgres_owned_folder())
     pg.init()
     pg.start()
-    result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "lifetime_s": LIFETIME, "cores": os.cpu_count(),
+    result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "lifetime_s": lifetime, "cores": os.cpu_count(),
                               "load_average_at_start": list(os.getloadavg())}
     try:
         pg.psql("CREATE DATABASE fleet")
@@ -232,7 +235,7 @@ def main() -> int:
         for label, count in (("single_filesystem", 1), ("fleet_postgresql", 3)):
             pebble_port = free_port()
             pebble = PebbleServer(work / f"pebble-{label}", PebbleOptions(
-                validity_seconds=LIFETIME, http_port=pebble_port, nonce_reject=0, authz_reuse=0))
+                validity_seconds=lifetime, http_port=pebble_port, nonce_reject=0, authz_reuse=0))
             pebble.start()
             hosts = [Host(work / label / f"web-{i + 1}", f"web-{i + 1}", free_port()) for i in range(count)]
             storage = "" if count == 1 else "\n".join(["[storage]", 'backend = "postgresql"', f'dsn = "{dsn}"',
@@ -246,7 +249,7 @@ def main() -> int:
             balancer = Balancer(pebble_port, [h.port for h in hosts])
             try:
                 log(f"{label}: {count} host(s), {len(names)} certificates")
-                result[label] = scenario(hosts, names)
+                result[label] = scenario(hosts, names, lifetime)
                 log(f"{label}: {result[label]['seconds']} s")
             finally:
                 for host in hosts:
@@ -261,11 +264,13 @@ def main() -> int:
         result["load_average_at_end"] = list(os.getloadavg())
     finally:
         pg.stop()
+    print(json.dumps(result, indent=2))
+    if args.dry:
+        return 0
     path = ROOT / "bench" / "results.json"
     doc = json.loads(path.read_text()) if path.exists() else {}
     doc["fleet"] = result
     path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
     return 0
 
 
