@@ -65,9 +65,9 @@ class Balancer:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        for _ in self.backends:
-            port = self.backends[self._next % len(self.backends)]
-            self._next += 1
+        start, self._next = self._next, self._next + 1
+        for offset in range(len(self.backends)):  # each backend once, from this connection's turn on
+            port = self.backends[(start + offset) % len(self.backends)]
             try:
                 upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
             except OSError:
@@ -122,8 +122,10 @@ class Host:
         self.config.write_text("\n".join(lines))
 
     def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "zerossl_tui", *args], env=self.env(), cwd=ROOT, check=True,
-                       capture_output=True, timeout=1800)
+        done = subprocess.run([sys.executable, "-m", "zerossl_tui", *args], env=self.env(), cwd=ROOT,
+                              capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0:
+            raise RuntimeError(f"{self.host_id}: zerossl-tui {' '.join(args)}: {done.stderr.strip()[-2000:]}")
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "daemon"], env=self.env(), cwd=ROOT,

@@ -65,9 +65,9 @@ class Balancer:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        for _ in self.backends:
-            port = self.backends[self._next % len(self.backends)]
-            self._next += 1
+        start, self._next = self._next, self._next + 1
+        for offset in range(len(self.backends)):  # each backend once, from this connection's turn on
+            port = self.backends[(start + offset) % len(self.backends)]
             try:
                 upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
             except OSError:

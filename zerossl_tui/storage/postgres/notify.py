@@ -13,6 +13,7 @@ from .db import CONNECT_TIMEOUT, Database
 
 CURRENT_CHANNEL = "zt_current"
 TOKENS_CHANNEL = "zt_tokens"
+BATCH_SECONDS = 0.05
 
 
 def notify(cur: psycopg.Cursor[Any], channel: str, payload: str) -> None:
@@ -33,7 +34,11 @@ class Listener:
         StorageError when the server is away (the next call connects again)."""
         try:
             conn = self._connect()
-            return [(n.channel, n.payload) for n in conn.notifies(timeout=timeout, stop_after=64)]
+            # The first notification ends the wait at once; those right behind it come along in one batch.
+            first = [(n.channel, n.payload) for n in conn.notifies(timeout=timeout, stop_after=1)]
+            if not first:
+                return []
+            return first + [(n.channel, n.payload) for n in conn.notifies(timeout=BATCH_SECONDS, stop_after=63)]
         except psycopg.Error as exc:
             self.close()
             raise self.db.error(exc) from None
