@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Home
+from helpers import started_pebble
 from pgserver import PgServer, free_port, pg_dsn, pg_server  # noqa: F401
 
 from zerossl_tui.core.models import OrderRecord
@@ -158,8 +159,7 @@ def make_fleet(root: Path, pebble: PebbleServer, dsn: str, count: int = 3) -> li
 @pytest.fixture
 def fleet_pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServer]:
     """A Pebble whose certificates live LIFETIME seconds."""
-    server = PebbleServer(tmp_path_factory.mktemp("pebble-fleet"), PebbleOptions(validity_seconds=LIFETIME))
-    server.start()
+    server = started_pebble(tmp_path_factory.mktemp("pebble-fleet"), PebbleOptions(validity_seconds=LIFETIME))
     yield server
     server.stop()
 
@@ -308,8 +308,7 @@ def _served_by_all(backend: Backend, hosts: list[Host]) -> bool:
 @pytest.fixture
 def slow_pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServer]:
     """A Pebble that sleeps (up to 15 s) before each validation, so that an order can be caught midway."""
-    server = PebbleServer(tmp_path_factory.mktemp("pebble-slow"), PebbleOptions(va_nosleep=False))
-    server.start()
+    server = started_pebble(tmp_path_factory.mktemp("pebble-slow"), PebbleOptions(va_nosleep=False))
     yield server
     server.stop()
 
