@@ -55,6 +55,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
         "import": _import, "verify": _verify, "notify": _notify, "dns": _dns,
+        "storage": _storage,
     }
     return handlers[args.command](args)
 
@@ -205,7 +206,8 @@ def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-
 
 
 def _list(args: argparse.Namespace) -> int:
-    output.views(_service(args).views(), as_json=args.json)
+    service = _service(args)
+    output.views(service.views(), as_json=args.json, served_by=service.served_by() if args.json else None)
     return 0
 
 
@@ -241,7 +243,8 @@ def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
     from ..service.watch import start_watch
 
-    service, cancel = _healed_service(args), _cancel_on_sigterm()
+    # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
+    service, cancel = _service(args), _cancel_on_sigterm()
     server = _start_metrics(service, args.metrics) if args.metrics else None
     start_watch(service, cancel, output.log_line)
     try:
@@ -259,6 +262,21 @@ def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]
     host, port = parse_listen(listen)
     output.log_line(f"metrics at http://{host}:{port}/metrics")
     return server
+
+
+def _storage(args: argparse.Namespace) -> int:
+    from . import storage_output
+
+    service = _service(args)
+    try:
+        if args.action == "status":
+            storage_output.status(service.storage_status(), service.clock.now(), as_json=args.json)
+            return 0
+        result = service.use_storage(args.backend, dsn=args.dsn, host_id=args.host_id, key_file=args.key_file)
+        storage_output.used(result)
+        return 0
+    finally:
+        service.close()
 
 
 def _systemd(args: argparse.Namespace) -> int:

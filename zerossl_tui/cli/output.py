@@ -82,10 +82,12 @@ def view_dict(view: CertificateView) -> dict[str, Any]:
     }
 
 
-def views(rows: Sequence[CertificateView], *, as_json: bool) -> None:
-    """``list``."""
+def views(rows: Sequence[CertificateView], *, as_json: bool,
+          served_by: dict[str, dict[str, str]] | None = None) -> None:
+    """``list``; in a fleet, ``served_by`` adds each certificate's host -> serial it serves."""
     if as_json:
-        _dump([view_dict(v) for v in rows])
+        _dump([view_dict(v) | ({"served_by": served_by.get(v.spec.name, {})} if served_by is not None else {})
+               for v in rows])
         return
     if not rows:
         print("no certificates yet: add one with `zerossl-tui add NAME -d DOMAIN --provider P`")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ..core.models import CHALLENGES, KEY_TYPES, REVOCATION_REASONS
-from ..core.schema import DNS_FIELDS
+from ..core.schema import DNS_FIELDS, STORAGE_BACKENDS, STORAGE_FIELDS
 from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
 from .output import printable
 
@@ -104,6 +104,8 @@ def build_parser() -> Parser:
     systemd = cmd("systemd", "print a ready systemd service for the daemon (or a timer for `renew`)")
     systemd.add_argument("--timer", action="store_true",
                          help="print a oneshot service and a twice-daily timer running `renew` instead")
+    _storage_commands(cmd("storage", "choose where certificates live (filesystem, or PostgreSQL for a fleet)"),
+                      common)
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
     _ops_commands(cmd)
@@ -134,6 +136,22 @@ def _provider_commands(provider: argparse.ArgumentParser, common: Parser) -> Non
                      help="register the account now, and save nothing unless the CA accepts it")
     listing = sub.add_parser("list", parents=[common], help="list providers")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _storage_commands(storage: argparse.ArgumentParser, common: Parser) -> None:
+    docs = {f.key: f.doc for f in STORAGE_FIELDS}
+    sub = storage.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    use = sub.add_parser("use", parents=[common], help="switch backend, copying and verifying everything first",
+                         description="Switch the storage backend. Everything the current backend holds is copied"
+                         " and verified before [storage] is written; running it again changes nothing.")
+    use.add_argument("backend", choices=STORAGE_BACKENDS, help=docs["backend"])
+    use.add_argument("--dsn", metavar="DSN", help=docs["dsn"] + " A password in it is moved to secrets.toml.")
+    use.add_argument("--host-id", metavar="ID", help=docs["host_id"])
+    use.add_argument("--key-file", metavar="F", help=docs["key_file"] + " Created when missing.")
+    status = sub.add_parser("status", parents=[common], help="backend, schema, hosts and what they serve, locks",
+                            description="The storage backend, its schema version, every host of the fleet with"
+                            " its last heartbeat and the serial it serves per certificate, and the locks held.")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:

@@ -112,6 +112,18 @@ RENEWAL_FIELDS = (
     Field("hook_shell", bool, False, "Run hooks through /bin/sh (otherwise split and run directly)."),
 )
 
+STORAGE_FIELDS = (
+    Field("backend", str, "filesystem", "Where certificates, keys, the journal and locks live: filesystem (this "
+          "host alone) or postgresql (a fleet of hosts sharing one database)."),
+    Field("dsn", str, "", "libpq connection string of the fleet database, without its password (that goes in "
+          "secrets.toml, ~/.pgpass or PGPASSWORD); sslmode and friends pass through."),
+    Field("host_id", str, "", "This host's name in the fleet (default: its host name)."),
+    Field("key_file", str, "", "The fleet's 32-byte AES key file sealing private keys in the database (0600, the "
+          "same file on every host; default: storage.key beside the settings file).", path=True),
+    Field("password", str, "", "Password of the dsn's user. Secret: kept 0600 in secrets.toml."),
+)
+STORAGE_BACKENDS = ("filesystem", "postgresql")
+
 UI_FIELDS = (
     Field("theme", str, "", "Dashboard theme name."),
     Field("autorenew", bool, True, "Renew due certificates while the dashboard is open."),
@@ -166,14 +178,30 @@ class NotifySettings:
         object.__setattr__(self, "events", tuple(self.events))  # TOML gives a list
 
 
+@dataclass(frozen=True)
+class StorageSettings:
+    """[storage]: the backend and, for a fleet, its database (see STORAGE_FIELDS)."""
+
+    backend: str = "filesystem"
+    dsn: str = ""
+    host_id: str = ""
+    key_file: str = ""
+    password: str = ""
+
+    def __repr__(self) -> str:  # the password must never reach a log or a traceback
+        return (f"StorageSettings(backend={self.backend!r}, dsn={self.dsn!r}, host_id={self.host_id!r}, "
+                f"key_file={self.key_file!r}, password={'<secret>' if self.password else ''!r})")
+
+
 TABLES: dict[str, tuple[Field, ...]] = {
     "general": GENERAL_FIELDS,
     "renewal": RENEWAL_FIELDS,
     "ui": UI_FIELDS,
     "notify": NOTIFY_FIELDS,
+    "storage": STORAGE_FIELDS,
 }
 TABLE_TYPES: dict[str, type] = {"general": GeneralSettings, "renewal": RenewalSettings, "ui": UiSettings,
-                                "notify": NotifySettings}
+                                "notify": NotifySettings, "storage": StorageSettings}
 
 
 def table_values(table: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from .schema import (
     NOTIFY_EVENTS,
     PROVIDER_FIELDS,
     RENEWAL_FIELDS,
+    STORAGE_BACKENDS,
     TABLE_TYPES,
     TABLES,
     UI_FIELDS,
@@ -31,6 +32,7 @@ from .schema import (
     GeneralSettings,
     NotifySettings,
     RenewalSettings,
+    StorageSettings,
     UiSettings,
     changed_values,
     table_values,
@@ -57,6 +59,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     dns: dict[str, DnsSpec] = field(default_factory=dict)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
     def __post_init__(self) -> None:
         # A plain dict for a table (as written by hand in code) is validated into its typed table.
@@ -145,12 +148,14 @@ def parse_settings(
         for name, body in _subtables(data, "certificates", fail)
     }
     _check_events(tables["notify"].get("events", []), fail)
-    settings = Settings(providers, certificates,
-                        *(TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify")))
+    general, renewal, ui, notify = (TABLE_TYPES[n](**tables[n]) for n in ("general", "renewal", "ui", "notify"))
+    settings = Settings(providers, certificates, general, renewal, ui, notify,
+                        storage=StorageSettings(**tables["storage"]))
     dns = {name: _parse_dns(name, body, fail) for name, body in _subtables(data, "dns", fail)}
     settings = replace(settings, dns=dns)
     _check_provider_names(settings, fail)
     _check_dns_names(settings, fail)
+    _check_storage(settings.storage, fail)
     return settings
 
 
@@ -171,6 +176,16 @@ def _check_dns_names(settings: Settings, fail: Any) -> None:
         problem = certificate_dns_problem(spec, settings.dns)
         if problem:
             raise fail(f"certificates.{spec.name}", problem[0], problem[1])
+
+
+def _check_storage(storage: StorageSettings, fail: Any) -> None:
+    """[storage]: a known backend, and a dsn when it is PostgreSQL."""
+    if storage.backend not in STORAGE_BACKENDS:
+        raise fail("storage", "backend", f"unknown backend {shown(storage.backend)}: give "
+                   + " or ".join(STORAGE_BACKENDS))
+    if storage.backend == "postgresql" and not storage.dsn.strip():
+        raise fail("storage", "dsn", "missing: give the fleet database's connection string, like "
+                   "\"postgresql://zt@db.internal/zerossl\"")
 
 
 def _check_provider_names(settings: Settings, fail: Any) -> None:

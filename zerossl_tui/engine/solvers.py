@@ -16,6 +16,7 @@ import socketserver
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -66,6 +67,25 @@ def check_token(token: str) -> str:
     if not TOKEN_RE.fullmatch(token or ""):
         raise OperationError("the CA sent a challenge token that is not base64url; refusing to use it")
     return token
+
+
+TokenLookup = Callable[[str], str | None]
+
+
+class _Tokens(dict[str, bytes]):
+    """Tokens presented here and, on a miss, whatever ``lookup`` finds (tokens that other hosts of a fleet
+    presented in the shared database: the CA's request may reach any host)."""
+
+    def __init__(self, lookup: TokenLookup | None = None) -> None:
+        super().__init__()
+        self.lookup = lookup
+
+    def get(self, token: str, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        found = super().get(token)
+        if found is None and self.lookup is not None:
+            key_authorization = self.lookup(token)
+            found = key_authorization.encode("ascii") if key_authorization else None
+        return default if found is None else found
 
 
 class _Server(ThreadingHTTPServer):
@@ -205,10 +225,10 @@ class _ChallengeHandler(BaseHTTPRequestHandler):
 class Http01Responder(_ContextSolver):
     """The built-in http-01 responder on ``port`` (all addresses, IPv6 and IPv4, when ``bind`` is empty)."""
 
-    def __init__(self, port: int, bind: str = "") -> None:
+    def __init__(self, port: int, bind: str = "", lookup: TokenLookup | None = None) -> None:
         self.port = port
         self.bind = bind
-        self._tokens: dict[str, bytes] = {}
+        self._tokens: dict[str, bytes] = _Tokens(lookup)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

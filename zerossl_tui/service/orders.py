@@ -19,7 +19,7 @@ from .deps import Deps
 from .dns import order_solver
 from .order_hooks import deploy_hook, failure_hook
 from .recorder import Recorder
-from .responders import SharedResponder
+from .responders import PublishedTokens, SharedResponder
 
 if TYPE_CHECKING:
     from ..engine.dns import Dns01Solver
@@ -41,6 +41,7 @@ def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event) ->
         raise LockBusy(f"{name}: another process has been issuing it for {LOCK_WAIT:.0f} s; try later")
     deps.running.mark(name, True)
     try:
+        _heal_orphans(deps, name)
         heal_deploy(deps, name)
         # Look again after taking the lock: another process may have just renewed it.
         if not force and not is_due(deps.current_info(name), deps.journal.get_state(name), deps.clock.now()):
@@ -49,6 +50,15 @@ def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event) ->
     finally:
         deps.running.mark(name, False)
         lock.release()
+
+
+def _heal_orphans(deps: Deps, name: str) -> None:
+    """In a fleet, an order of ``name`` still marked running while we hold its lock belongs to a holder
+    that died (its lease ended): close it now, so that ours resumes its ACME order by URL. (On the
+    filesystem, a dead process's orders are closed when the journal opens.)"""
+    heal = getattr(deps.journal, "heal_orphans", None)
+    if heal is not None:
+        heal(name, deps.clock.now())
 
 
 def _issue_locked(deps: Deps, spec: CertificateSpec, cancel: threading.Event) -> CertInfo:
@@ -95,7 +105,7 @@ def _obtain(
     profile = _choose_profile(spec, session, record)
     replaces = _replaces(current.cert_pem if current else None, session)
     deadline = deps.clock.monotonic() + deps.settings.renewal.order_timeout
-    solver = _solver(deps, spec, record.order_id)
+    solver = _published(_solver(deps, spec, record.order_id), deps)
     solver.start()
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
@@ -165,6 +175,15 @@ def _solver(deps: Deps, spec: CertificateSpec, order_id: int) -> Solver | Shared
     if spec.webroot:
         return WebrootSolver(spec.webroot)
     return SharedResponder(spec.http_port, spec.http_bind)
+
+
+def _published(solver: Solver | SharedResponder, deps: Deps) -> Solver | SharedResponder | PublishedTokens:
+    """http-01 tokens also go to the challenge store, so that every host of a fleet answers them."""
+    from ..engine.solvers import WebrootSolver
+
+    if isinstance(solver, SharedResponder | WebrootSolver):
+        return PublishedTokens(solver, deps.challenges)
+    return solver
 
 
 def _meta(spec: CertificateSpec, info: CertInfo) -> dict[str, object]:

@@ -7,20 +7,41 @@ port: each order borrows the shared listener, presents its own tokens, and the l
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..core.errors import StorageError
+
 if TYPE_CHECKING:
-    from ..engine.solvers import Http01Responder
+    from ..core.interfaces import ChallengeStore
+    from ..engine.solvers import Http01Responder, Solver
 
 _lock = threading.Lock()
 _shared: dict[tuple[str, int], tuple[Http01Responder, int]] = {}
+# Token lookups (a fleet daemon's challenge store) that the listener on (bind, port) consults for tokens it
+# was not given itself: the CA's request may reach this host for an order another host runs.
+_lookups: dict[tuple[str, int], list[Callable[[str], str | None]]] = {}
+
+
+def _find(key: tuple[str, int], token: str) -> str | None:
+    with _lock:
+        lookups = list(_lookups.get(key, ()))
+    for lookup in lookups:
+        try:
+            found = lookup(token)
+        except StorageError:
+            continue  # the database is away: this token is unknown here for now
+        if found:
+            return found
+    return None
 
 
 class SharedResponder:
     """A Solver that borrows the process-wide responder for (bind, port) between start() and stop()."""
 
-    def __init__(self, port: int, bind: str = "") -> None:
+    def __init__(self, port: int, bind: str = "", lookup: Callable[[str], str | None] | None = None) -> None:
         self.key = (bind, port)
+        self.lookup = lookup
         self._responder: Http01Responder | None = None
         self._tokens: list[tuple[str, str]] = []
 
@@ -31,9 +52,12 @@ class SharedResponder:
         with _lock:
             responder, users = _shared.get(self.key, (None, 0))
             if responder is None:
-                responder = Http01Responder(self.key[1], self.key[0])
+                key = self.key
+                responder = Http01Responder(key[1], key[0], lookup=lambda token: _find(key, token))
                 responder.start()
             _shared[self.key] = (responder, users + 1)
+            if self.lookup is not None:
+                _lookups.setdefault(self.key, []).append(self.lookup)
             self._responder = responder
 
     def stop(self) -> None:
@@ -41,6 +65,8 @@ class SharedResponder:
         for domain, token in list(self._tokens):
             self.cleanup(domain, token)
         with _lock:
+            if self.lookup is not None and self.lookup in _lookups.get(self.key, []):
+                _lookups[self.key].remove(self.lookup)
             responder, users = _shared.get(self.key, (None, 0))
             if responder is None:
                 return
@@ -70,3 +96,33 @@ class SharedResponder:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class PublishedTokens:
+    """A solver whose tokens are also put in the challenge store before the CA is told to look: in a fleet
+    every host's responder answers them, and webroot hosts write them into their own web root."""
+
+    def __init__(self, inner: Solver | SharedResponder, store: ChallengeStore) -> None:
+        self.inner = inner
+        self.store = store
+
+    def start(self) -> None:
+        """Start the inner solver."""
+        self.inner.start()
+
+    def stop(self) -> None:
+        """Stop the inner solver."""
+        self.inner.stop()
+
+    def present(self, domain: str, token: str, key_authorization: str) -> None:
+        """Publish the token, then present it locally."""
+        self.store.present_token(token, key_authorization)
+        self.inner.present(domain, token, key_authorization)
+
+    def cleanup(self, domain: str, token: str) -> None:
+        """Withdraw the token locally and from the store (a store that is away forgets it later)."""
+        self.inner.cleanup(domain, token)
+        try:
+            self.store.remove_token(token)
+        except StorageError:
+            pass  # a stale token answers nothing the CA still asks for

@@ -6,6 +6,7 @@ changed, cancel), and renews what is due with the service's concurrency limit.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from ..core.settings import Settings
 from .deps import quiet
 
 if TYPE_CHECKING:
+    from .fleet import FleetAgent
     from .orders import RenewResult
 
 
@@ -48,6 +50,8 @@ class RenewalApi(Protocol):
 
 MAX_SLEEP = 3600.0
 MIN_SLEEP = 0.5
+MIN_RETRY = 2.0  # after a failed look (storage away): 2, 4, 8 ... seconds
+MAX_RETRY = 60.0
 
 
 class Scheduler:
@@ -65,21 +69,28 @@ class Scheduler:
         self.log = log
         self.progress = progress or quiet
         self._wake = threading.Event()
+        self._last_error = ""
 
     def wake(self) -> None:
         """Look at the schedule again now (settings changed, a certificate was added)."""
         self._wake.set()
 
     def run(self) -> None:
-        """Loop until cancelled."""
+        """Loop until cancelled; while storage fails (a fleet database away), look again with backoff."""
+        failures = 0
         while not self.cancel.is_set():
             self._wake.clear()
             try:
                 self.service.reload()
                 self.tick()
+                delay = self.seconds_until_next()
+                failures = 0
             except ZtError as exc:
-                self.log(f"error: {exc.message}")
-            delay = self.seconds_until_next()
+                failures += 1
+                if failures == 1 or exc.message != self._last_error:
+                    self.log(f"error: {exc.message}")
+                self._last_error = exc.message
+                delay = min(MAX_RETRY, MIN_RETRY * 2 ** min(failures - 1, 10))
             self._sleep(delay)
 
     def tick(self) -> None:
@@ -97,6 +108,10 @@ class Scheduler:
     def renew_names(self, due: list[str]) -> None:
         """Renew ``due`` with the service's concurrency limit and log each result."""
         self.log(f"renewing {len(due)} due: {', '.join(due[:10])}" + (" ..." if len(due) > 10 else ""))
+        if self.service.settings.storage.backend == "postgresql":
+            # Every host of a fleet sees the same names due at once: each takes them in its own order, so
+            # that they share the work instead of queueing behind one another for the same locks.
+            due = random.sample(due, len(due))
         results = self.service.renew(due, progress=self.progress, cancel=self.cancel)
         for name, info, err in results:
             if err is not None:
@@ -136,9 +151,26 @@ def run_daemon(service: RenewalApi, cancel: threading.Event, log: Callable[[str]
     count = len(service.settings.certificates)
     log(f"daemon started: {count} certificate(s), settings {service.config_file}")
     scheduler = Scheduler(service, cancel, log)
+    agent = _fleet_agent(service, cancel, log)
     try:
         scheduler.run()
     except KeyboardInterrupt:
         cancel.set()
+    finally:
+        if agent is not None:
+            agent.stop()
     log("daemon stopped")
     return 0
+
+
+def _fleet_agent(service: RenewalApi, cancel: threading.Event, log: Callable[[str], None]) -> FleetAgent | None:
+    """In a fleet (PostgreSQL backend), the agent that heartbeats, answers every host's http-01 tokens and
+    deploys every new current version; None on the filesystem."""
+    if service.settings.storage.backend != "postgresql":
+        return None
+    from .fleet import FleetAgent
+
+    agent = FleetAgent(service, cancel, log)  # type: ignore[arg-type]  # the service is also a FleetApi
+    agent.start()
+    log(f"fleet: host {getattr(service, 'host_id', '?')} joined (heartbeat, http-01 responders, deploy on notify)")
+    return agent

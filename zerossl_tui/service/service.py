@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +33,17 @@ from ..core.policy import next_renewal, status_of
 from ..core.served import EndpointCheck
 from ..core.settings import Settings, validate_table, with_certificate, with_dns, with_provider
 from ..core.validate import build_certificate, build_dns, build_provider
-from ..storage.backend import Backend, open_filesystem
+from ..storage.backend import Backend
 from ..storage.paths import Paths, resolve_paths
 from ..storage.settings_file import load_settings, save_settings
 from . import accounts, dns, orders
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .orders import RenewResult
+from .storage_admin import UseResult, open_backend, switch, target_settings
+from .storage_admin import host_id as storage_host_id
+
+if TYPE_CHECKING:
+    from ..storage.postgres.status import StorageStatus
 
 __all__ = ["CertificateService", "Progress", "info_from_meta"]
 
@@ -58,6 +62,8 @@ class CertificateService:
         self.zerossl_api = zerossl_api or os.environ.get("ZEROSSL_TUI_ZEROSSL_API") or ZEROSSL_API
         self._config = config
         self._lock = threading.RLock()
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()  # apart from _lock: settings writes must not wait for a database
         self.running = Running()
         self.manual_dns: ManualDns | None = None  # set by the UI or CLI: who creates `manual` DNS records
         self.paths: Paths = resolve_paths(config)
@@ -153,10 +159,59 @@ class CertificateService:
 
     # -- storage and dependencies ---------------------------------------------------------------
 
-    @cached_property
+    @property
     def backend(self) -> Backend:
-        """The storage backend (opened on first use; orders left running by a dead process are closed)."""
-        return open_filesystem(self.paths, self.clock.now())
+        """The backend [storage] names (opened on first use, once even when threads race to it; orders
+        left running by a dead process are closed). A fleet database that is away raises StorageError and
+        the next use tries again."""
+        with self._backend_lock:
+            if self._backend is None:
+                self._backend = open_backend(self._settings.storage, self.paths, self.clock.now())
+            return self._backend
+
+    @property
+    def host_id(self) -> str:
+        """This host's id in a fleet ([storage] host_id, else the host name)."""
+        return storage_host_id(self._settings.storage)
+
+    def close(self) -> None:
+        """Close the backend if it was opened (a fleet backend gives back its locks and connections)."""
+        with self._backend_lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
+
+    def use_storage(self, backend: str, *, dsn: str | None = None, host_id: str | None = None,
+                    key_file: str | None = None) -> UseResult:
+        """`storage use`: switch to ``backend``, copying and verifying what the current one holds first;
+        [storage] is written only once the copy checked out. Running it twice changes nothing."""
+        with self._lock:
+            settings = self.reload()
+            target = target_settings(settings.storage, backend, dsn, host_id, key_file)
+            result = switch(settings, target, self.paths, self.clock.now(), lambda: self.backend)
+            if result.settings_changed:
+                self.close()
+                self._save(replace(settings, storage=target))
+            return result
+
+    def storage_status(self) -> StorageStatus:
+        """`storage status`: backend, schema version, hosts with what they serve, locks held."""
+        from ..storage.postgres.status import storage_status
+
+        return storage_status(self.backend)
+
+    def served_by(self) -> dict[str, dict[str, str]] | None:
+        """certificate -> {host -> serial it serves}; None outside a fleet."""
+        from ..storage.postgres import fleet_hosts
+
+        hosts = fleet_hosts(self.backend) if self._settings.storage.backend == "postgresql" else None
+        if hosts is None:
+            return None
+        out: dict[str, dict[str, str]] = {name: {} for name in self._settings.certificates}
+        for host in hosts.hosts():
+            for cert, serial in host.served.items():
+                out.setdefault(cert, {})[host.host_id] = serial
+        return out
 
     @property
     def store(self) -> Any:

@@ -38,6 +38,7 @@ _TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P
 
 # (provider, key) pairs of secrets that live in settings.toml itself.
 InlineSecrets = set[tuple[str, str]]
+STORAGE_SECRET = "password"  # [storage] password: the fleet database's, kept in secrets.toml
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -52,6 +53,7 @@ def load_settings(paths: Paths) -> Settings:
     data = parse_toml(text, paths.config_file)
     secrets = load_all_secrets(paths.secrets_file)
     merged = merge_dns_secrets(merge_secrets(data, secrets.get("providers", {})), secrets.get("dns", {}))
+    merged = _merge_storage_password(merged, load_storage_password(paths.secrets_file))
     try:
         return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
     except ConfigError as exc:
@@ -65,6 +67,9 @@ def _without_secrets(message: str, data: dict[str, Any]) -> str:
     bodies = providers.values() if isinstance(providers, dict) else ()
     values = [body[k] for body in bodies if isinstance(body, dict) for k in SECRET_KEYS if body.get(k)]
     values += _dns_secret_values(data)
+    storage = data.get("storage")
+    if isinstance(storage, dict) and storage.get(STORAGE_SECRET):
+        values.append(storage[STORAGE_SECRET])
     for text in sorted({form for v in values for form in (repr(v), str(v))}, key=len, reverse=True):
         if len(text) >= 4:
             message = message.replace(text, "<secret>")
@@ -157,11 +162,12 @@ def _check_secrets(data: dict[str, Any], text: str, path: Path) -> dict[str, dic
         return ConfigError(escaped(f"{path}" + (f", line {line}" if line else "") + f": {what}: {why}"))
 
     for top in data:
-        if top not in ("providers", "notify", "dns"):
-            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME], [notify] and "
-                                 "[dns.NAME])")
+        if top not in ("providers", "notify", "dns", "storage"):
+            raise fail(top, top, "unknown key (the secrets file holds only [providers.NAME], [notify], "
+                                 "[dns.NAME] and [storage])")
     _check_notify_secrets(data.get("notify", {}), fail)
     _check_dns_secrets(data.get("dns", {}), fail)
+    _check_storage_secret(data.get("storage", {}), fail)
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise fail("providers", "providers", "must be a table of named entries, like [providers.NAME]")
@@ -207,8 +213,40 @@ def save_notify_urls(paths: Paths, urls: list[str]) -> None:
         doc["dns"] = kept["dns"]
     if urls:
         doc["notify"] = {"urls": list(urls)}
+    password = load_storage_password(paths.secrets_file)  # kept: only `storage use` changes it
+    if password:
+        doc["storage"] = {STORAGE_SECRET: password}
     ensure_dir(paths.secrets_file.parent, 0o700, strict=False)
     atomic_write(paths.secrets_file, _utf8(tomli_w.dumps(doc), paths), SECRET_MODE)
+
+
+def _check_storage_secret(body: Any, fail: Any) -> None:
+    if not isinstance(body, dict):
+        raise fail("storage", "storage", "must be a table: write [storage]")
+    for key, value in body.items():
+        if key != STORAGE_SECRET:
+            raise fail(f"storage.{key}", key, f"unknown key (known: {STORAGE_SECRET})")
+        if not isinstance(value, str):
+            raise fail(f"storage.{key}", key, f"must be a string in quotes, not {type(value).__name__}")
+
+
+def load_storage_password(path: Path) -> str:
+    """The fleet database password kept in the secrets file ("" when none)."""
+    text = _read_config_text(path)
+    if text is None:
+        return ""
+    data = parse_toml(text, path)
+    _check_secrets(data, text, path)
+    body = data.get("storage", {})
+    return str(body.get(STORAGE_SECRET, ""))
+
+
+def _merge_storage_password(data: dict[str, Any], password: str) -> dict[str, Any]:
+    """``data`` with the secrets file's [storage] password, unless settings.toml sets one itself."""
+    storage = data.get("storage")
+    if not password or (storage is not None and not isinstance(storage, dict)):
+        return data
+    return {**data, "storage": {STORAGE_SECRET: password, **(storage or {})}}
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -260,18 +298,31 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     inline = _inline_secrets(paths.config_file)
     public, secret = split_settings(settings, inline)
     dns_secret = split_dns(settings, public)
-    parse_settings(merge_dns_secrets(merge_secrets(public, secret), dns_secret),
+    password = _pop_storage_password(public)
+    parse_settings(_merge_storage_password(merge_dns_secrets(merge_secrets(public, secret), dns_secret), password),
                    source=f"not saved to {paths.config_file}")
     urls = load_notify_urls(paths.secrets_file)  # kept as they are: only `notify add/remove` changes them
-    secret_doc: dict[str, Any] = {"providers": secret, **({"notify": {"urls": urls}} if urls else {})}
+    secret_doc: dict[str, Any] = {"providers": secret, **({"notify": {"urls": urls}} if urls else {}),
+                                  **({"storage": {STORAGE_SECRET: password}} if password else {})}
     if dns_secret:
         secret_doc["dns"] = dns_secret
     text, secret_text = _utf8(tomli_w.dumps(public), paths), _utf8(tomli_w.dumps(secret_doc), paths)
     ensure_dir(paths.config_file.parent, 0o700, strict=False)
-    if secret or dns_secret or paths.secrets_file.exists():
+    if secret or dns_secret or password or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
     mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, SECRET_MODE)
     atomic_write(_through_link(paths.config_file), text, mode)
+
+
+def _pop_storage_password(doc: dict[str, Any]) -> str:
+    """Take the [storage] password out of the settings.toml document (it belongs in secrets.toml)."""
+    storage = doc.get("storage")
+    if not isinstance(storage, dict):
+        return ""
+    password = str(storage.pop(STORAGE_SECRET, ""))
+    if not storage:
+        del doc["storage"]
+    return password
 
 
 def _utf8(text: str, paths: Paths) -> bytes:

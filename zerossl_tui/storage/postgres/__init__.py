@@ -18,6 +18,7 @@ from .db import Database
 from .hosts import HostInfo, PgHosts
 from .journal import PgJournal
 from .locks import MAX_LEASE_SECONDS, PgLocker
+from .notify import CURRENT_CHANNEL, TOKENS_CHANNEL, Listener
 from .schema import SCHEMA_VERSION, migrate, schema_version
 from .status import StorageStatus, storage_status
 from .store import PgCertificateStore
@@ -25,7 +26,11 @@ from .store import PgCertificateStore
 __all__ = [
     "SCHEMA_VERSION",
     "StorageStatus",
+    "CURRENT_CHANNEL",
+    "TOKENS_CHANNEL",
     "HostInfo",
+    "Listener",
+    "fleet_listener",
     "PgCertificateStore",
     "PgChallengeStore",
     "PgHosts",
@@ -75,3 +80,9 @@ def fleet_hosts(backend: Backend) -> PgHosts | None:
     """The hosts table of a PostgreSQL backend (heartbeats, what each host serves); None for other backends."""
     hosts = getattr(backend.store, "hosts", None)
     return hosts if isinstance(hosts, PgHosts) else None
+
+
+def fleet_listener(backend: Backend) -> Listener | None:
+    """A listener for new current versions and http-01 tokens on a PostgreSQL backend; None for others."""
+    hosts = fleet_hosts(backend)
+    return Listener(hosts.db, (CURRENT_CHANNEL, TOKENS_CHANNEL)) if hosts is not None else None

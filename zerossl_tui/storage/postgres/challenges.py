@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...core.interfaces import DnsRecord
 from .db import Database
 from .journal import PgJournal
+from .notify import TOKENS_CHANNEL, notify
 
 
 class PgChallengeStore:
@@ -20,6 +21,7 @@ class PgChallengeStore:
         with self.db.transaction() as cur:
             cur.execute("INSERT INTO tokens (token, key_authorization) VALUES (%s, %s) ON CONFLICT (token)"
                         " DO UPDATE SET key_authorization = excluded.key_authorization", (token, key_authorization))
+            notify(cur, TOKENS_CHANNEL, token)  # webroot hosts write it into their web root
 
     def token(self, token: str) -> str | None:
         """The key authorization for ``token``, or None."""
@@ -28,10 +30,17 @@ class PgChallengeStore:
             row = cur.fetchone()
         return str(row[0]) if row else None
 
+    def tokens(self) -> dict[str, str]:
+        """Every token presented right now, with its key authorization."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT token, key_authorization FROM tokens")
+            return {str(token): str(value) for token, value in cur.fetchall()}
+
     def remove_token(self, token: str) -> None:
         """Stop answering ``token``."""
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM tokens WHERE token = %s", (token,))
+            notify(cur, TOKENS_CHANNEL, token)
 
     def add_dns_record(self, record: DnsRecord) -> None:
         """Note a TXT record just added to a zone."""

@@ -44,6 +44,12 @@ class PgHosts:
                         " ON CONFLICT (host_id, cert) DO UPDATE SET version = excluded.version,"
                         " serial = excluded.serial, at = excluded.at", (self.host_id, cert, version, serial))
 
+    def served_versions(self) -> dict[str, str]:
+        """certificate -> the version this host last recorded serving."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT cert, version FROM served WHERE host_id = %s", (self.host_id,))
+            return {str(cert): str(version) for cert, version in cur.fetchall()}
+
     def hosts(self) -> list[HostInfo]:
         """Every host that ever checked in, by id, with what it serves."""
         with self.db.transaction() as cur:

@@ -121,6 +121,17 @@ class PgJournal:
                 self._close_interrupted(cur, order_id, _utc(at))
         return sorted(dead)
 
+    def heal_orphans(self, cert: str, at: datetime) -> list[int]:
+        """Close as interrupted the orders of ``cert`` still marked running; call it only while holding the
+        certificate's lock: every order runs under that lock, so such an order's holder is gone (its lease
+        ended), and the next order may carry its ACME order on by URL at once instead of ordering again."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT id FROM orders WHERE cert = %s AND result = 'running' FOR UPDATE", (cert,))
+            dead = sorted(int(row[0]) for row in cur.fetchall())
+            for order_id in dead:
+                self._close_interrupted(cur, order_id, _utc(at))
+        return dead
+
     @staticmethod
     def _close_interrupted(cur: Any, order_id: int, at: datetime) -> None:
         cur.execute("UPDATE orders SET result = 'failed', finished = %s, error_type = %s, error_detail = %s"

@@ -23,6 +23,7 @@ from ..paths import safe_name
 from .crypto import SecretBox
 from .db import Database
 from .hosts import PgHosts
+from .notify import CURRENT_CHANNEL, notify
 
 Pem = str | bytes
 _VERSION = re.compile(r"(\d{1,9})(-[0-9a-z]{1,64})?")
@@ -75,6 +76,7 @@ class PgCertificateStore:
                 self._begin_deploy(cur, name, version, order_id)
             cur.execute("INSERT INTO current_versions (cert, version) VALUES (%s, %s) ON CONFLICT (cert)"
                         " DO UPDATE SET version = excluded.version", (name, version))
+            notify(cur, CURRENT_CHANNEL, name)  # every host deploys it (sent at commit)
         return version
 
     def current(self, name: str) -> StoredCert | None:
@@ -85,6 +87,12 @@ class PgCertificateStore:
                         " NULLS LAST, seq DESC LIMIT 1", (name,))
             row = cur.fetchone()
         return self._stored(name, row) if row else None
+
+    def current_versions(self) -> dict[str, str]:
+        """certificate -> its current version, for every certificate (one query: what hosts poll)."""
+        with self.db.transaction() as cur:
+            cur.execute("SELECT cert, version FROM current_versions")
+            return {str(cert): str(version) for cert, version in cur.fetchall()}
 
     def current_meta(self, name: str) -> dict[str, Any] | None:
         """The current version's metadata alone (no PEM, no decryption)."""

@@ -1,0 +1,254 @@
+"""The fleet side of a daemon (PostgreSQL backend): what every host does besides renewing.
+
+- a heartbeat every few seconds, so `storage status` and the dashboard see who is alive;
+- an http-01 responder listening on every configured ``http_port`` for as long as the daemon runs, which
+  answers every token in the database (the CA's request may reach any host behind a load balancer);
+- webroot hosts write the tokens presented in the database into their own web root (told by a
+  notification, checked on the timer too) and remove them once withdrawn;
+- deploy everywhere: when a version becomes current (a notification, or the periodic check as fallback),
+  this host writes it to its own certfile/keyfile, runs its own deploy hook, and records what it serves.
+
+PostgreSQL away: the files on disk keep being served, each step fails in one logged line, and the listener
+connects again by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol
+
+from ..core.errors import ZtError
+from ..core.models import CertificateSpec, EventKind
+from ..storage.backend import Backend
+from .deps import Deps, info_from_meta
+from .order_hooks import deploy_hook
+from .recorder import Recorder
+from .responders import SharedResponder
+
+HEARTBEAT_SECONDS = 5.0
+CHECK_SECONDS = 10.0  # the fallback look at current versions, for notifications lost while disconnected
+RETRY_SECONDS = 2.0
+
+
+class FleetApi(Protocol):
+    """What the agent needs of the service."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    def deps(self) -> Deps: ...
+
+
+class HostLog(Recorder):
+    """Hook output of a deployment this host makes of another host's order: logged, not journaled (the
+    journal holds orders; this host made none)."""
+
+    def __init__(self, deps: Deps, name: str, log: Callable[[str], None]) -> None:  # noqa: D107
+        self.deps, self.name, self.log = deps, name, log
+        self.order_id, self.result = 0, None
+
+    def __call__(self, kind: EventKind, message: str, retry_after: float | None = None) -> None:
+        self.log(f"{self.name}: {kind.value}: {message}")
+
+
+def deploy_current(deps: Deps, log: Callable[[str], None]) -> list[str]:
+    """Deploy every certificate of this host whose current version it does not serve yet; the names done.
+
+    A certificate this process is ordering, or whose deployment on this host is pending (an order or a
+    heal of this host is on it), is left to that: its hooks must not run twice.
+    """
+    current = _current_versions(deps)
+    served = _served_versions(deps)
+    done = []
+    for name, spec in sorted(deps.settings.certificates.items()):
+        if name not in current or served.get(name) == current[name] or name in deps.running:
+            continue
+        if deps.store.pending_deploy(name) is not None:
+            continue
+        try:
+            if _deploy_one(deps, spec, log):
+                done.append(name)
+        except ZtError as exc:
+            log(f"{name}: deploying the fleet's current version failed: {exc.message}")
+    return done
+
+
+def _current_versions(deps: Deps) -> dict[str, str]:
+    versions: Callable[[], dict[str, str]] | None = getattr(deps.store, "current_versions", None)
+    return versions() if versions is not None else {}
+
+
+def _served_versions(deps: Deps) -> dict[str, str]:
+    hosts: Any = getattr(deps.store, "hosts", None)
+    return hosts.served_versions() if hosts is not None else {}
+
+
+def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -> bool:
+    stored = deps.store.current(spec.name)
+    info = info_from_meta(stored.meta) if stored is not None else None
+    if stored is None or info is None:
+        return False
+    written = deps.store.deploy(spec, stored)  # also records what this host serves
+    log(f"{spec.name}: serving serial {info.serial}" + (f" (wrote {', '.join(written)})" if written else ""))
+    deploy_hook(deps, spec, info, HostLog(deps, spec.name, log))
+    return True
+
+
+def sync_webroot_tokens(deps: Deps, written: set[str], log: Callable[[str], None]) -> None:
+    """Make the web root of every webroot certificate of this host hold exactly the tokens presented in the
+    database: new ones written, withdrawn ones (that this host wrote) removed. ``written`` is updated."""
+    from ..engine.solvers import WebrootSolver
+
+    roots = sorted({spec.webroot for spec in deps.settings.certificates.values() if spec.webroot})
+    listing: Callable[[], dict[str, str]] | None = getattr(deps.challenges, "tokens", None)
+    if not roots or listing is None:
+        return
+    present = listing()
+    for root in roots:
+        solver = WebrootSolver(root)
+        try:
+            for token in sorted(set(present) - written):
+                solver.present("", token, present[token])
+            for token in sorted(written - set(present)):
+                solver.cleanup("", token)
+        except ZtError as exc:
+            log(f"webroot {root}: {exc.message}")
+    written.clear()
+    written.update(present)
+
+
+def _heal_orders(deps: Deps) -> None:
+    """Close the orders of hosts that died (no heartbeat, no lease) as interrupted."""
+    deps.journal.heal(deps.clock.now())
+
+
+class FleetAgent:
+    """Runs the fleet duties of one daemon in a background thread until ``stop()``."""
+
+    def __init__(self, service: FleetApi, cancel: threading.Event, log: Callable[[str], None], *,
+                 heartbeat: float = HEARTBEAT_SECONDS, check: float = CHECK_SECONDS) -> None:
+        self.service = service
+        self.cancel = cancel
+        self.log = log
+        self.heartbeat = heartbeat
+        self.check = check
+        self._stop = threading.Event()
+        self._responders: dict[tuple[str, int], SharedResponder] = {}
+        self._thread: threading.Thread | None = None
+        self._down = False
+        self._refused: set[tuple[str, int]] = set()
+        self._next_beat = self._next_check = 0.0
+        self._written: set[str] = set()  # tokens this host wrote into its web roots
+        self._relisten = False
+
+    def start(self) -> None:
+        """Start responders and the background loop."""
+        self._thread = threading.Thread(target=self._run, name="fleet agent", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and close the responders."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for responder in self._responders.values():
+            responder.stop()
+        self._responders.clear()
+
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or self.cancel.is_set()
+
+    def _run(self) -> None:
+        from ..storage.postgres import fleet_hosts, fleet_listener
+
+        backend = self._open_backend()
+        if backend is None:
+            return
+        listener, hosts = fleet_listener(backend), fleet_hosts(backend)
+        if listener is None or hosts is None:
+            return
+        try:
+            self._listen(listener, 0.01)  # LISTEN before the first check, so that nothing falls in between
+            while not self._stopping():
+                self._once(listener, hosts.record_heartbeat)
+        finally:
+            listener.close()
+
+    def _open_backend(self) -> Backend | None:
+        """The service's backend, waiting (and retrying) while the database is away at start; None when
+        stopped first."""
+        while not self._stopping():
+            try:
+                return self.service.backend
+            except ZtError as exc:
+                self._note_down(exc)
+                self._stop.wait(RETRY_SECONDS)
+        return None
+
+    def _once(self, listener: Any, heartbeat: Callable[[], None]) -> None:
+        """One turn: heartbeat and check when due, then wait for notifications until the next of them."""
+        from ..storage.postgres import CURRENT_CHANNEL
+
+        deps = self.service.deps()
+        now = deps.clock.monotonic()
+        self._ensure_responders(deps)
+        if now >= self._next_beat:
+            self._next_beat = now + (self.heartbeat if self._step(heartbeat) else RETRY_SECONDS)
+        if now >= self._next_check:
+            duties = (partial(_heal_orders, deps), partial(deploy_current, deps, self.log),
+                      partial(sync_webroot_tokens, deps, self._written, self.log))
+            ok = all([self._step(duty) for duty in duties])  # a list: every duty runs even after a failure
+            self._next_check = now + (self.check if ok else RETRY_SECONDS)
+        wait = max(0.05, min(self._next_beat, self._next_check, now + 1.0) - deps.clock.monotonic())
+        for channel, _ in self._listen(listener, wait):
+            if channel == CURRENT_CHANNEL:
+                self._next_check = 0.0  # a version became current somewhere: deploy it now
+            else:
+                self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
+
+    def _listen(self, listener: Any, timeout: float) -> list[tuple[str, str]]:
+        """Notifications within ``timeout``; none (after a pause) while the database is away."""
+        try:
+            notes = list(listener.wait(timeout))
+        except ZtError as exc:
+            self._note_down(exc)
+            self._relisten = True
+            self._stop.wait(min(timeout, RETRY_SECONDS))
+            return []
+        if self._relisten:  # listening again: what was notified meanwhile is found by a check now
+            self._relisten, self._next_check = False, 0.0
+        return notes
+
+    def _step(self, action: Callable[[], object]) -> bool:
+        """Run one duty; a failure is logged once per outage, never raised."""
+        try:
+            action()
+        except ZtError as exc:
+            self._note_down(exc)
+            return False
+        if self._down:
+            self._down = False
+            self.log("fleet: the database answers again")
+        return True
+
+    def _note_down(self, exc: ZtError) -> None:
+        if not self._down:
+            self._down = True
+            self.log(f"fleet: {exc.message}")
+
+    def _ensure_responders(self, deps: Deps) -> None:
+        """Listen on every (address, port) a built-in-responder certificate of this host uses."""
+        wanted = {(s.http_bind, s.http_port) for s in deps.settings.certificates.values() if not s.webroot}
+        for key in sorted(wanted - set(self._responders)):
+            responder = SharedResponder(key[1], key[0], lookup=deps.challenges.token)
+            try:
+                responder.start()
+            except ZtError as exc:
+                if key not in self._refused:  # said once; tried again every loop
+                    self._refused.add(key)
+                    self.log(f"fleet: http-01 responder: {exc.message}")
+                continue
+            self._refused.discard(key)
+            self._responders[key] = responder

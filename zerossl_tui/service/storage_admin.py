@@ -1,0 +1,117 @@
+"""Choosing the storage backend: open the one [storage] names, and `storage use` (switch, copying and
+verifying everything the current backend holds before [storage] is written), and `storage status`."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UsageError
+from ..core.schema import STORAGE_BACKENDS, StorageSettings
+from ..core.settings import BUILTIN_PROVIDERS, Settings
+from ..storage.backend import Backend, open_filesystem
+from ..storage.migrate import CopyReport, copy_backend
+from ..storage.paths import Paths
+
+DEFAULT_KEY_FILE = "storage.key"
+
+
+def host_id(storage: StorageSettings) -> str:
+    """This host's id in the fleet: [storage] host_id, else the host name."""
+    return storage.host_id or socket.gethostname()
+
+
+def key_file(storage: StorageSettings, paths: Paths) -> Path:
+    """The fleet key file: [storage] key_file, else storage.key beside the settings file."""
+    return Path(storage.key_file) if storage.key_file else paths.config_file.parent / DEFAULT_KEY_FILE
+
+
+def open_backend(storage: StorageSettings, paths: Paths, now: datetime, *, lease: float | None = None) -> Backend:
+    """The backend [storage] names (ConfigError or StorageError, one line, when it cannot be opened)."""
+    if storage.backend != "postgresql":
+        return open_filesystem(paths, now)
+    from ..storage.postgres import open_postgresql
+    from ..storage.postgres.dsn import check_no_password, with_password
+
+    check_no_password(storage.dsn)
+    extra: dict[str, Any] = {} if lease is None else {"lease": lease}
+    return open_postgresql(with_password(storage.dsn, storage.password), host_id(storage),
+                           key_file(storage, paths), now, **extra)
+
+
+@dataclass(frozen=True)
+class UseResult:
+    """What `storage use` did: the settings now in force, what was copied, whether anything changed."""
+
+    storage: StorageSettings
+    report: CopyReport | None
+    key_created: bool
+    settings_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """True when data was copied, a key file made, or [storage] rewritten."""
+        return self.key_created or self.settings_changed or bool(self.report and self.report.changed)
+
+
+def switch(settings: Settings, target: StorageSettings, paths: Paths, now: datetime,
+           current: Callable[[], Backend]) -> UseResult:
+    """Make ``target`` usable (key file, schema), copy what ``current()`` holds into it unless both are the
+    same place, and verify the copy. Writes no settings: the caller saves [storage] once this returned."""
+    created = False
+    if target.backend == "postgresql":
+        from ..storage.postgres import ensure_key_file
+
+        created = ensure_key_file(key_file(target, paths))
+    dst = open_backend(target, paths, now)
+    try:
+        report = None if same_place(settings.storage, target) else copy_into(current(), dst, settings)
+    finally:
+        dst.close()
+    return UseResult(target, report, created, target != settings.storage)
+
+
+def target_settings(current: StorageSettings, backend: str, dsn: str | None, host: str | None,
+                    key: str | None) -> StorageSettings:
+    """[storage] after `storage use BACKEND [--dsn] [--host-id] [--key-file]` (a DSN's password is split
+    off into the secret ``password``)."""
+    if backend not in STORAGE_BACKENDS:
+        raise UsageError(f"unknown storage backend {backend!r}: give {' or '.join(STORAGE_BACKENDS)}")
+    new = replace(current, backend=backend, host_id=host if host is not None else current.host_id,
+                  key_file=key if key is not None else current.key_file)
+    if dsn is not None:
+        from ..storage.postgres.dsn import same_dsn, split_password
+
+        bare, password = split_password(dsn)
+        new = replace(new, dsn=current.dsn if same_dsn(bare, current.dsn) else bare,
+                      password=password or current.password)
+    if backend == "postgresql" and not new.dsn:
+        raise UsageError("storage use postgresql needs --dsn postgresql://USER@HOST:PORT/DATABASE")
+    return new
+
+
+def same_place(a: StorageSettings, b: StorageSettings) -> bool:
+    """True when both settings reach the same data (switching between them copies nothing)."""
+    if a.backend != b.backend:
+        return False
+    from ..storage.postgres.dsn import same_dsn
+
+    return a.backend == "filesystem" or same_dsn(a.dsn, b.dsn)
+
+
+def providers_of(settings: Settings) -> set[str]:
+    """Providers whose accounts a copy must carry: configured ones, those certificates name, built-ins."""
+    return set(settings.providers) | {c.provider for c in settings.certificates.values()} | set(BUILTIN_PROVIDERS)
+
+
+def copy_into(src: Backend, dst: Backend, settings: Settings) -> CopyReport:
+    """Copy and verify everything of ``src`` into ``dst`` (StorageError naming what differs). Only the
+    accounts ``src`` holds are carried: a host joining a fleet must not compare its missing accounts
+    with the fleet's."""
+    held = [p for p in sorted(providers_of(settings))
+            if src.store.load_account(p)[0] is not None or src.store.load_eab_cache(p) != ("", "")]
+    return copy_backend(src, dst, sorted(settings.certificates), held)
