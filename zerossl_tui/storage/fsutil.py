@@ -195,3 +195,17 @@ def read_bytes_or_none(path: Path) -> bytes | None:
         return None
     except OSError as exc:
         raise storage_error("read", path, exc) from None
+
+
+def through_link(path: Path) -> Path:
+    """The file a symlink points at (so that the link survives an atomic replace), else ``path``."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def kept_mode(path: Path, default: int) -> int:
+    """The permission bits of ``path`` without write for group and others (a rewritten file may hold
+    commands run as root), or ``default`` for a new file."""
+    try:
+        return path.stat().st_mode & 0o777 & ~0o022
+    except OSError:
+        return default

@@ -30,7 +30,7 @@ from ..core.settings import (
     table_document,
 )
 from ..core.text import escaped
-from .fsutil import atomic_write, ensure_dir, read_bytes_or_none
+from .fsutil import atomic_write, ensure_dir, kept_mode, read_bytes_or_none, through_link
 from .paths import Paths
 
 SECRET_MODE = 0o600
@@ -310,8 +310,8 @@ def save_settings(paths: Paths, settings: Settings) -> None:
     ensure_dir(paths.config_file.parent, 0o700, strict=False)
     if secret or dns_secret or password or paths.secrets_file.exists():
         atomic_write(paths.secrets_file, secret_text, SECRET_MODE)
-    mode = SECRET_MODE if _holds_secrets(public) else _current_mode(paths.config_file, SECRET_MODE)
-    atomic_write(_through_link(paths.config_file), text, mode)
+    mode = SECRET_MODE if _holds_secrets(public) else kept_mode(paths.config_file, SECRET_MODE)
+    atomic_write(through_link(paths.config_file), text, mode)
 
 
 def _pop_storage_password(doc: dict[str, Any]) -> str:
@@ -330,11 +330,6 @@ def _utf8(text: str, paths: Paths) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError(f"not saved to {paths.config_file}: a value is not valid UTF-8 text") from None
-
-
-def _through_link(path: Path) -> Path:
-    """The file a symlink points at (so that the link survives an atomic replace), else ``path``."""
-    return path.resolve() if path.is_symlink() else path
 
 
 def split_settings(
@@ -393,12 +388,3 @@ def _inline_secrets(config_file: Path) -> InlineSecrets:
 def _holds_secrets(doc: dict[str, Any]) -> bool:
     providers = doc.get("providers", {})
     return any(key in SECRET_KEYS for body in providers.values() for key in body)
-
-
-def _current_mode(path: Path, default: int) -> int:
-    """The permission bits of ``path`` without write for group and others (it holds commands that may run
-    as root), or ``default`` for a new file."""
-    try:
-        return path.stat().st_mode & 0o777 & ~0o022
-    except OSError:
-        return default
