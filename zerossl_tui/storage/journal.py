@@ -198,7 +198,7 @@ class Journal:
         detail = "the process running this order stopped before it finished"
         with self._transaction() as db:
             running = db.execute("SELECT id, pid, pid_start FROM orders WHERE result = 'running'").fetchall()
-            dead = [order_id for order_id, pid, start in running if not _process_alive(pid, start)]
+            dead = [order_id for order_id, pid, start in running if not process_alive(pid, start)]
             for order_id in dead:
                 db.execute(
                     "UPDATE orders SET result = 'failed', finished = ?, error_type = ?, error_detail = ?"
@@ -366,15 +366,21 @@ def _state_from_json(text: str) -> RenewalState:
         data = json.loads(text)
     except ValueError:
         return RenewalState()
+    return state_from_doc(data)
+
+
+def state_from_doc(doc: Any) -> RenewalState:
+    """The stored state from its JSON document; keys this version does not know are ignored, missing ones
+    take defaults (both backends store it this way)."""
     values: dict[str, Any] = {}
-    for key, value in data.items() if isinstance(data, dict) else ():
+    for key, value in doc.items() if isinstance(doc, dict) else ():
         spec = _STATE_FIELDS.get(key)
         if spec is not None:
             values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
     return RenewalState(**values)
 
 
-def _process_alive(pid: int, start: str = "") -> bool:
+def process_alive(pid: int, start: str = "") -> bool:
     """True when process ``pid`` exists and, when ``start`` was recorded, is the same process."""
     if pid <= 0:
         return False

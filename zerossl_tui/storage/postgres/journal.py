@@ -9,7 +9,7 @@ sending heartbeats.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from ...core.interfaces import DnsRecord
 from ...core.models import EventKind, OrderEvent, OrderRecord, RenewalState
-from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, process_start
+from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, process_alive, process_start, state_from_doc
 from .db import Database
 
 STALE_HOST_SECONDS = 120
@@ -109,7 +109,7 @@ class PgJournal:
         with self.db.transaction() as cur:
             cur.execute("SELECT id, pid, pid_start FROM orders WHERE result = 'running' AND host_id = %s"
                         " FOR UPDATE", (self.host_id,))
-            dead = [order_id for order_id, pid, start in cur.fetchall() if not _process_alive(pid, start)]
+            dead = [order_id for order_id, pid, start in cur.fetchall() if not process_alive(pid, start)]
             cur.execute(
                 "SELECT id FROM orders o WHERE result = 'running' AND host_id <> %s AND NOT EXISTS"
                 " (SELECT 1 FROM locks l WHERE l.owner = o.host_id || ':' || o.pid AND l.expires > now())"
@@ -204,33 +204,8 @@ def _order(row: tuple[Any, ...], events: tuple[OrderEvent, ...]) -> OrderRecord:
                        order_url, events)
 
 
-_STATE_FIELDS = {f.name: f for f in fields(RenewalState)}
 
 
 def state_to_doc(state: RenewalState) -> dict[str, Any]:
     """A renewal state as a JSON document (datetimes as ISO 8601 UTC text)."""
     return {k: (_utc(v).isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()}
-
-
-def state_from_doc(doc: Any) -> RenewalState:
-    """The stored state; keys this version does not know are ignored, missing ones take defaults."""
-    values: dict[str, Any] = {}
-    for key, value in doc.items() if isinstance(doc, dict) else ():
-        spec = _STATE_FIELDS.get(key)
-        if spec is not None:
-            values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
-    return RenewalState(**values)
-
-
-def _process_alive(pid: int, start: str = "") -> bool:
-    """True when process ``pid`` of this host exists and, when ``start`` was recorded, is the same process."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass  # exists but belongs to another user
-    now = process_start(pid)
-    return not (start and now and now != start)
