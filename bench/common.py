@@ -36,6 +36,9 @@ UACME_HOOK = Path("/usr/share/uacme/uacme.sh")  # the hook Debian's uacme ships 
 NS_ENV = "ZT_BENCH_IN_NAMESPACE"
 
 sys.path.insert(0, str(ROOT))  # running from a checkout: `python bench/run.py`
+# The measured processes import THIS checkout's package too (the venv may be an editable install of another
+# worktree, or a symlink to one).
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 
 def log(message: str) -> None:

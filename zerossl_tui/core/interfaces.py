@@ -6,6 +6,7 @@ the challenge store. The filesystem + SQLite backend (``zerossl_tui.storage``) i
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -30,6 +31,9 @@ class CertificateStore(Protocol):
 
     def current_meta(self, name: str) -> dict[str, Any] | None:
         """The current version's metadata alone (cheap: no PEMs)."""
+
+    def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """``current_meta`` of each of ``names`` at once (a list of thousands: one query or an index)."""
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
         """One stored version by its name."""

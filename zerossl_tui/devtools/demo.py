@@ -150,3 +150,26 @@ def seed_served(service: CertificateService, now: datetime = DEMO_NOW) -> None:
     checks.append(EndpointCheck("mail", "mail.example.com:993", "unreachable", expected_serial=serial["mail"],
                                 error="connection refused"))
     record_checks(service.paths.data_dir, checks, (now - timedelta(minutes=12)).isoformat())
+
+
+def seed_many(service: CertificateService, count: int, now: datetime, provider: str = "local",
+              http_port: int = 5002) -> list[str]:
+    """``count`` certificates ``s00000``.. with placeholder versions expiring over the next 90 days and a
+    finished order each (the benchmark's 10,000-certificate store); one settings write for all of them."""
+    from dataclasses import replace
+
+    from ..core.validate import build_certificate
+    from ..storage.settings_file import save_settings
+
+    settings = service.reload()
+    names = [f"s{k:05d}" for k in range(count)]
+    specs = {name: build_certificate(name, [f"{name}.zt.example.test"], provider, None, http_port=http_port,
+                                     http_bind="127.0.0.1") for name in names}
+    save_settings(service.paths, replace(settings, certificates={**settings.certificates, **specs}))
+    service.reload()
+    for k, name in enumerate(names):
+        not_after = now + timedelta(days=1 + (k * 89) // max(count, 1), hours=k % 24)
+        store_fake(service, name, (f"{name}.zt.example.test",), not_after, f"{k + 1:012x}")
+        order = service.journal.start_order(name, not_after - LIFETIME)
+        service.journal.finish_order(order, "issued", not_after - LIFETIME, serial=f"{k + 1:012x}")
+    return names

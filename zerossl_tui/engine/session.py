@@ -32,6 +32,7 @@ from .eab import ZEROSSL_API, check_eab_hmac, fetch_zerossl_eab
 from .issue import IssueFlow
 from .network import MAX_PAUSE, REQUEST_TIMEOUT, AcmeNetwork, host_of, tls_verify, translate_error
 from .orders import Issued, RenewalWindow
+from .pool import SharedCA, SharedNetwork
 
 __all__ = ["AccountState", "AcmeSession", "Issued", "ProgressFn", "RenewalWindow", "choose_eab"]
 
@@ -56,8 +57,10 @@ class AcmeSession(IssueFlow):
         clock: Clock = SYSTEM_CLOCK,
         zerossl_api: str = ZEROSSL_API,
         request_timeout: float = REQUEST_TIMEOUT,
+        shared: SharedCA | None = None,
     ) -> None:
         self.provider = provider
+        self.shared = shared  # connections, directory and nonces shared with the other orders of a run
         self.account = account
         self.progress = progress
         self.cancel = cancel
@@ -204,9 +207,11 @@ class AcmeSession(IssueFlow):
     # --- plumbing ------------------------------------------------------------------------------------
 
     def _network(self, key_pem: bytes | None) -> AcmeNetwork:
-        verify = tls_verify(self.provider.ca_bundle)
-        return AcmeNetwork(key_pem, verify=verify, timeout=self.request_timeout, clock=self.clock,
-                           pause=self._pause, remaining=self._time_left)
+        options: dict[str, Any] = {"verify": tls_verify(self.provider.ca_bundle), "timeout": self.request_timeout,
+                                   "clock": self.clock, "pause": self._pause, "remaining": self._time_left}
+        if self.shared is not None:
+            return SharedNetwork(key_pem, self.shared, **options)
+        return AcmeNetwork(key_pem, **options)
 
     def _time_left(self) -> float | None:
         """Seconds until the deadline of the order being issued (None outside an order)."""
@@ -229,10 +234,15 @@ class AcmeSession(IssueFlow):
         """The ACME client, loading the directory once."""
         if self._client is None:
             self._check_cancel("loading the CA directory")
-            directory = acme_client.ClientV2.get_directory(self.provider.directory, self._net)
-            o.check_directory(directory, self.provider.directory)
+            load = self._load_directory
+            directory = load() if self.shared is None else self.shared.directory(load)
             self._client = acme_client.ClientV2(directory, self._net)
         return self._client
+
+    def _load_directory(self) -> messages.Directory:
+        directory = acme_client.ClientV2.get_directory(self.provider.directory, self._net)
+        o.check_directory(directory, self.provider.directory)
+        return directory
 
     @property
     def _directory(self) -> messages.Directory:

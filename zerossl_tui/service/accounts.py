@@ -12,6 +12,7 @@ from ..core.models import EventKind, ProviderSpec
 from .deps import Deps
 
 if TYPE_CHECKING:
+    from ..engine.pool import SharedCA
     from ..engine.session import AccountState, AcmeSession
 
 EngineProgress = Callable[[EventKind, str, float | None], None]
@@ -39,8 +40,10 @@ def open_session(
     progress: EngineProgress = _ignore,
     cancel: threading.Event | None = None,
     spec: ProviderSpec | None = None,
+    shared: SharedCA | None = None,
 ) -> AcmeSession:
-    """An ACME session for ``provider`` (or ``spec``, not yet saved) with its stored account (if any)."""
+    """An ACME session for ``provider`` (or ``spec``, not yet saved) with its stored account (if any);
+    with ``shared``, over the connections, directory and nonces of the other orders of the same run."""
     from ..engine.session import AccountState, AcmeSession
 
     spec = spec or provider_with_cache(deps, provider)
@@ -48,8 +51,34 @@ def open_session(
     account = AccountState(key_pem=key_pem, url=url) if key_pem else None
     return AcmeSession(
         spec, account, progress=progress, cancel=cancel or threading.Event(), clock=deps.clock,
-        zerossl_api=deps.zerossl_api, request_timeout=deps.settings.renewal.request_timeout,
+        zerossl_api=deps.zerossl_api, request_timeout=deps.settings.renewal.request_timeout, shared=shared,
     )
+
+
+class SharedSessions:
+    """One ``SharedCA`` per provider for the orders of one run (a `renew` over many certificates): one
+    connection pool, one directory fetch and one nonce pool per CA instead of one per order."""
+
+    def __init__(self, connections: int) -> None:
+        self.connections = connections
+        self._cas: dict[str, SharedCA] = {}
+        self._guard = threading.Lock()
+
+    def get(self, provider: str, directory: str) -> SharedCA:
+        """The shared state of ``provider``'s CA at ``directory`` (made on first use)."""
+        from ..engine.pool import SharedCA
+
+        with self._guard:
+            if provider not in self._cas:
+                self._cas[provider] = SharedCA(self.connections, directory)
+            return self._cas[provider]
+
+    def close(self) -> None:
+        """Close every kept-alive connection."""
+        with self._guard:
+            for shared in self._cas.values():
+                shared.close()
+            self._cas.clear()
 
 
 def ensure_account(deps: Deps, provider: str, session: AcmeSession) -> AccountState:

@@ -35,10 +35,10 @@ from ..core.settings import Settings, validate_table, with_certificate, with_dns
 from ..core.validate import build_certificate, build_dns, build_provider
 from ..storage.backend import Backend
 from ..storage.paths import Paths, resolve_paths
-from ..storage.settings_file import load_settings, save_settings
-from . import accounts, dns, orders
+from ..storage.settings_cache import load_settings_cached
+from ..storage.settings_file import save_settings
+from . import accounts, dns
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
-from .orders import RenewResult
 from .storage_admin import UseResult, open_backend, switch, target_settings
 from .storage_admin import host_id as storage_host_id
 
@@ -49,6 +49,7 @@ __all__ = ["CertificateService", "Progress", "info_from_meta"]
 
 if TYPE_CHECKING:
     from .metrics import Snapshot
+    from .orders import RenewResult
 
 
 class CertificateService:
@@ -67,7 +68,7 @@ class CertificateService:
         self.running = Running()
         self.manual_dns: ManualDns | None = None  # set by the UI or CLI: who creates `manual` DNS records
         self.paths: Paths = resolve_paths(config)
-        self._settings = load_settings(self.paths)
+        self._settings = load_settings_cached(self.paths)
         self.paths = resolve_paths(config, self._settings.general.data_dir)
         if self.paths.data_dir.exists() and not self.paths.data_dir.is_dir():
             raise ConfigError(f"data_dir {self.paths.data_dir} is not a folder: point [general] data_dir "
@@ -88,7 +89,7 @@ class CertificateService:
     def reload(self) -> Settings:
         """Read the settings file again (another process may have changed it)."""
         with self._lock:
-            self._settings = load_settings(self.paths)
+            self._settings = load_settings_cached(self.paths)
             return self._settings
 
     def _save(self, settings: Settings) -> None:
@@ -245,13 +246,16 @@ class CertificateService:
         states = self.journal.all_states()
         last = self.journal.last_orders()
         chosen = list(names) if names is not None else sorted(self._settings.certificates)
-        return [self._view(self.certificate(n), now, states.get(n), last.get(n)) for n in chosen]
+        specs = [self.certificate(n) for n in chosen]
+        metas = self.store.current_metas(chosen)  # one index read, not two files per certificate
+        return [self._view(s, now, states.get(s.name), last.get(s.name), info_from_meta(metas.get(s.name)))
+                for s in specs]
 
     def _view(
-        self, spec: CertificateSpec, now: datetime, state: RenewalState | None, last: OrderRecord | None
+        self, spec: CertificateSpec, now: datetime, state: RenewalState | None, last: OrderRecord | None,
+        info: CertInfo | None,
     ) -> CertificateView:
         state = state or RenewalState()
-        info = self.current_info(spec.name)
         running = spec.name in self.running or (last is not None and last.result == "running")
         decision = next_renewal(info, state, now)
         return CertificateView(
@@ -275,6 +279,8 @@ class CertificateService:
 
     def issue(self, name: str, *, progress: Progress = quiet, cancel: threading.Event | None = None) -> CertInfo:
         """Obtain a certificate now, whatever its state."""
+        from . import orders  # lazily: `list` and the dashboard's first paint need none of the order flow
+
         self.certificate(name)
         info = orders.run_order(self.deps(progress), name, force=True, cancel=cancel or threading.Event())
         assert info is not None, "a forced order either issues or raises"
@@ -285,10 +291,14 @@ class CertificateService:
         cancel: threading.Event | None = None,
     ) -> list[RenewResult]:
         """Renew the named (default: all) certificates that are due, or all of them with ``force``."""
+        from . import orders
+
         return orders.renew_many(self.deps(progress), names, force=force, cancel=cancel or threading.Event())
 
     def due(self, names: Iterable[str] | None = None) -> list[str]:
         """The certificates (of ``names``, default all) whose renewal moment has come."""
+        from . import orders
+
         return orders.due_names(self.deps(), sorted(self._settings.certificates) if names is None else names)
 
     def heal(self, names: Iterable[str] | None = None, *, progress: Progress = quiet) -> None:
@@ -306,6 +316,8 @@ class CertificateService:
 
     def revoke(self, name: str, reason: int = 0, *, progress: Progress = quiet) -> CertInfo:
         """Revoke the current certificate of ``name``."""
+        from . import orders
+
         return orders.revoke(self.deps(progress), name, reason)
 
     def rollover(self, provider: str) -> str:

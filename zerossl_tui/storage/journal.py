@@ -1,9 +1,8 @@
 """The order journal: every order, its events, and each certificate's renewal state, in SQLite (stdlib).
 
-One ``Journal`` is shared by the threads of a process (one connection, guarded by a lock); several
-processes (dashboard and daemon) share the file through WAL mode and a busy timeout. Times are stored as
-ISO 8601 UTC text and come back timezone-aware. Rows hold what the caller gives: messages must never
-contain secrets, and nothing else is stored.
+One ``Journal`` is shared by the threads of a process (one connection, guarded by a lock); processes (dashboard,
+daemon) share the file through WAL mode and a busy timeout. Times are ISO 8601 UTC text, timezone-aware
+when read. Rows hold what the caller gives: messages must never contain secrets, and nothing else is stored.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from .fsutil import ensure_dir
 SCHEMA_VERSION = 3
 RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
 BUSY_TIMEOUT_MS = 10_000
+# WAL + synchronous NORMAL: commits skip the fsync (a power cut may lose the last, never corrupt): bench/README
+PRAGMAS = (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON")
 INTERRUPTED = "interrupted"
 MAX_LIMIT = 2**31 - 1  # SQLite integers are 64-bit; `log --limit 99999999999999999999` must not overflow
 
@@ -59,8 +60,7 @@ CREATE TABLE renewal_state (
     state TEXT NOT NULL
 );
 """
-# Which process runs an order: its pid alone is not enough, as pids are reused (after a reboot, the pid of a
-# process killed mid-order soon belongs to something else, and its order would look alive forever).
+# Which process runs an order: pids are reused (after a reboot), so a pid alone could keep a dead order alive.
 _SCHEMA_V2 = "ALTER TABLE orders ADD COLUMN pid_start TEXT NOT NULL DEFAULT ''"
 # MIGRATIONS[n] brings a database from user_version n to n + 1.
 # TXT records that dns-01 orders added, until removed: a crashed process's records are cleaned up later.
@@ -282,7 +282,7 @@ class Journal:
 
     def _setup(self) -> None:
         try:
-            for pragma in (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "foreign_keys = ON"):
+            for pragma in PRAGMAS:
                 self._db.execute(f"PRAGMA {pragma}")
         except sqlite3.Error as exc:
             raise self._error(exc) from None

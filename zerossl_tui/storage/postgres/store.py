@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -105,6 +106,15 @@ class PgCertificateStore:
             return dict(stored_meta)
         stored = self.current(name)
         return stored.meta if stored else None
+
+    def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """``current_meta`` of every name in one query (those with a broken pointer one by one)."""
+        chosen = list(names)
+        with self.db.transaction() as cur:
+            cur.execute("SELECT c.cert, v.meta FROM current_versions c JOIN versions v USING (cert, version)"
+                        " WHERE c.cert = ANY(%s)", (chosen,))
+            found = {str(cert): dict(meta) for cert, meta in cur.fetchall() if meta is not None}
+        return {name: found[name] if name in found else self.current_meta(name) for name in chosen}
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
         """One stored version, or None."""

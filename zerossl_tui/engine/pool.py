@@ -1,0 +1,78 @@
+"""What the concurrent orders of one run share at one CA: kept-alive HTTPS connections, the directory
+(fetched once) and the nonces the CA handed out.
+
+Without it every order of a `renew` over 1,000 certificates opened its own connection pool (a TLS
+handshake each), fetched the directory again and asked ``newNonce`` for its first request. Each order still
+has its own ``AcmeSession`` (its own deadline, cancel and progress), and its own ``SharedNetwork`` object
+(its own key and account), but they send over one ``requests.Session`` (thread-safe for this use: one
+urllib3 pool, at most ``connections`` sockets) and draw nonces from one set.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from acme import messages
+from requests.adapters import HTTPAdapter
+
+from .network import AcmeNetwork
+
+NONCE_FETCH_TRIES = 5  # other orders may take the nonce just fetched: fetch again a few times
+
+
+class SharedCA:
+    """The connection pool, directory and nonces of one CA, for the orders of one run."""
+
+    def __init__(self, connections: int = 16, directory_url: str = "") -> None:
+        self.http = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, connections))
+        self.http.mount("https://", adapter)
+        self.http.mount("http://", adapter)
+        # requests reads the proxy variables (and REQUESTS_CA_BUNDLE) from os.environ on EVERY request, a
+        # tenth of a bulk renew's CPU (py-spy): read them once, for the CA's URL, and keep them.
+        found = self.http.merge_environment_settings(directory_url or None, {}, None, None, None)
+        self.http.proxies.update(found.get("proxies") or {})
+        self.env_verify = found.get("verify") if isinstance(found.get("verify"), str) else None
+        self.http.trust_env = False
+        self.nonces: set[str] = set()  # set.add / set.pop are atomic under the GIL
+        self._directory: messages.Directory | None = None
+        self._guard = threading.Lock()
+
+    def directory(self, load: Callable[[], messages.Directory]) -> messages.Directory:
+        """The directory, loaded by the first caller (the others wait for it)."""
+        with self._guard:
+            if self._directory is None:
+                self._directory = load()
+            return self._directory
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self.http.close()
+
+
+class SharedNetwork(AcmeNetwork):
+    """An ``AcmeNetwork`` sending over a ``SharedCA``'s connections and nonce pool."""
+
+    def __init__(self, key_pem: bytes | None, shared: SharedCA, **options: Any) -> None:
+        super().__init__(key_pem, **options)
+        self.session.close()  # the one the library made: never used
+        self.session = shared.http
+        if self.verify_ssl is True and shared.env_verify:  # what requests would have read from the environment
+            self.verify_ssl = shared.env_verify  # type: ignore[assignment]
+        self._nonces = shared.nonces
+        self.shared = shared
+
+    def __del__(self) -> None:
+        """The library closes its session when the network is collected: not a shared one."""
+
+    def _get_nonce(self, url: str, new_nonce_url: str) -> str:
+        for _ in range(NONCE_FETCH_TRIES):
+            try:
+                return self._nonces.pop()
+            except KeyError:
+                pass
+            self._add_nonce(self._check_response(self.head(new_nonce_url or url), content_type=None))
+        return super()._get_nonce(url, new_nonce_url)
