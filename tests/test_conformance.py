@@ -126,6 +126,14 @@ def test_current_meta_is_the_current_versions_metadata_as_stored(backend: Backen
     assert backend.store.current("shop").meta == meta  # type: ignore[union-attr]
 
 
+def test_current_metas_of_many_is_current_meta_of_each(backend: Backend) -> None:
+    save(backend, "aa01")
+    save(backend, "bb02")
+    metas = backend.store.current_metas(["shop", "none"])
+    assert metas == {"shop": backend.store.current_meta("shop"), "none": None}
+    assert metas["shop"] is not None and metas["shop"]["serial"] == "bb02"
+
+
 def test_a_certificate_never_issued_has_nothing(backend: Backend) -> None:
     assert backend.store.current("none") is None
     assert backend.store.current_meta("none") is None
