@@ -114,6 +114,27 @@ def run_renew_benchmark(work: Path, *, count: int = 1000, rounds: int = 1, prefe
     }
 
 
+def run_simulation() -> dict[str, Any]:
+    """The simulated year of 10,000 certificates under Let's Encrypt's order limit (the slow test's numbers)."""
+    from datetime import timedelta
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from test_renewal_simulation import LE_WINDOW, START, OrderBucket, simulate_year
+
+    log("sim: a year of 10,000 certificates, Let's Encrypt's 300 new orders per 3 hours")
+    started = time.perf_counter()
+    year = simulate_year(10_000, seed=11, limit=OrderBucket())
+    return {"certificates": 10_000, "limit": "Let's Encrypt New Orders per Account: 300 per 3 hours, a token "
+            "bucket refilled 1 per 36 s (letsencrypt.org/docs/rate-limits)", "expired": year.expired,
+            "attempts": year.orders, "orders_created": len(year.created), "refused_by_limit": year.refused,
+            "onboarding_hours": round((year.onboarded - START) / timedelta(hours=1), 1),
+            "most_created_in_any_3h": year.most_created_within(LE_WINDOW, START),
+            "most_created_in_any_hour_after_onboarding": year.most_created_within(
+                timedelta(hours=1), year.onboarded + timedelta(days=1)),
+            "busiest_hour_of_attempts_after_day_one": year.busiest,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)

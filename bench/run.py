@@ -31,7 +31,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_issue import add_arguments, limits_from, run_issue_benchmarks  # noqa: E402
-from bench_list import run_list_benchmark  # noqa: E402
+from bench_list import run_fake_list_benchmark, run_list_benchmark  # noqa: E402
+from bench_renew import run_renew_benchmark, run_simulation  # noqa: E402
 from chart import write_chart  # noqa: E402
 from common import NS_ENV, PEBBLE_ARI, ROOT, VENV_PY, UacmeTrust, log, machine_facts, write_json  # noqa: E402
 from startup import run_startup  # noqa: E402
@@ -109,7 +110,7 @@ def summary_rows(results: dict[str, Any]) -> list[str]:
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """``old`` with every part that ``new`` measured replaced; each scenario notes when it was measured."""
     merged = dict(old)
-    for key in ("startup", "dashboard"):
+    for key in ("startup", "dashboard", "simulation"):
         if key in new:
             merged[key] = new[key]
     merged["scenarios"] = {**old.get("scenarios", {}), **new.get("scenarios", {})}
@@ -124,9 +125,12 @@ def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    parser.set_defaults(only="startup,a,b,c,d,e,dashboard")
+    parser.set_defaults(only="startup,a,b,c,d,e,e10k,r,sim,dashboard")
     parser.add_argument("--quick", action="store_true", help="3 runs; lego only in scenario a; e over 200")
     parser.add_argument("--list-count", type=int, default=1000, help="certificates for scenario e")
+    parser.add_argument("--renew-many-count", type=int, default=1000, help="certificates for scenario r")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="e10k: also time the package of this other checkout, interleaved")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for results.json and ratios.svg")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--merge", action="store_true",
@@ -197,6 +201,15 @@ def main() -> int:
                 probe = start_pebble(work / "pebble-version")
                 probe.stop()
                 results["machine"] = machine_facts(probe.binary)
+        if "e10k" in only:
+            results.setdefault("scenarios", {})["e10k"] = run_fake_list_benchmark(
+                work, count=10000, runs=10 if not args.quick else 5, baseline=args.baseline)
+            results["scenarios"]["e10k"]["measured"] = results["machine"]["date"]
+        if "r" in only:
+            results.setdefault("scenarios", {})["r"] = run_renew_benchmark(work, count=args.renew_many_count)
+            results["scenarios"]["r"]["measured"] = results["machine"]["date"]
+        if "sim" in only:
+            results["simulation"] = run_simulation()
         if "dashboard" in only:
             results["dashboard"] = run_dashboard_hook()
     finally:

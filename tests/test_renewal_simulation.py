@@ -131,6 +131,7 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
     ca.limit = limit
     created: list[datetime] = []
     first_issued: dict[int, datetime] = {}
+    held_until = START
     infos: dict[int, CertInfo | None] = dict.fromkeys(range(count))
     states = {i: RenewalState() for i in range(count)}
     queue = [(START, i) for i in range(count)]  # every certificate added at once: the worst case
@@ -147,6 +148,9 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
         if decision.at > now:
             heapq.heappush(queue, (decision.at, i))
             continue
+        if now < held_until:  # the run's provider-wide hold after a rateLimited (orders.renew_many)
+            heapq.heappush(queue, (held_until, i))
+            continue
         orders += 1
         per_hour[now.replace(minute=0, second=0, microsecond=0)] += 1
         result = ca.order(now)
@@ -162,6 +166,8 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
             state = replace(states[i], failures=failures, next_attempt=now + retry_delay(failures, info, now))
             if result == "rateLimited":  # the CA's Retry-After (the random ones: an hour)
                 state = replace(state, rate_limited_until=now + (ca.retry_after or timedelta(hours=1)))
+                if ca.retry_after is not None:  # the account's limit: hold every order at this CA
+                    held_until = now + ca.retry_after
             states[i] = state
         heapq.heappush(queue, (next_renewal(infos[i], states[i], now).at, i))
     busiest = max((n for hour, n in per_hour.items() if hour >= START + timedelta(days=1)), default=0)

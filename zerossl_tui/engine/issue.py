@@ -21,7 +21,6 @@ from ..core.errors import CaUnreachable, ZtError
 from ..core.models import EventKind
 from . import chains, keys
 from . import orders as o
-from .dns.solver import publish_pending
 from .network import AcmeNetwork, host_of
 from .orders import Issued
 from .solvers import Solver
@@ -92,7 +91,10 @@ class IssueFlow:
         presented: list[o.Http01Challenge] = []
         try:
             self._present_all(order, solver, presented)
-            publish_pending(solver, self.progress, self.cancel, deadline - self.clock.monotonic())  # dns-01
+            if getattr(solver, "challenge_type", "") == "dns-01":  # dnspython and lexicon only when needed
+                from .dns.solver import publish_pending
+
+                publish_pending(solver, self.progress, self.cancel, deadline - self.clock.monotonic())
             for item in presented:  # answer only once every token is in place
                 self._post(item.challenge.uri, item.response)
             self._await_authorizations(presented, deadline)

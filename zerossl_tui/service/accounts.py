@@ -57,12 +57,29 @@ def open_session(
 
 class SharedSessions:
     """One ``SharedCA`` per provider for the orders of one run (a `renew` over many certificates): one
-    connection pool, one directory fetch and one nonce pool per CA instead of one per order."""
+    connection pool, one directory fetch and one nonce pool per CA instead of one per order.
 
-    def __init__(self, connections: int) -> None:
+    Also the CA's account-wide rate limit: once it answered rateLimited with a Retry-After, the orders of
+    the run still queued for that provider are not sent until then (Let's Encrypt's 300 new orders per 3
+    hours is per account: the 301st order of a 10,000-certificate run, and every one after it, would only
+    be refused and count against us)."""
+
+    def __init__(self, connections: int, monotonic: Callable[[], float]) -> None:
         self.connections = connections
+        self.monotonic = monotonic
         self._cas: dict[str, SharedCA] = {}
+        self._holds: dict[str, float] = {}
         self._guard = threading.Lock()
+
+    def hold(self, provider: str, seconds: float) -> None:
+        """Send nothing more to ``provider`` for ``seconds`` (its CA rate-limited the account)."""
+        with self._guard:
+            self._holds[provider] = max(self._holds.get(provider, 0.0), self.monotonic() + seconds)
+
+    def held(self, provider: str) -> float:
+        """Seconds left of the hold on ``provider`` (0 when none)."""
+        with self._guard:
+            return max(0.0, self._holds.get(provider, 0.0) - self.monotonic())
 
     def get(self, provider: str, directory: str) -> SharedCA:
         """The shared state of ``provider``'s CA at ``directory`` (made on first use)."""

@@ -237,12 +237,18 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
         chosen = due_names(deps, chosen)
 
     workers = deps.settings.renewal.concurrency
-    sessions = SharedSessions(workers)  # one connection pool, directory and nonce pool per CA
+    sessions = SharedSessions(workers, deps.clock.monotonic)  # one pool, directory, nonce pool per CA
 
     def one(name: str) -> RenewResult:
+        provider = deps.certificate(name).provider
+        if wait := sessions.held(provider):
+            return name, None, RateLimited(f"{name}: not ordered: {provider} rate-limited this account a moment "
+                                           f"ago; the next run tries again (in {wait:.0f} s or later)", wait)
         try:
             return name, run_order(deps, name, force=force, cancel=cancel, sessions=sessions), None
         except ZtError as exc:
+            if isinstance(exc, RateLimited) and exc.retry_after:
+                sessions.hold(provider, exc.retry_after)
             return name, None, exc
 
     try:
