@@ -77,12 +77,13 @@ def run_fake_list_benchmark(work: Path, *, count: int = 10000, runs: int = 10, b
     timings: dict[str, Any] = {}
     for label, args in (("list --json", ["list", "--json"]), ("list", ["list"])):
         for path in variants.values():  # one untimed run: builds the caches, as any first run does
-            run_process([str(VENV_PY), "-m", "zerossl_tui", *args], {**env, "PYTHONPATH": path})
+            run_process([str(VENV_PY), "-m", "zerossl_tui", *args], {**env, "PYTHONPATH": path}, cwd=work)
         results: dict[str, list[Any]] = {name: [] for name in variants}
         for i in range(runs):
             order = list(variants.items())
             for name, path in order[i % 2:] + order[:i % 2]:
-                run, _done = run_process([str(VENV_PY), "-m", "zerossl_tui", *args], {**env, "PYTHONPATH": path})
+                cmd = [str(VENV_PY), "-m", "zerossl_tui", *args]
+                run, _done = run_process(cmd, {**env, "PYTHONPATH": path}, cwd=work)
                 results[name].append(run)
         for name in variants:
             timings[f"{name} {label}"] = stats(results[name])

@@ -131,7 +131,8 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
     ca.limit = limit
     created: list[datetime] = []
     first_issued: dict[int, datetime] = {}
-    held_until = START
+    held_until = slot = START
+    step = timedelta(0)
     infos: dict[int, CertInfo | None] = dict.fromkeys(range(count))
     states = {i: RenewalState() for i in range(count)}
     queue = [(START, i) for i in range(count)]  # every certificate added at once: the worst case
@@ -148,8 +149,10 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
         if decision.at > now:
             heapq.heappush(queue, (decision.at, i))
             continue
-        if now < held_until:  # the run's provider-wide hold after a rateLimited (orders.renew_many)
-            heapq.heappush(queue, (held_until, i))
+        if now < held_until:  # held back after the account's rateLimited, a Retry-After apart (renew_many)
+            slot = max(held_until, slot) + step
+            states[i] = replace(states[i], rate_limited_until=slot)
+            heapq.heappush(queue, (slot, i))
             continue
         orders += 1
         per_hour[now.replace(minute=0, second=0, microsecond=0)] += 1
@@ -167,7 +170,7 @@ def simulate_year(count: int, seed: int, limit: OrderBucket | None = None) -> Ye
             if result == "rateLimited":  # the CA's Retry-After (the random ones: an hour)
                 state = replace(state, rate_limited_until=now + (ca.retry_after or timedelta(hours=1)))
                 if ca.retry_after is not None:  # the account's limit: hold every order at this CA
-                    held_until = now + ca.retry_after
+                    held_until, step = max(held_until, now + ca.retry_after), ca.retry_after
             states[i] = state
         heapq.heappush(queue, (next_renewal(infos[i], states[i], now).at, i))
     busiest = max((n for hour, n in per_hour.items() if hour >= START + timedelta(days=1)), default=0)
@@ -185,21 +188,21 @@ def test_a_simulated_year_of_1000_certificates_never_expires() -> None:
 
 @pytest.mark.slow
 def test_a_simulated_year_of_10000_certificates_under_lets_encrypt_order_limits() -> None:
-    """10,000 added at once: the CA's 300-per-3-hours bucket spreads the first issuance over days; from
-    then on no certificate expires and renewals stay within the limit (ARI jitter keeps them spread)."""
+    """10,000 added at once: the CA's 300-per-3-hours bucket spreads the first issuance over days; no
+    certificate expires, and the client does not hammer the CA: held back after a rateLimited answer, the
+    queued orders come back a Retry-After apart, not all at once (before: 216,000 refused attempts a year)."""
     started = time.monotonic()
     year = simulate_year(10_000, seed=11, limit=OrderBucket())
-    after = year.onboarded + timedelta(days=1)
     busiest_3h = year.most_created_within(LE_WINDOW, START)
-    steady_hour = year.most_created_within(timedelta(hours=1), after)
+    steady_hour = year.most_created_within(timedelta(hours=1), year.onboarded + timedelta(days=1))
     print(f"\nsimulated year of 10,000: {year.orders} attempts, {len(year.created)} orders created, onboarding "
           f"took {(year.onboarded - START) / timedelta(hours=1):.0f} h, most orders created in any 3 h: "
           f"{busiest_3h}, in any hour after onboarding: {steady_hour}, busiest hour of attempts after day one: "
           f"{year.busiest}, refused by the limit: {year.refused} ({time.monotonic() - started:.1f} s)")
     assert year.expired == 0
-    assert len(year.created) >= 10_000 * 5, "each certificate renews about every 60 days"
-    assert busiest_3h <= 2 * LE_ORDERS, "a full bucket plus 3 hours of refill at most"
-    assert steady_hour < LE_ORDERS / 3, "after onboarding, renewals stay under the bucket's refill rate"
+    assert len(year.created) >= 10_000 * 6, "each certificate renews about every 60 days"
+    assert busiest_3h <= 2 * LE_ORDERS, "the bucket: full (300) plus 3 hours of refill at most"
+    assert year.refused <= len(year.created) / 5, "rate-limited retries are paced, not a herd"
 
 
 def test_the_order_bucket_refuses_the_301st_order_in_three_hours() -> None:

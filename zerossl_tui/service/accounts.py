@@ -69,17 +69,29 @@ class SharedSessions:
         self.monotonic = monotonic
         self._cas: dict[str, SharedCA] = {}
         self._holds: dict[str, float] = {}
+        self._steps: dict[str, float] = {}  # the CA's last Retry-After: its pace
+        self._slots: dict[str, float] = {}
         self._guard = threading.Lock()
 
     def hold(self, provider: str, seconds: float) -> None:
         """Send nothing more to ``provider`` for ``seconds`` (its CA rate-limited the account)."""
         with self._guard:
             self._holds[provider] = max(self._holds.get(provider, 0.0), self.monotonic() + seconds)
+            self._steps[provider] = seconds
 
     def held(self, provider: str) -> float:
         """Seconds left of the hold on ``provider`` (0 when none)."""
         with self._guard:
             return max(0.0, self._holds.get(provider, 0.0) - self.monotonic())
+
+    def slot(self, provider: str) -> float:
+        """Seconds from now until a held order may be tried: each one a Retry-After later than the one before,
+        so that the orders held back do not all come back at once (one refused retry each, a herd)."""
+        with self._guard:
+            now = self.monotonic()
+            at = max(self._holds.get(provider, now), self._slots.get(provider, now)) + self._steps.get(provider, 0)
+            self._slots[provider] = at
+            return at - now
 
     def get(self, provider: str, directory: str) -> SharedCA:
         """The shared state of ``provider``'s CA at ``directory`` (made on first use)."""

@@ -241,9 +241,8 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
 
     def one(name: str) -> RenewResult:
         provider = deps.certificate(name).provider
-        if wait := sessions.held(provider):
-            return name, None, RateLimited(f"{name}: not ordered: {provider} rate-limited this account a moment "
-                                           f"ago; the next run tries again (in {wait:.0f} s or later)", wait)
+        if sessions.held(provider):
+            return name, None, _postpone(deps, name, provider, sessions.slot(provider))
         try:
             return name, run_order(deps, name, force=force, cancel=cancel, sessions=sessions), None
         except ZtError as exc:
@@ -260,6 +259,15 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
             return list(pool.map(one, chosen))
     finally:
         sessions.close()
+
+
+def _postpone(deps: Deps, name: str, provider: str, seconds: float) -> RateLimited:
+    """Keep ``name`` from being ordered for ``seconds`` (its place in the queue behind the CA's rate limit);
+    the error that says so."""
+    later = deps.clock.now() + timedelta(seconds=seconds)
+    deps.journal.put_state(name, replace(deps.journal.get_state(name), rate_limited_until=later))
+    return RateLimited(f"{name}: not ordered: {provider} rate-limited this account; queued to try at "
+                       f"{later:%Y-%m-%d %H:%M:%S} UTC", seconds)
 
 
 def revoke(deps: Deps, name: str, reason: int) -> CertInfo:
