@@ -203,9 +203,11 @@ class CertificateService:
 
     def served_by(self) -> dict[str, dict[str, str]] | None:
         """certificate -> {host -> serial it serves}; None outside a fleet."""
+        if self._settings.storage.backend != "postgresql":
+            return None  # before importing psycopg: `list --json` on the filesystem never needs it (0.2 s)
         from ..storage.postgres import fleet_hosts
 
-        hosts = fleet_hosts(self.backend) if self._settings.storage.backend == "postgresql" else None
+        hosts = fleet_hosts(self.backend)
         if hosts is None:
             return None
         out: dict[str, dict[str, str]] = {name: {} for name in self._settings.certificates}
