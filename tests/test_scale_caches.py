@@ -1,5 +1,5 @@
 """The two caches that make `list` fast at 10,000 certificates must never show stale facts: the index of
-current metadata (meta_index.py) and the parsed-settings cache (settings_cache.py)."""
+current metadata (meta_index.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from zerossl_tui.service.service import CertificateService
 from zerossl_tui.storage.meta_index import INDEX_FILE
-from zerossl_tui.storage.paths import resolve_paths
-from zerossl_tui.storage.settings_cache import cache_path, load_settings_cached
 from zerossl_tui.storage.store import CertStore
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -51,33 +48,3 @@ def test_a_damaged_or_deleted_index_changes_nothing(tmp_path: Path) -> None:
     assert CertStore(tmp_path).current_metas(["shop"])["shop"]["serial"] == "aa01"  # type: ignore[index]
     (tmp_path / INDEX_FILE).unlink()
     assert CertStore(tmp_path).current_metas(["shop"])["shop"]["serial"] == "aa01"  # type: ignore[index]
-
-
-def test_the_settings_cache_sees_every_change_to_the_settings_file(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("ZEROSSL_TUI_DATA_DIR", str(tmp_path / "data"))
-    service = CertificateService(str(tmp_path / "settings.toml"))
-    service.set_provider("local", directory="https://127.0.0.1:14000/dir", email="a@example.test")
-    service.add_certificate("shop", ["shop.example.com"], "local")
-    paths = resolve_paths(str(tmp_path / "settings.toml"))
-    assert sorted(load_settings_cached(paths).certificates) == ["shop"]
-    assert cache_path(paths).exists() and cache_path(paths).stat().st_mode & 0o777 == 0o600
-    service.add_certificate("blog", ["blog.example.com"], "local")  # the same size class, a new file
-    assert sorted(load_settings_cached(paths).certificates) == ["blog", "shop"]
-    text = paths.config_file.read_text().replace("shop.example.com", "shop.example.org")
-    paths.config_file.write_text(text)  # edited in place by hand: same inode
-    assert load_settings_cached(paths).certificates["shop"].domains == ("shop.example.org",)
-
-
-def test_a_cache_writable_by_others_is_never_loaded(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("ZEROSSL_TUI_DATA_DIR", str(tmp_path / "data"))
-    service = CertificateService(str(tmp_path / "settings.toml"))
-    service.set_provider("local", directory="https://127.0.0.1:14000/dir", email="a@example.test")
-    service.add_certificate("shop", ["shop.example.com"], "local")
-    paths = resolve_paths(str(tmp_path / "settings.toml"))
-    load_settings_cached(paths)
-    cache = cache_path(paths)
-    cache.chmod(0o666)
-    before = cache.stat().st_mtime_ns
-    assert sorted(load_settings_cached(paths).certificates) == ["shop"]
-    assert cache.stat().st_mtime_ns != before  # parsed again and rewritten, 0600
-    assert cache.stat().st_mode & 0o777 == 0o600

@@ -35,8 +35,7 @@ from ..core.settings import Settings, validate_table, with_certificate, with_dns
 from ..core.validate import build_certificate, build_dns, build_provider
 from ..storage.backend import Backend
 from ..storage.paths import Paths, resolve_paths
-from ..storage.settings_cache import load_settings_cached
-from ..storage.settings_file import save_settings
+from ..storage.settings_file import load_settings, save_settings
 from . import accounts, dns
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .storage_admin import UseResult, open_backend, switch, target_settings
@@ -68,7 +67,7 @@ class CertificateService:
         self.running = Running()
         self.manual_dns: ManualDns | None = None  # set by the UI or CLI: who creates `manual` DNS records
         self.paths: Paths = resolve_paths(config)
-        self._settings = load_settings_cached(self.paths)
+        self._settings = load_settings(self.paths)
         self.paths = resolve_paths(config, self._settings.general.data_dir)
         if self.paths.data_dir.exists() and not self.paths.data_dir.is_dir():
             raise ConfigError(f"data_dir {self.paths.data_dir} is not a folder: point [general] data_dir "
@@ -89,7 +88,7 @@ class CertificateService:
     def reload(self) -> Settings:
         """Read the settings file again (another process may have changed it)."""
         with self._lock:
-            self._settings = load_settings_cached(self.paths)
+            self._settings = load_settings(self.paths)
             return self._settings
 
     def _save(self, settings: Settings) -> None:
