@@ -22,6 +22,7 @@ from ..core.errors import StorageError
 from ..core.interfaces import DnsRecord
 from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from .fsutil import ensure_dir
+from .processes import process_alive, process_start
 
 SCHEMA_VERSION = 3
 RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
@@ -378,29 +379,3 @@ def state_from_doc(doc: Any) -> RenewalState:
         if spec is not None:
             values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
     return RenewalState(**values)
-
-
-def process_alive(pid: int, start: str = "") -> bool:
-    """True when process ``pid`` exists and, when ``start`` was recorded, is the same process."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        pass  # exists but belongs to another user
-    now = process_start(pid)
-    return not (start and now and now != start)
-
-
-def process_start(pid: int) -> str:
-    """``BOOT:TICKS``: when the system booted and how long after it ``pid`` started (Linux ``/proc``), which
-    tells two processes with the same pid apart; "" where that cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(line.split()[1] for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime "))
-        return f"{boot}:{fields[19]}"  # field 22, starttime; the name in (...) may hold spaces
-    except (OSError, IndexError, StopIteration):
-        return ""

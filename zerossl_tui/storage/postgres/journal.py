@@ -17,7 +17,8 @@ from psycopg.types.json import Jsonb
 
 from ...core.interfaces import DnsRecord
 from ...core.models import EventKind, OrderEvent, OrderRecord, RenewalState
-from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, process_alive, process_start, state_from_doc
+from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, state_from_doc
+from ..processes import process_alive, process_start
 from .db import Database
 
 STALE_HOST_SECONDS = 120
