@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .domains import is_ip_identifier
 from .errors import UsageError
 from .models import CHALLENGES, DNS_TYPES, TSIG_ALGORITHMS, CertificateSpec, DnsSpec
 
@@ -165,8 +166,8 @@ def wildcard_problem(domains: list[str] | tuple[str, ...], challenge: str) -> st
     if challenge not in CHALLENGES:
         return f"challenge {challenge!r} is not one of {', '.join(CHALLENGES)}"
     wild = next((d for d in domains if d.strip().startswith("*")), None)
-    if wild is None or challenge == "dns-01":
-        return None
+    if wild is None or challenge == "dns-01" or is_ip_identifier(wild.strip()[2:]):
+        return None  # none, allowed, or an IP "wildcard", which the name rules refuse with their own words
     return (f"wildcard {wild!r} needs the dns-01 challenge (http-01 can only prove single names): use "
             "--challenge dns-01 --dns NAME (challenge = \"dns-01\" and dns = \"NAME\" in settings), "
             "or list each name instead")
