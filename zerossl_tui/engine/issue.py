@@ -87,7 +87,7 @@ class IssueFlow:
         order_url, order = self._resumed(resume_url, domains) if resume_url else ("", None)
         if order is None:
             order_url, order = self._ordered(domains, *asked)
-            on_order(order_url)
+        on_order(order_url)  # a resumed order too: if this attempt dies, the next one resumes it again
         presented: list[o.Http01Challenge] = []
         try:
             self._present_all(order, solver, presented)
