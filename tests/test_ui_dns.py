@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import pytest
 from conftest import Home
-from dnsservers import ZONE, bind
-from test_ui_keys import error_text, run
+from dnsservers import ZONE, Bind, bind
+from test_ui_keys import error_text, run, screen_text
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input, Label, Log, Select
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard
 from zerossl_tui.ui.screens.cert_form import CertificateForm
+from zerossl_tui.ui.screens.confirm import ConfirmScreen
+from zerossl_tui.ui.screens.dns import DnsScreen
 
 __all__ = ["bind"]  # fixture, imported for pytest
 
@@ -73,3 +75,63 @@ def test_table_marks_dns01_certificates(demo: CertificateService) -> None:
         assert "·dns" not in str(app.table.get_cell("blog", "provider"))
 
     run(demo, scenario)
+
+
+async def until(pilot: Pilot[int], done: object, timeout: float = 30) -> None:
+    """Let the app run until ``done()`` is true (polled against a deadline)."""
+    for _ in range(int(timeout / 0.05)):
+        if done():  # type: ignore[operator]
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the dashboard did not get there in time")
+
+
+async def open_dns(app: Dashboard, pilot: Pilot[int]) -> DnsScreen:
+    await pilot.press("D")
+    screen = app.screen
+    assert isinstance(screen, DnsScreen)
+    await until(pilot, lambda: not screen.busy)
+    return screen
+
+
+def label(screen: DnsScreen, name: str) -> str:
+    return str(screen.query_one(f"#{name}", Label).content)
+
+
+def test_dns_screen_adds_tests_and_refuses_to_remove_a_used_provider(home: Home, bind: Bind) -> None:
+    service = CertificateService(clock=FixedClock(DEMO_NOW))
+    seed_demo(service)
+    secret = bind.secrets["hmac-sha256"]
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        screen = await open_dns(app, pilot)
+        assert "No DNS provider yet" in screen_text(app)
+        fields = {"dns-name": "lab", "server": bind.server, "tsig_key_name": "acme", "tsig_secret": secret,
+                  "resolvers": bind.server, "propagation_timeout": "20"}
+        for key, value in fields.items():
+            screen.query_one(f"#{key}", Input).value = value
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.names == ["lab"])
+        assert screen.query_one("#tsig_secret", Input).value == ""
+        shown = screen_text(app)
+        assert secret not in shown and "tsig_secret=***" in shown and bind.server in shown
+        assert secret in (home.config.parent / "secrets.toml").read_text()
+        assert secret not in home.config.read_text() and "[dns.lab]" in home.config.read_text()
+
+        screen.query_one("#domain", Input).value = ZONE
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: "ok: a TXT record" in label(screen, "result"), timeout=60)
+        steps = "\n".join(screen.query_one("#steps", Log).lines)
+        assert "dns-presented" in steps and "dns-visible" in steps
+        assert bind.leftovers() == []
+
+        service.add_certificate("wild", [f"*.{ZONE}"], service.settings.default_provider(),
+                                challenge="dns-01", dns="lab")
+        await pilot.press("delete")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.click("#yes")
+        await until(pilot, lambda: label(screen, "error") != "")
+        assert label(screen, "error").startswith("DNS provider 'lab' is used by wild")
+        assert "lab" in service.reload().dns
+
+    run(service, scenario)

@@ -23,6 +23,7 @@ from .messages import Answer
 from .screens.accounts import AccountsScreen, outcome
 from .screens.cert_form import CertificateForm, FormResult, provider_choices
 from .screens.confirm import ConfirmScreen, RevokeScreen
+from .screens.dns import DnsScreen
 from .screens.eab import EabScreen
 from .screens.help import HelpScreen
 from .screens.notify import NotifyScreen
@@ -189,6 +190,10 @@ class Dashboard(DashboardBase):
     def action_notifications(self) -> None:
         """``n``: the notification URLs (masked): add, test, remove."""
         self.push_screen(NotifyScreen(self.service))
+
+    def action_dns_providers(self) -> None:
+        """``D``: the DNS providers of dns-01 (secrets masked): add, edit, test, remove."""
+        self.push_screen(DnsScreen(self.service))
 
     def action_accounts(self) -> None:
         """``u``: every provider's ACME account: key rollover and deactivation."""
