@@ -28,6 +28,7 @@ from .screens.confirm import ConfirmScreen, RevokeScreen
 from .screens.dns import DnsScreen
 from .screens.eab import EabScreen
 from .screens.help import HelpScreen
+from .screens.hosts import HostsScreen
 from .screens.notify import NotifyScreen
 from .screens.settings import SettingsScreen
 
@@ -232,6 +233,14 @@ class Dashboard(DashboardBase):
     def action_dns_providers(self) -> None:
         """``D``: the DNS providers of dns-01 (secrets masked): add, edit, test, remove."""
         self.push_screen(DnsScreen(self.service))
+
+    def action_hosts(self) -> None:
+        """``H``: the fleet's hosts, only when certificates are shared through PostgreSQL."""
+        if self.service.settings.storage.backend != "postgresql":
+            self.notify("Hosts: only in a fleet ([storage] backend = \"postgresql\"; see `storage use`)",
+                        severity="warning")
+            return
+        self.push_screen(HostsScreen(self.service))
 
     def action_accounts(self) -> None:
         """``u``: every provider's ACME account: key rollover and deactivation."""

@@ -38,6 +38,8 @@ KEYS: tuple[Key, ...] = (
     Key("n", "notifications", "Notify", "Notification URLs: add one, send a test, remove one"),
     Key("D", "dns_providers", "DNS", "DNS providers for dns-01: add, edit, test, remove (secrets masked)",
         footer=False),
+    Key("H", "hosts", "Hosts", "Fleet hosts (PostgreSQL storage): heartbeats, what each serves, locks",
+        footer=False),
     Key("u", "accounts", "Accounts", "ACME account of each provider: key rollover and deactivation"),
     Key("slash", "filter", "Filter", "Show only certificates whose name or domain contains a text", "/"),
     Key("c", "cancel", "Cancel", "Cancel the selected certificate's running order"),
