@@ -9,7 +9,7 @@ from conftest import Home
 from pgserver import pg_dsn, pg_server
 from test_storage_cli import add_cert
 from test_ui_dns import until
-from test_ui_keys import run
+from test_ui_keys import run, screen_text
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -43,6 +43,11 @@ def test_hosts_view_flags_stale_hosts_old_serials_and_lock_holders(local_home: H
     serial = service.views()[0].info.serial  # type: ignore[union-attr]
 
     async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        await until(pilot, lambda: app.fleet is not None)
+        app.draw_log()
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "fleet: lock web-3:4242 (lease" in shown and "still serving an older serial: web-2" in shown
         await pilot.press("H")
         screen = app.screen
         assert isinstance(screen, HostsScreen)

@@ -6,10 +6,9 @@ the scheduler live in ``base.py``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 from textual.screen import Screen
@@ -17,10 +16,9 @@ from textual.widgets import Input
 
 from ..core.clock import Clock
 from ..core.models import CertStatus
-from .base import DashboardBase
+from .app_dns import DnsAndFleet
 from .board import QUEUED
 from .keys import KEYS
-from .manual import DashboardManual, ManualDnsScreen, ManualRecords, ManualRemovable, ManualVisible
 from .messages import Answer
 from .screens.accounts import AccountsScreen, outcome
 from .screens.cert_form import CertificateForm, FormResult, provider_choices
@@ -36,44 +34,8 @@ if TYPE_CHECKING:
     from ..service.service import CertificateService
 
 
-class Dashboard(DashboardBase):
+class Dashboard(DnsAndFleet):
     """zerossl-tui's terminal dashboard over one CertificateService."""
-
-    def __init__(self, service: CertificateService, **options: Any) -> None:
-        super().__init__(service, **options)
-        service.manual_dns = self.manual_hook  # a `manual` DNS provider asks this dashboard's user
-
-    # -- the manual DNS provider ----------------------------------------------------------------
-
-    def manual_hook(self, name: str) -> DashboardManual:
-        """A hook for one order of ``name`` (or a `dns test` of the DNS provider ``name``)."""
-        return DashboardManual(self, name, cancel=lambda: self.waiting_cancel(name))
-
-    def waiting_cancel(self, name: str) -> threading.Event | None:
-        """What Cancel in the manual modal sets: the order's cancel event, or a running DNS test's."""
-        job = self.board.get(name)
-        if job is not None:
-            return job.cancel
-        tests = [screen for screen in self.screen_stack if isinstance(screen, DnsScreen)]
-        return tests[-1].cancel if tests else None
-
-    def on_manual_records(self, message: ManualRecords) -> None:
-        """An order waits for a person to create records: show them."""
-        self.push_screen(ManualDnsScreen(message.hook, message.records))
-
-    def on_manual_visible(self, message: ManualVisible) -> None:
-        """A resolver sees a record: tell the modal showing it."""
-        for screen in self.screen_stack:
-            if isinstance(screen, ManualDnsScreen) and screen.hook is message.hook:
-                screen.mark_visible(message.fqdn, message.server)
-
-    def on_manual_removable(self, message: ManualRemovable) -> None:
-        """The order is over: its modal closes, and the person may delete the records."""
-        for screen in list(self.screen_stack):
-            if isinstance(screen, ManualDnsScreen) and screen.hook is message.hook:
-                screen.dismiss(None)
-        lines = [f"TXT {record.fqdn} may be deleted now" for record in message.records]
-        self.notify("\n".join(lines), title=f"{message.hook.name}: manual DNS", timeout=10)
 
     def selected(self) -> str | None:
         """The selected certificate's name, or a notification saying there is none."""
@@ -167,6 +129,9 @@ class Dashboard(DashboardBase):
 
     def on_answer(self, message: Answer) -> None:
         """A removal, a verification or an account operation ended: say so and refresh, or say why not."""
+        if message.key == "fleet":
+            self.fleet_loaded(message)
+            return
         if message.key.startswith("verify "):
             self.verified(message)
             return

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -225,10 +225,14 @@ class DashboardBase(App[int]):
         job = self.board.get(name) if name else None
         events = self.board.events(name) if name else ()
         palette = self.table.palette
-        served = served_block(view.spec.verify, self.served.get(view.spec.name), palette) if view else None
+        served = self.under_header(view, palette)
         self.main.validity.show(view, self.clock.now(), palette)
         self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events,
                                               self.clock.now(), palette, served=served)
+
+    def under_header(self, view: CertificateView | None, palette: dict[str, str]) -> Any:
+        """What the order log shows under its header: what is served (app_dns adds the fleet's line)."""
+        return served_block(view.spec.verify, self.served.get(view.spec.name), palette) if view else None
 
     def draw_timeline(self) -> None:
         """The 90-day strip over the table's views and filter (it rebuilds only when those or the day change)."""
