@@ -172,3 +172,52 @@ class TestTimelineAndValidity:
 
     def test_validity_bar_of_a_failing_certificate(self, demo_app: Dashboard, snap_compare: Compare) -> None:
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=select("api"))
+
+
+class TestDns:
+    def test_dns_providers_screen_masks_secrets(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        service = demo_app.service
+        service.set_dns("bind", type="rfc2136", server="192.0.2.53:53", tsig_key_name="acme",
+                        tsig_secret="c2VjcmV0c2VjcmV0c2VjcmV0", zone="example.com")
+        service.set_dns("hand", type="manual")
+        service.edit_certificate("shop", challenge="dns-01", dns="bind")
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            await pilot.press("D")
+            await demo_app.workers.wait_for_complete()
+            await pilot.pause()
+            demo_app.screen.query_one("#tsig_secret", Input).value = "typed-secret"
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_add_form_with_dns01_and_a_wildcard(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        demo_app.service.set_dns("bind", type="rfc2136", server="192.0.2.53:53", tsig_key_name="acme",
+                                 tsig_secret="c2VjcmV0c2VjcmV0c2VjcmV0")
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            from textual.widgets import Select
+
+            await loaded(pilot)
+            await pilot.press("a", *"wild", "tab", *"*.example.com, example.com")
+            demo_app.screen.query_one("#challenge", Select).value = "dns-01"
+            demo_app.screen.query_one("#dns", Select).value = "bind"
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
+
+    def test_manual_dns_modal(self, demo_app: Dashboard, snap_compare: Compare) -> None:
+        from zerossl_tui.ui.manual import DashboardManual, ManualDnsScreen, Record
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await loaded(pilot)
+            records = [Record("_acme-challenge.example.com", "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"),
+                       Record("_acme-challenge.example.com", "zB9kA0tGf1Jb2mYq8Wcx3pVd4sLhRuE5nTo6iKa7yZ0")]
+            modal = ManualDnsScreen(DashboardManual(demo_app, "wild"), records)
+            await demo_app.push_screen(modal)
+            await pilot.pause()
+            modal.mark_visible("_acme-challenge.example.com", "192.0.2.53:53")
+            await pilot.pause()
+
+        assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)

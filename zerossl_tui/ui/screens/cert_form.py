@@ -226,8 +226,11 @@ class CertificateForm(ModalScreen[FormResult | None]):
         self.validate()
 
     def _show_dns_row(self) -> None:
+        """dns-01 needs a DNS provider; http-01 the port, bind address or web root (the other ones hide)."""
         dns01 = self.query_one("#challenge", Select).value == "dns-01"
         self.query_one("#row-dns").display = dns01
+        for field in ("http_port", "http_bind", "webroot"):
+            self.query_one(f"#row-{field}").display = not dns01
 
     # -- saving ---------------------------------------------------------------------------------
 
