@@ -135,3 +135,23 @@ def test_dns_screen_adds_tests_and_refuses_to_remove_a_used_provider(home: Home,
         assert "lab" in service.reload().dns
 
     run(service, scenario)
+
+
+def test_edit_form_keeps_dns01_and_switching_to_http01_drops_the_provider(demo: CertificateService) -> None:
+    demo.edit_certificate("shop", challenge="dns-01", dns="bind")
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        app.table.select("shop")
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, CertificateForm)
+        assert form.query_one("#challenge", Select).value == "dns-01"
+        assert form.query_one("#dns", Select).value == "bind" and not form.query_one("#row-http_port").display
+        form.query_one("#challenge", Select).value = "http-01"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, CertificateForm))
+        spec = demo.reload().certificates["shop"]
+        assert (spec.challenge, spec.dns) == ("http-01", "")
+
+    run(demo, scenario)

@@ -101,7 +101,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
                                             value=spec.challenge if spec else CHALLENGES[0], id="challenge",
                                             tooltip=DOCS["challenge"]))
         yield self._row("DNS provider", Select(dns_choices(self.service), prompt="(none: add one with d)",
-                                               value=spec.dns if spec and spec.dns else Select.NULL,
+                                               value=self._dns_value(spec),
                                                id="dns", tooltip=DOCS["dns"]))
         port = str(spec.http_port) if spec else "80"
         yield self._row("HTTP port", Input(port, id="http_port", type="integer", tooltip=DOCS["http_port"]))
@@ -110,6 +110,10 @@ class CertificateForm(ModalScreen[FormResult | None]):
         yield self._row("Webroot", Input(spec.webroot if spec else "", id="webroot",
                                          placeholder="(optional) /var/www/html: replaces the port",
                                          tooltip=DOCS["webroot"]))
+
+    def _dns_value(self, spec: CertificateSpec | None) -> Any:
+        """The saved DNS provider when it is still configured (a Select refuses an unknown value)."""
+        return spec.dns if spec and spec.dns in self.service.settings.dns else Select.NULL
 
     @staticmethod
     def _row(label: str, widget: Input | Select[str]) -> Horizontal:
