@@ -98,6 +98,7 @@ def label(screen: DnsScreen, name: str) -> str:
     return str(screen.query_one(f"#{name}", Label).content)
 
 
+@pytest.mark.dns
 def test_dns_screen_adds_tests_and_refuses_to_remove_a_used_provider(home: Home, bind: Bind) -> None:
     service = CertificateService(clock=FixedClock(DEMO_NOW))
     seed_demo(service)
