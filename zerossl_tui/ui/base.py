@@ -240,7 +240,8 @@ class DashboardBase(App[int]):
 
     def on_timeline_strip_chosen(self, message: TimelineStrip.Chosen) -> None:
         """A day (or week) of the strip was chosen: show only its certificates; None shows them all."""
-        self.table.set_subset(message.names)
+        if self.main.query(CertTable):  # not while the app is closing
+            self.table.set_subset(message.names)
 
     def update_subtitle(self) -> None:
         """Counts and auto-renew state in the header."""
