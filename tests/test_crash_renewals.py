@@ -189,6 +189,9 @@ def _renew_and_kill(home: Home, name: str, rng: random.Random, typical: float, t
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
     err = seen + proc.communicate(timeout=60)[1]
+    # The record first, then the files: another certificate's process heals every pending deployment at its
+    # start, so the files may be mended (and the record removed) between the two reads, never the reverse.
+    pending = _interrupted_deploy_pending(home, name)
     problems = served_problems(home, name) + store_problems(home, name)
     with tally.lock:
         if killed:
@@ -199,7 +202,7 @@ def _renew_and_kill(home: Home, name: str, rng: random.Random, typical: float, t
             if proc.returncode != 0:
                 tally.problems.append(f"{name}: an unkilled renewal failed: {err.decode()[-300:]}")
         mismatch = [p for p in problems if "does not match" in p]
-        if mismatch and killed and _interrupted_deploy_pending(home, name):
+        if mismatch and killed and pending:
             tally.pending.extend(mismatch)
             problems = [p for p in problems if p not in mismatch]
         tally.problems.extend(problems)
