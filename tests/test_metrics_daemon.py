@@ -32,6 +32,16 @@ def scrape(url: str, want: str, timeout: float = 60) -> str:
     raise AssertionError(f"{want!r} never appeared in /metrics:\n{text}")
 
 
+def stopped(daemon: subprocess.Popen[str]) -> str:
+    """SIGTERM ``daemon``; its stderr once it has ended (it must end within 30 s)."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        return daemon.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        daemon.send_signal(signal.SIGABRT)
+        raise AssertionError(f"the daemon did not stop on SIGTERM:\n{daemon.communicate(timeout=30)[1]}") from None
+
+
 def value(text: str, series: str) -> float:
     line = next(line for line in text.splitlines() if line.startswith(series + " "))
     return float(line.split()[-1])
@@ -44,13 +54,14 @@ def test_daemon_serves_the_designed_series(local_home: Home, pebble: PebbleServe
                    "--verify", f"127.0.0.1:{free_port()}", check=True)
     local_home.run("issue", "m", check=True)
     port = free_port()
+    # PYTHONFAULTHANDLER: a daemon that does not stop is aborted below, and prints where its threads are.
     daemon = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "daemon", "--metrics", str(port)],
-                              env=local_home.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              env={**local_home.env(), "PYTHONFAULTHANDLER": "1"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     try:
         text = scrape(f"http://127.0.0.1:{port}/metrics", 'zerossl_tui_certificate_served{')
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        _, err = daemon.communicate(timeout=60)
+        err = stopped(daemon)
     not_after = parse_cert(cert.read_bytes()).not_after.timestamp()
     assert value(text, 'zerossl_tui_certificate_not_after_timestamp_seconds{name="m"}') == not_after
     assert value(text, 'zerossl_tui_certificate_next_renewal_timestamp_seconds{name="m"}') < not_after

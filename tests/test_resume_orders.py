@@ -52,6 +52,12 @@ def site(home: Home, ca: PebbleServer, proxy: FaultProxy) -> Path:
     return srv
 
 
+def _orders_created(proxy: FaultProxy) -> int:
+    """Orders the CA created (a refused attempt, e.g. a badNonce, or ``replaces`` refused by Pebble for a
+    serial with a leading zero byte, is retried and creates none)."""
+    return sum(1 for e in proxy.seen("POST", NEW_ORDER) if e.outcome == 201)
+
+
 def _processing(answer: Answer) -> Answer:
     order = answer.json()
     order["status"] = "processing"
@@ -99,14 +105,13 @@ def test_an_order_left_processing_by_a_killed_process_is_resumed_not_ordered_aga
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    orders_before = len(proxy.seen("POST", NEW_ORDER))
-    assert orders_before == 1
+    assert _orders_created(proxy) == 1
     proxy.clear()
     proxy.forget()
 
     done = home.run("issue", "s", timeout=120)
     assert done.returncode == 0, done.stderr
-    assert not proxy.seen("POST", NEW_ORDER), "the CA was asked for a second order"
+    assert _orders_created(proxy) == 0, "the CA was asked for a second order"
     newest, killed = _log(home)[:2]
     assert killed["result"] == "failed" and killed["error_type"] == "interrupted"
     assert any("resuming the earlier order (" in e["message"] for e in newest["events"])
@@ -123,7 +128,7 @@ def test_an_order_the_ca_no_longer_has_is_replaced_by_a_new_one(home: Home, prox
     service.store.save_pending_key("s", service.store.current("s").key_pem)
     done = home.run("issue", "s", timeout=120)
     assert done.returncode == 0, done.stderr
-    assert len(proxy.seen("POST", NEW_ORDER)) == 1
+    assert _orders_created(proxy) == 1
     assert any("cannot be resumed" in e["message"] for e in _log(home)[0]["events"])
     assert _key_matches(site / "fullchain.pem", site / "privkey.pem")
 

@@ -9,6 +9,7 @@ from dnsservers import ZONE, Bind, bind
 from test_ui_keys import error_text, run, screen_text
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, Log, Select
+from uiwait import until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
@@ -57,10 +58,7 @@ def test_wildcard_is_refused_with_http01_and_saved_with_dns01(demo: CertificateS
         await pilot.pause()
         assert error_text(form) == "Ready to save."
         await pilot.press("ctrl+s")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if not isinstance(app.screen, CertificateForm):
-                break
+        await until(pilot, lambda: not isinstance(app.screen, CertificateForm), "the form to save")
         spec = demo.reload().certificates["wild"]
         assert (spec.challenge, spec.dns, spec.domains) == ("dns-01", "bind", (f"*.{ZONE}", ZONE))
 
@@ -75,15 +73,6 @@ def test_table_marks_dns01_certificates(demo: CertificateService) -> None:
         assert "·dns" not in str(app.table.get_cell("blog", "provider"))
 
     run(demo, scenario)
-
-
-async def until(pilot: Pilot[int], done: object, timeout: float = 30) -> None:
-    """Let the app run until ``done()`` is true (polled against a deadline)."""
-    for _ in range(int(timeout / 0.05)):
-        if done():  # type: ignore[operator]
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the dashboard did not get there in time")
 
 
 async def open_dns(app: Dashboard, pilot: Pilot[int]) -> DnsScreen:

@@ -10,6 +10,7 @@ from conftest import Home
 from test_ui_keys import error_text, run, screen_text
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label
+from uiwait import until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
@@ -124,10 +125,8 @@ async def open_eab(app: Dashboard, pilot: Pilot[int], provider: str) -> EabScree
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, EabScreen)
-    for _ in range(200):  # a provider not known here: its directory is asked in a worker
-        if "Asking" not in need(screen):
-            break
-        await pilot.pause(0.05)
+    # a provider not known here: its directory is asked in a worker
+    await until(pilot, lambda: "Asking" not in need(screen), "the CA's directory")
     return screen
 
 

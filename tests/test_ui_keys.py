@@ -12,6 +12,7 @@ import pytest
 from conftest import EAB_HMAC, Home
 from textual.pilot import Pilot
 from textual.widgets import Input, Label
+from uiwait import loaded, until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, show_running
@@ -37,12 +38,7 @@ def demo(home: Home) -> CertificateService:
 
 async def ready(app: Dashboard, pilot: Pilot[int]) -> None:
     """Wait for the first load and the selected row's log."""
-    for _ in range(50):
-        await pilot.pause(0.05)
-        if app.loaded:
-            break
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.05)
+    await loaded(pilot)
 
 
 def run(service: CertificateService, scenario: Scenario) -> Dashboard:
@@ -142,12 +138,8 @@ def test_add_form_validates_as_you_type(demo: CertificateService) -> None:
         form.query_one("#http_port", Input).value = "8080"
         form.query_one("#issue_now").value = False  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
-        for _ in range(100):  # saving runs in a worker on the App
-            await pilot.pause(0.05)
-            if not isinstance(app.screen, CertificateForm):
-                break
+        await until(pilot, lambda: not isinstance(app.screen, CertificateForm), "the form to save")
         await ready(app, pilot)
-        assert not isinstance(app.screen, CertificateForm)
 
     run(demo, scenario)
     spec = demo.reload().certificates["news"]
@@ -189,11 +181,8 @@ def test_remove_asks_then_removes(demo: CertificateService) -> None:
         assert "legacy" in demo.reload().certificates
         await pilot.press("d")
         await pilot.click("#yes")
-        for _ in range(100):  # removing runs in a worker, then the rows are read again
-            await ready(app, pilot)
-            if "legacy" not in app.table.views:
-                break
-        assert "legacy" not in app.table.views
+        # removing runs in a worker, then the rows are read again
+        await until(pilot, lambda: "legacy" not in app.table.views, "the row to go")
 
     run(demo, scenario)
     assert "legacy" not in demo.reload().certificates
@@ -231,11 +220,7 @@ def test_eab_modal_masks_and_saves_secret(demo: CertificateService) -> None:
         assert error_text(modal) == ""
         assert EAB_HMAC not in app.export_screenshot()
         await pilot.press("ctrl+s")
-        for _ in range(100):  # saving runs in a worker on the App
-            await pilot.pause(0.05)
-            if not isinstance(app.screen, EabScreen):
-                break
-        assert not isinstance(app.screen, EabScreen)
+        await until(pilot, lambda: not isinstance(app.screen, EabScreen), "the EAB screen to save")
         await pilot.press("k")
         modal = app.screen
         assert isinstance(modal, EabScreen)
@@ -261,11 +246,7 @@ def test_settings_screen_saves_renewal_and_theme(demo: CertificateService) -> No
         screen.query_one("#theme").value = "ember"  # type: ignore[attr-defined]
         await pilot.pause()
         await pilot.press("ctrl+s")
-        for _ in range(50):  # saving runs in a worker: give a loaded machine time
-            await pilot.pause(0.05)
-            if not isinstance(app.screen, SettingsScreen):
-                break
-        assert not isinstance(app.screen, SettingsScreen)
+        await until(pilot, lambda: not isinstance(app.screen, SettingsScreen), "the settings to save")
         assert app.theme == "ember"
         await app.workers.wait_for_complete()
 

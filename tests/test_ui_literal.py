@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static
+from uiwait import loaded
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.core.errors import OperationError
@@ -68,12 +69,7 @@ def run(service: CertificateService, scenario: object) -> None:
 
     async def main() -> None:
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(100):
-                await pilot.pause(0.02)
-                if app.loaded:
-                    break
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await loaded(pilot)
             await scenario(app, pilot)  # type: ignore[operator]
 
     asyncio.run(main())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 from conftest import EAB_HMAC, EAB_KID, Home
 from textual.widgets import Input, Label
+from uiwait import until
 
 from zerossl_tui.core.models import OrderRecord
 from zerossl_tui.devtools.pebble import PebbleServer
@@ -132,11 +134,9 @@ def test_eab_modal_stores_credentials_that_register(home: Home, pebble_eab: Pebb
             modal.query_one("#eab_hmac_key", Input).value = EAB_HMAC
             await pilot.pause()
             await pilot.click("#test")
-            for _ in range(200):
-                await pilot.pause(0.1)
-                result = str(modal.query_one("#result", Label).content)
-                if result.startswith(("Account ready", "EAB", "CA", "Unexpected", "Operation")):
-                    break
+            await until(pilot, lambda: _result(modal).startswith(("Account ready", "EAB", "CA", "Unexpected",
+                                                                    "Operation")), "the account test", 60)
+            result = _result(modal)
             assert EAB_HMAC not in app.export_screenshot()
             assert modal.query_one("#eab_hmac_key", Input).value == ""
 
@@ -157,11 +157,9 @@ def test_eab_modal_reports_the_ca_refusal_without_eab(home: Home, pebble_eab: Pe
             await settle(app, pilot)
             await pilot.press("k")
             await pilot.click("#test")
-            for _ in range(200):
-                await pilot.pause(0.1)
-                result = str(app.screen.query_one("#result", Label).content)
-                if result and not result.startswith("Contacting"):
-                    break
+            await until(pilot, lambda: _result(app.screen) != "" and
+                        not _result(app.screen).startswith("Contacting"), "the CA's answer", 60)
+            result = _result(app.screen)
 
     asyncio.run(scenario())
     assert "EAB" in result or "external account" in result.lower(), result
@@ -202,3 +200,7 @@ def test_autorenew_issues_due_certificates_while_open(local_home: Home, pebble: 
 
     asyncio.run(scenario())
     assert service.current_info("auto") is not None
+
+
+def _result(screen: Any) -> str:
+    return str(screen.query_one("#result", Label).content)

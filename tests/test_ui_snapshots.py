@@ -13,6 +13,7 @@ import pytest
 from conftest import Home
 from textual.pilot import Pilot
 from textual.widgets import Input
+from uiwait import loaded
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, seed_served, show_running
@@ -29,18 +30,6 @@ def demo_app(home: Home) -> Dashboard:
     service = CertificateService(clock=FixedClock(DEMO_NOW))
     seed_demo(service)
     return make_app(service, autorenew=False)
-
-
-async def loaded(pilot: Pilot[Any]) -> None:
-    """Wait for the table and the selected row's log."""
-    app = pilot.app
-    assert isinstance(app, Dashboard)
-    for _ in range(100):
-        await pilot.pause(0.02)
-        if app.loaded:
-            break
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def select(name: str) -> Callable[[Pilot[Any]], Any]:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from conftest import Home
 from textual.pilot import Pilot
+from uiwait import loaded
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
@@ -33,12 +34,7 @@ def run(service: CertificateService, scenario: Scenario, size: tuple[int, int] =
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
-            for _ in range(50):
-                await pilot.pause(0.05)
-                if app.loaded:
-                    break
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await loaded(pilot)
             await scenario(app, pilot)
 
     asyncio.run(main())

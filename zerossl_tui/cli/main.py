@@ -242,17 +242,19 @@ def _account(args: argparse.Namespace) -> int:
 def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
     from ..service.watch import start_watch
+    from .stopping import end_promptly, stop_metrics
 
     # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
     service, cancel = _service(args), _cancel_on_sigterm()
     server = _start_metrics(service, args.metrics) if args.metrics else None
     start_watch(service, cancel, output.log_line)
     try:
-        return run_daemon(service, cancel, log=output.log_line)
+        code = run_daemon(service, cancel, log=output.log_line)
     finally:
         cancel.set()
         if server is not None:
-            server.shutdown()
+            stop_metrics(server)
+    return end_promptly(code, output.log_line)
 
 
 def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.app import App
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
@@ -27,11 +26,12 @@ from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
 from ..core.text import printable
 from .blocking import answer
 from .board import OrderBoard
+from .closing import while_open
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
 from .orders import error_parts, run_job, success_text
 from .served import Recorded, ServedLoaded, load_served, served_block
-from .themes import DEFAULT_THEME, load_themes, shipped_dir, user_dir
+from .theming import ThemedApp
 from .widgets.cert_table import CertTable, palette_from
 from .widgets.timeline import TimelineStrip
 
@@ -43,7 +43,7 @@ REFRESH_SECONDS = 30.0
 WORKER_THREADS = 64
 
 
-class DashboardBase(App[int]):
+class DashboardBase(ThemedApp):
     """State, layout, loaders, the order queue and the scheduler; the key actions live in ``app.py``."""
 
     # Absolute paths: subclasses may live elsewhere. Every style of the dashboard is in these files.
@@ -90,6 +90,10 @@ class DashboardBase(App[int]):
         """The certificates table."""
         return self.main.table
 
+    def is_closing(self) -> bool:
+        """True once the main screen's widgets are gone (workers may still post while the app closes)."""
+        return self.ready and not self.main.query(CertTable)
+
     def on_mount(self) -> None:
         """Start reading the certificates at once, while the main screen is being built."""
         # Orders, the scheduler and loaders are thread workers on the loop's default executor, whose
@@ -126,23 +130,6 @@ class DashboardBase(App[int]):
         super().notify(printable(message, keep_lines=True), title=printable(title), severity=severity,
                        timeout=timeout, markup=False)
 
-    # -- themes ---------------------------------------------------------------------------------
-
-    def install_themes(self) -> None:
-        """Register shipped and user themes; report bad files in one notification; apply the saved one."""
-        found = load_themes([shipped_dir(), user_dir(self.service.paths.config_file)])
-        for theme in found.themes.values():
-            self.register_theme(theme)
-        self.theme_names = sorted(found.themes)
-        problems = list(found.errors)
-        wanted = self.service.settings.ui.theme or DEFAULT_THEME
-        if wanted not in self.available_themes:
-            problems.append(f"theme {wanted!r} was not found: using {DEFAULT_THEME}")
-            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
-        if problems:
-            self.notify("\n".join(problems), title="Theme files", severity="warning", timeout=10)
-        self.theme = wanted
-
     def on_theme_changed(self, _theme: object) -> None:
         """Recolour the cells and remember the choice (through the service, like the CLI would)."""
         self.table.set_palette(palette_from(self.get_css_variables()))
@@ -150,11 +137,6 @@ class DashboardBase(App[int]):
         self.draw_timeline()
         if self.service.settings.ui.theme != self.theme:
             self.save_theme(self.theme)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="theme", name="save theme")
-    def save_theme(self, name: str) -> None:
-        """Persist the theme without blocking the UI."""
-        self.service.update_table("ui", {"theme": name})
 
     def run_blocking(self, key: str, call: Callable[[], object], reply_to: DOMNode, *,
                      group: str = "save") -> None:
@@ -177,6 +159,7 @@ class DashboardBase(App[int]):
         """Read one certificate's orders from the journal, newest first."""
         self.post_message(OrdersLoaded(name, self.service.orders(name)))
 
+    @while_open
     def on_views_loaded(self, message: ViewsLoaded) -> None:
         """Show fresh rows (kept for later when they arrive before the main screen is built)."""
         if self.ready:
@@ -199,6 +182,7 @@ class DashboardBase(App[int]):
         self.update_subtitle()
         self.draw_log()
 
+    @while_open
     def on_served_loaded(self, message: ServedLoaded) -> None:
         """Keep what the endpoints last reported; the rows (and the log) show it once they are there."""
         self.served = message.served
@@ -206,12 +190,14 @@ class DashboardBase(App[int]):
             self.table.set_served(message.served)
             self.draw_log()
 
+    @while_open
     def on_orders_loaded(self, message: OrdersLoaded) -> None:
         """Keep the orders and redraw the log when they belong to the selected row."""
         self.orders_cache[message.name] = message.orders
         if message.name == self.table.selected_name:
             self.draw_log()
 
+    @while_open
     def on_cert_table_highlighted(self, event: CertTable.Highlighted) -> None:
         """Show the newly selected certificate's log (from cache at once, then fresh from the journal)."""
         self.draw_log()
@@ -238,10 +224,10 @@ class DashboardBase(App[int]):
         """The 90-day strip over the table's views and filter (it rebuilds only when those or the day change)."""
         self.main.timeline.show(self.table.views, self.table.filter_text, self.clock.now(), self.table.palette)
 
+    @while_open
     def on_timeline_strip_chosen(self, message: TimelineStrip.Chosen) -> None:
         """A day (or week) of the strip was chosen: show only its certificates; None shows them all."""
-        if self.main.query(CertTable):  # not while the app is closing
-            self.table.set_subset(message.names)
+        self.table.set_subset(message.names)
 
     def update_subtitle(self) -> None:
         """Counts and auto-renew state in the header."""
@@ -254,10 +240,9 @@ class DashboardBase(App[int]):
 
     # -- the clock ------------------------------------------------------------------------------
 
+    @while_open
     def tick(self) -> None:
         """Once a second: countdowns, and the live timeline of a running selected order."""
-        if not self.main.query(CertTable):
-            return  # the app is closing: its widgets are already gone
         self.table.tick(self.clock.now())
         self.draw_timeline()
         name = self.table.selected_name
@@ -299,6 +284,7 @@ class DashboardBase(App[int]):
         self.board.record(event)
         self.post_message(OrderProgress(event.cert))
 
+    @while_open
     def on_order_progress(self, message: OrderProgress) -> None:
         """Show the latest step in the row, and in the log when that row is selected."""
         job = self.board.get(message.name)
@@ -307,6 +293,7 @@ class DashboardBase(App[int]):
         if message.name == self.table.selected_name:
             self.draw_log()
 
+    @while_open
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place where workers end: orders are reported, other failures notified."""
         worker = event.worker
