@@ -88,6 +88,21 @@ def test_revoke_is_seen_by_the_ca(local_home: Home, pebble: PebbleServer) -> Non
     assert pebble.cert_status(serial) == "Revoked"
 
 
+def test_a_revoked_certificate_is_shown_revoked_and_replaced_by_the_next_renew(local_home: Home,
+                                                                             pebble: PebbleServer) -> None:
+    add_cert(local_home, pebble, "bad", "bad.example.test")
+    local_home.run("issue", "bad", check=True)
+    serial = json.loads(local_home.run("list", "--json").stdout)[0]["serial"]
+    local_home.run("revoke", "bad", "--reason", "keyCompromise", check=True)
+    row = json.loads(local_home.run("list", "--json").stdout)[0]
+    assert (row["status"], row["renewal_source"], row["serial"]) == ("revoked", "revoked", serial)
+    assert "revoked" in local_home.run("list").stdout
+    done = local_home.run("renew", "--json")
+    assert done.returncode == 0, done.stderr
+    row = json.loads(local_home.run("list", "--json").stdout)[0]
+    assert row["status"] == "valid" and row["serial"] != serial
+
+
 def test_remove_stops_managing_but_keeps_files(local_home: Home, pebble: PebbleServer) -> None:
     cert, key = served(local_home, "old")
     add_cert(local_home, pebble, "old", "old.example.test", extra=("--certfile", str(cert), "--keyfile", str(key)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,6 +108,17 @@ def test_backoff_postpones_an_attempt() -> None:
     state = RenewalState(failures=3, next_attempt=NOW + timedelta(hours=2))
     decision = next_renewal(info, state, NOW)
     assert decision.source == "backoff" and decision.at == NOW + timedelta(hours=2)
+
+
+def test_a_revoked_certificate_is_due_at_once_until_a_new_one_replaces_it() -> None:
+    revoked = RenewalState(revoked_serial="ab", revoked_at=NOW - timedelta(minutes=1),
+                           ari_chosen=NOW + timedelta(days=30))
+    assert next_renewal(cert(90, 60, "ab"), revoked, NOW).source == "revoked"
+    assert is_due(cert(90, 60, "ab"), revoked, NOW)
+    assert status_of(cert(90, 60, "ab"), revoked, NOW, False) is CertStatus.REVOKED
+    assert not is_due(cert(90, 60, "cd"), revoked, NOW)  # another serial (the replacement) is not revoked
+    backing_off = replace(revoked, failures=2, next_attempt=NOW + timedelta(minutes=5))
+    assert next_renewal(cert(90, 60, "ab"), backing_off, NOW).source == "backoff"
 
 
 def test_retry_delay_shrinks_as_expiry_nears_but_never_spins() -> None:

@@ -177,7 +177,8 @@ def revoked(name: str, info: CertInfo, *, as_json: bool) -> None:
     if as_json:
         _dump({"name": name, "result": "revoked", "certificate": info_dict(info)})
     else:
-        say(f"{name}: revoked serial {info.serial}")
+        say(f"{name}: revoked serial {info.serial}; it is now due: the next `renew` (or the daemon) replaces "
+            f"it, or `remove {name}` stops managing it")
 
 
 def providers(settings: Settings, *, as_json: bool) -> None:

@@ -127,6 +127,7 @@ class CertStatus(enum.StrEnum):
     FAILED = "failed"
     ISSUING = "issuing"
     NEVER_ISSUED = "never-issued"
+    REVOKED = "revoked"
 
 
 class EventKind(enum.StrEnum):
@@ -205,6 +206,8 @@ class RenewalState:
     ari_retry_at: datetime | None = None
     ari_explanation: str = ""
     last_error: str = ""
+    revoked_serial: str = ""  # the current certificate was revoked: it is replaced at once
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True)

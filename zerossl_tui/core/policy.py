@@ -70,7 +70,14 @@ def next_renewal(info: CertInfo | None, state: RenewalState, now: datetime) -> D
     return _apply_holds(base, state, info, now)
 
 
+def is_revoked(info: CertInfo | None, state: RenewalState) -> bool:
+    """True when the current certificate is the one that was revoked (a new one clears this)."""
+    return info is not None and bool(state.revoked_serial) and state.revoked_serial == info.serial
+
+
 def _base_decision(info: CertInfo, state: RenewalState, now: datetime) -> Decision:
+    if is_revoked(info, state):
+        return Decision(state.revoked_at or info.not_before, "revoked")  # browsers may refuse it: replace it
     emergency = emergency_at(info)
     if state.ari_chosen is not None:
         # ARI leads, but never later than the point where 1/20 of the lifetime is left.
@@ -139,6 +146,8 @@ def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing
         return CertStatus.FAILED if state.failures else CertStatus.NEVER_ISSUED
     if now >= info.not_after:
         return CertStatus.EXPIRED
+    if is_revoked(info, state):
+        return CertStatus.REVOKED
     if now >= emergency_at(info):
         return CertStatus.EXPIRING
     if state.failures:

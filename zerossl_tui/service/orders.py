@@ -292,6 +292,8 @@ def revoke(deps: Deps, name: str, reason: int) -> CertInfo:
             raise
         record(EventKind.REVOKED, f"serial {info.serial} revoked (reason {reason})")
         record.finish("revoked", serial=info.serial)
+        revoked = replace(deps.journal.get_state(name), revoked_serial=info.serial, revoked_at=deps.clock.now())
+        deps.journal.put_state(name, revoked)
     finally:
         lock.release()
     return info

@@ -16,6 +16,7 @@ STATUS_WORDS = {
     CertStatus.FAILED: "failed",
     CertStatus.ISSUING: "issuing",
     CertStatus.NEVER_ISSUED: "never issued",
+    CertStatus.REVOKED: "revoked",
 }
 
 STEP_WORDS = {

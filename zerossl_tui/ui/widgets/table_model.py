@@ -25,12 +25,12 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Last result", "result", None),
 )
 STATUS_RANK = {s: i for i, s in enumerate(
-    [CertStatus.EXPIRED, CertStatus.EXPIRING, CertStatus.FAILED, CertStatus.DUE, CertStatus.ISSUING,
+    [CertStatus.EXPIRED, CertStatus.REVOKED, CertStatus.EXPIRING, CertStatus.FAILED, CertStatus.DUE, CertStatus.ISSUING,
      CertStatus.NEVER_ISSUED, CertStatus.VALID])}
 STATUS_COLOR = {
     CertStatus.VALID: "success", CertStatus.DUE: "warning", CertStatus.EXPIRING: "error",
     CertStatus.EXPIRED: "error", CertStatus.FAILED: "error", CertStatus.ISSUING: "accent",
-    CertStatus.NEVER_ISSUED: "muted",
+    CertStatus.NEVER_ISSUED: "muted", CertStatus.REVOKED: "error",
 }
 URGENCY_COLOR = {"ok": "success", "soon": "warning", "urgent": "error", "expired": "error", "none": "muted"}
 LATE = "9999"
