@@ -72,6 +72,13 @@ def test_settings_wrong_type_is_named() -> None:
                                                "http_port": "80"}}})
 
 
+def test_an_email_with_a_terminal_escape_is_refused_from_the_command_line_and_from_the_file() -> None:
+    with pytest.raises(UsageError, match="not a valid address"):
+        build_provider("x", directory="https://ca.example/dir", email="\x1b[31mops@example.com")
+    with pytest.raises(ConfigError, match="providers.x.email"):
+        parse_settings({"providers": {"x": {"directory": "https://ca.example/dir", "email": "o\x07@example.com"}}})
+
+
 def test_lifetime_rule_renews_with_a_third_left() -> None:
     info = cert(90, 31)
     assert not is_due(info, RenewalState(), NOW)

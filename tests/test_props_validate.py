@@ -92,7 +92,7 @@ def test_email_is_plausible_or_one_error(value: str) -> None:
         one_line_message(exc)
         return
     assert email == value.strip() and (email == "" or email.count("@") == 1)
-    assert not any(ch.isspace() for ch in email)
+    assert not any(ch.isspace() or not ch.isprintable() for ch in email)
 
 
 @examples(300)

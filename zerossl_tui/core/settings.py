@@ -37,7 +37,7 @@ from .schema import (
     changed_values,
     table_values,
 )
-from .validate import check_directory_url, check_endpoints, check_key_type, check_path, shown
+from .validate import check_directory_url, check_email, check_endpoints, check_key_type, check_path, shown
 
 SECRET_KEYS = ("eab_hmac_key", "api_key")
 
@@ -260,6 +260,10 @@ def _parse_provider(name: str, body: dict[str, Any], fail: Any, base_dir: str = 
         check_directory_url(directory)
     except UsageError as exc:
         raise fail(table, "directory", exc.message) from None
+    try:
+        check_email(values.get("email", ""))
+    except UsageError as exc:
+        raise fail(table, "email", exc.message) from None
     values["directory"] = directory
     return ProviderSpec(name=name, **values)
 

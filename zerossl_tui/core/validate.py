@@ -15,7 +15,7 @@ from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, DnsSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _KID = re.compile(r"[\x21-\x7e]{1,256}")
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
