@@ -16,7 +16,7 @@ from ..core.served import EndpointCheck
 from ..core.settings import Settings, with_dns
 from ..core.validate import build_dns
 from . import dns
-from .deps import Deps, Progress, quiet
+from .deps import Deps, Progress, quiet, unlogged
 
 if TYPE_CHECKING:
     from ..core.clock import Clock
@@ -103,9 +103,10 @@ class OperationsApi:
 
         return send(self.notify_urls(), "zerossl-tui test", "Notifications from zerossl-tui reach you.")
 
-    def notify_check(self, log: Callable[[str], None] = print) -> list[str]:
+    def notify_check(self, log: Callable[[str], None] = unlogged) -> list[str]:
         """Send the notifications that are due for every certificate (see ``notify.py``); returns their
-        titles. Call it after orders, after ``verify``, and periodically; it never raises for a target."""
+        titles. Call it after orders, after ``verify``, and periodically; it never raises for a target: a
+        target that failed is one line to ``log`` (nothing by default: pass the CLI's or daemon's log)."""
         from .notify import config_for, facts_from, notify_all
         from .verify import load_checks
 
