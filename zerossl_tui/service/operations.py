@@ -64,7 +64,8 @@ class OperationsApi:
 
         found = read_store(client, path)
         with self._lock:
-            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run, on_item=on_item)
+            return import_store(found, self.reload(), self.store, self._save, journal=self.journal,
+                                now=self.clock.now(), dry_run=dry_run, on_item=on_item)
 
     def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
         """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);
