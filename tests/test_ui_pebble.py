@@ -50,15 +50,13 @@ async def settle(app: Dashboard, pilot, timeout: float = 60.0) -> None:  # type:
     await pilot.pause(0.1)
 
 
-async def notice(app: Dashboard, pilot, title: str, timeout: float = 30.0) -> str:  # type: ignore[no-untyped-def]
-    """The message of the first notification titled ``title``, once it has come (fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [n.message for n in app._notifications if n.title == title]
-        if found:
-            return found[0]
-        await pilot.pause(0.05)
-    raise AssertionError(f"no {title!r} notification")
+async def notice(app: Dashboard, pilot, title: str) -> str:  # type: ignore[no-untyped-def]
+    """The message of the first notification titled ``title``, once it has come."""
+    def found() -> list[str]:
+        return [n.message for n in app._notifications if n.title == title]
+
+    await until(pilot, found, f"a {title!r} notification")
+    return found()[0]
 
 
 def test_renew_key_issues_new_cert(local_home: Home, pebble: PebbleServer) -> None:
