@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import dns.message
 import dns.query
@@ -134,10 +135,52 @@ def _bind_conf(folder: Path, port: int, keys: dict[str, str]) -> str:
     zones = "".join(
         f'zone "{zone}" {{ type primary; file "{folder}/{zone}.db"; allow-update {{ {allowed} }}; }};\n'
         for zone in (ZONE, VALIDATION_ZONE))
+    return _named_options(folder, port, "recursion no; allow-transfer { 127.0.0.1; }; notify no;") + key_blocks + zones
+
+
+def _named_options(folder: Path, port: int, extra: str) -> str:
+    """The options every BIND here shares (loopback on ``port``, its files in ``folder``), and ``extra``."""
     return (f'options {{ directory "{folder}"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};'
-            f' recursion no; dnssec-validation no; allow-transfer {{ 127.0.0.1; }}; notify no;'
-            f' pid-file "{folder}/named.pid"; session-keyfile "{folder}/session.key"; }};\n'
-            f"controls {{ }};\n{key_blocks}{zones}")
+            f' dnssec-validation no; {extra} pid-file "{folder}/named.pid"; session-keyfile "{folder}/session.key";'
+            " };\ncontrols { };\n")
+
+
+def _named_folder(folder: Path) -> Path:
+    """``folder``, made for named (root-owned, 0755: named drops capabilities and must still read it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    return folder
+
+
+def _run_named(folder: Path, port: int, conf: str) -> subprocess.Popen[bytes]:
+    """Write ``conf`` as ``named.conf`` and run ``named -g`` on it; returns once it answers for ZONE."""
+    named = shutil.which("named") or "/usr/sbin/named"
+    if not os.path.exists(named):
+        pytest.skip("BIND is not installed (apt-get install bind9): run .ci/install-dns")
+    (folder / "named.conf").write_text(conf)
+    log = folder / "named.log"
+    proc = subprocess.Popen([named, "-g", "-n", "1", "-c", str(folder / "named.conf")], stdin=subprocess.DEVNULL,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    try:
+        wait_answering(port, ZONE, proc, log)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+class _Server(Protocol):
+    proc: subprocess.Popen[bytes] | None
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
+def _stopped_at_the_end(server: _S) -> Iterator[_S]:
+    """The body of a session fixture: hand out ``server``, stop its process when the session ends."""
+    yield server
+    assert server.proc is not None
+    stop_process(server.proc)
 
 
 def _zone_file(zone: str) -> str:
@@ -152,70 +195,38 @@ def _zone_file(zone: str) -> str:
 
 def start_bind(folder: Path) -> Bind:
     """Write a config for two updatable zones and start ``named -g`` on a free port (root-owned folder)."""
-    named = shutil.which("named") or "/usr/sbin/named"
-    if not os.path.exists(named):
-        pytest.skip("BIND is not installed (apt-get install bind9): run .ci/install-dns")
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)
+    folder = _named_folder(folder)
     keys = {alg: base64.b64encode(secrets.token_bytes(32)).decode() for alg in ALGORITHMS}
     port = free_port()
-    (folder / "named.conf").write_text(_bind_conf(folder, port, keys))
     for zone in (ZONE, VALIDATION_ZONE):
         (folder / f"{zone}.db").write_text(_zone_file(zone))
     (folder / "nsupdate.key").write_text(
         f'key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{keys["hmac-sha256"]}"; }};\n')
-    log = folder / "named.log"
-    proc = subprocess.Popen([named, "-g", "-n", "1", "-c", str(folder / "named.conf")], stdin=subprocess.DEVNULL,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    try:
-        wait_answering(port, ZONE, proc, log)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return Bind(folder, port, keys, proc)
+    return Bind(folder, port, keys, _run_named(folder, port, _bind_conf(folder, port, keys)))
 
 
 @pytest.fixture(scope="session")
 def bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
     """A BIND 9 authoritative for ZONE and VALIDATION_ZONE, updatable with TSIG (every algorithm)."""
-    server = start_bind(tmp_path_factory.mktemp("bind"))
-    yield server
-    assert server.proc is not None
-    stop_process(server.proc)
+    yield from _stopped_at_the_end(start_bind(tmp_path_factory.mktemp("bind")))
 
 
 def start_resolver(folder: Path, upstream: Bind) -> Bind:
     """A recursive BIND (what a CA validates through) that forwards both zones to ``upstream`` and keeps
     nothing in its cache, so each order's values are seen fresh; it follows CNAMEs across zones, which an
     authoritative-only server does not."""
-    named = shutil.which("named") or "/usr/sbin/named"
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    folder, port = _named_folder(folder), free_port()
     forwarders = f"forwarders {{ 127.0.0.1 port {upstream.port}; }};"
     forwards = "".join(f'zone "{z}" {{ type forward; forward only; {forwarders} }};\n' for z in (ZONE, VALIDATION_ZONE))
-    (folder / "named.conf").write_text(
-        f'options {{ directory "{folder}"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};'
-        f' recursion yes; allow-recursion {{ 127.0.0.1; }}; dnssec-validation no; max-cache-ttl 0;'
-        f' max-ncache-ttl 0; pid-file "{folder}/named.pid"; session-keyfile "{folder}/session.key"; }};\n'
-        f"controls {{ }};\n{forwards}")
-    log = folder / "named.log"
-    proc = subprocess.Popen([named, "-g", "-n", "1", "-c", str(folder / "named.conf")], stdin=subprocess.DEVNULL,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    try:
-        wait_answering(port, ZONE, proc, log)
-    except BaseException:
-        stop_process(proc)
-        raise
-    return Bind(folder, port, {}, proc)
+    options = _named_options(folder, port, "recursion yes; allow-recursion { 127.0.0.1; }; max-cache-ttl 0; "
+                                           "max-ncache-ttl 0;")
+    return Bind(folder, port, {}, _run_named(folder, port, options + forwards))
 
 
 @pytest.fixture(scope="session")
 def bind_resolver(tmp_path_factory: pytest.TempPathFactory, bind: Bind) -> Iterator[Bind]:
     """A recursive resolver in front of ``bind``: give it to Pebble as ``-dnsserver``."""
-    server = start_resolver(tmp_path_factory.mktemp("bind-resolver"), bind)
-    yield server
-    assert server.proc is not None
-    stop_process(server.proc)
+    yield from _stopped_at_the_end(start_resolver(tmp_path_factory.mktemp("bind-resolver"), bind))
 
 
 @dataclass
@@ -294,19 +305,13 @@ def _wait_api(server: PowerDns, proc: subprocess.Popen[bytes], log: Path, timeou
 @pytest.fixture(scope="session")
 def pdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PowerDns]:
     """A PowerDNS serving ZONE (created through its API), for lexicon's powerdns provider."""
-    server = start_pdns(tmp_path_factory.mktemp("pdns"))
-    yield server
-    assert server.proc is not None
-    stop_process(server.proc)
+    yield from _stopped_at_the_end(start_pdns(tmp_path_factory.mktemp("pdns")))
 
 
 @pytest.fixture(scope="session")
 def stale_bind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bind]:
     """A second BIND with the same zones that never receives our updates: a resolver that never sees them."""
-    server = start_bind(tmp_path_factory.mktemp("stale-bind"))
-    yield server
-    assert server.proc is not None
-    stop_process(server.proc)
+    yield from _stopped_at_the_end(start_bind(tmp_path_factory.mktemp("stale-bind")))
 
 
 # --- helpers for the dns-01 tests ---------------------------------------------------------------------

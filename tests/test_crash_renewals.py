@@ -189,8 +189,8 @@ def _renew_and_kill(home: Home, name: str, rng: random.Random, typical: float, t
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
     err = seen + proc.communicate(timeout=60)[1]
-    # The record first, then the files: another certificate's process heals every pending deployment at its
-    # start, so the files may be mended (and the record removed) between the two reads, never the reverse.
+    # The record first, then the files: the final checks and a plain `renew` heal every pending deployment,
+    # so the files may be mended (and the record removed) between the two reads, never the reverse.
     pending = _interrupted_deploy_pending(home, name)
     problems = served_problems(home, name) + store_problems(home, name)
     with tally.lock:
@@ -356,6 +356,21 @@ def test_kill_before_the_new_version_became_current_keeps_the_old_one(home: Home
     assert order["result"] == "failed" and order["error_type"] == INTERRUPTED
     assert home.run("renew", "ec", "--force").returncode == 0
     assert served_problems(home, "ec") == [] and store_problems(home, "ec") == []
+
+
+def test_renewing_another_certificate_leaves_an_interrupted_deployment_to_its_own(home: Home, one_cert: Path,
+                                                                                   ca: PebbleServer,
+                                                                                   webroot: Path) -> None:
+    """`issue NAME` / `renew NAME` heal only NAME: another certificate's deploy hook never runs from them."""
+    _set_up(home, ca, webroot, only=("rsa",))
+    _run_killed_after(home, "key-renamed", "renew", "ec", "--force")
+    assert home.run("renew", "rsa", "--force").returncode == 0
+    assert home.run("issue", "rsa").returncode == 0
+    assert _interrupted_deploy_pending(home, "ec") and not one_cert.exists()  # ec's hook has not run
+    assert home.run("renew", "ec").returncode == 0  # nothing due: its own healing runs
+    assert not _interrupted_deploy_pending(home, "ec") and served_problems(home, "ec") == []
+    current = CertStore(home.data).current("ec")
+    assert current is not None and one_cert.read_text().splitlines()[-1] == current.meta["serial"]
 
 
 def test_interrupt_between_key_and_certificate_puts_the_old_pair_back(tmp_path: Path,

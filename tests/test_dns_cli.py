@@ -170,6 +170,27 @@ def test_records_of_a_killed_issue_are_removed_at_the_next_start(dns_home: Home,
     assert len(removed) == 2 and all("interrupted order" in m for m in removed)
 
 
+def test_record_of_a_killed_dns_test_is_removed_by_the_next_plain_start(dns_home: Home, bind: Bind,
+                                                                       stale_bind: Bind) -> None:
+    add_bind(dns_home, bind, resolver=stale_bind.server, timeout=300)  # never visible: the test waits
+    proc = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "dns", "test", "bind", ZONE], env=dns_home.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not bind.txt(CHALLENGE) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert len(bind.txt(CHALLENGE)) == 1, "the test never put its record up"
+        assert dns_home.run("renew").returncode == 0
+        assert len(bind.txt(CHALLENGE)) == 1, "a heal removed the record of a test still running"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert len(bind.txt(CHALLENGE)) == 1  # a killed process cleans nothing
+    done = dns_home.run("renew", "-v")  # nothing is due: only the healing runs
+    assert done.returncode == 0, done.stderr
+    assert "dns test bind: dns-removed:" in done.stderr and bind.leftovers() == []
+
+
 def test_lexicon_powerdns_through_the_cli(dns_home: Home, pdns: PowerDns) -> None:
     done = dns_home.run("dns", "add", "pd", "--type", "lexicon", "--lexicon-provider", "powerdns",
                         "--option", f"auth_token={pdns.api_key}", "--option", f"pdns_server={pdns.api}",

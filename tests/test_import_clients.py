@@ -207,6 +207,11 @@ def test_acme_sh_store_is_adopted_and_renewed_into_its_install_paths(
     assert "not imported bad.example.test" in first.stdout
     assert "acme.sh --uninstall-cronjob" in first.stdout
     assert "bad.example.test" not in local_home.config.read_text()
+    imported = json.loads(local_home.run("log", "ash.example.test", "--json", check=True).stdout)
+    assert [o["result"] for o in imported] == ["imported"] and imported[0]["serial"] == parse_cert(old).serial
+    assert "imported from acme.sh" in imported[0]["events"][0]["message"]
+    rows = {r["name"]: r for r in json.loads(local_home.run("list", "--json", check=True).stdout)}
+    assert rows["ash.example.test"]["last_result"] == "imported" and rows["ash.example.test"]["status"] == "valid"
     local_home.run("edit", "ash.example.test", "--http-bind", "127.0.0.1", check=True)
     done = local_home.run("renew", "--force", "ash.example.test")
     assert done.returncode == 0, done.stderr
@@ -214,6 +219,8 @@ def test_acme_sh_store_is_adopted_and_renewed_into_its_install_paths(
     assert parse_cert(new).serial != parse_cert(old).serial
     assert key_matches_cert((served / "key.pem").read_bytes(), new)
     assert marker.exists(), "acme.sh's reload command must run as the deploy hook"
+    orders = json.loads(local_home.run("log", "ash.example.test", "--json", check=True).stdout)
+    assert [o["result"] for o in orders] == ["issued", "imported"]
     assert stored_account_url(local_home, "local") == stored_account_url(src, "local")
 
 

@@ -150,3 +150,23 @@ def test_unknown_event_in_settings_is_named(home: Home) -> None:
     done = home.run("list")
     assert done.returncode == 2 and "notify.events" in done.stderr and "'expired'" in done.stderr
     assert "line 2" in done.stderr
+
+
+def test_notify_check_prints_nothing_unless_given_a_log(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
+    """A library call never writes to stdout by itself (a TUI's screen, a `--json` output): a target that
+    failed goes to the log its caller passes."""
+    from zerossl_tui.core.models import RenewalState
+    from zerossl_tui.service.service import CertificateService
+
+    service = CertificateService()
+    service.add_certificate("shop", ["shop.example.test"], "letsencrypt", http_port=free_port())
+    service.add_notify_url(f"json://127.0.0.1:{free_port()}/x")
+    service.journal.put_state("shop", RenewalState(failures=1, last_error="the CA said no"))
+    assert service.notify_check() == []
+    assert capsys.readouterr().out == ""
+    service.journal.put_state("shop", RenewalState(failures=2, last_error="the CA said no"))
+    (home.data / "notify-state.json").unlink()  # sent again: as if a day had passed
+    lines: list[str] = []
+    assert service.notify_check(lines.append) == []
+    assert capsys.readouterr().out == "" and len(lines) == 1
+    assert lines[0].startswith("notification failure not sent to json://127.0.0.1:")

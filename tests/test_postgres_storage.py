@@ -276,6 +276,18 @@ def test_the_schema_is_created_once_and_a_newer_one_is_refused(hosts, pg_dsn: st
     assert "newer zerossl-tui" in one_line(caught)
 
 
+def test_a_database_of_schema_1_keeps_its_orders_and_takes_imports(hosts, pg_dsn: str) -> None:  # noqa: F811
+    from zerossl_tui.storage.postgres.schema import MIGRATIONS
+
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(MIGRATIONS[0].encode())
+        conn.execute("CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (1)")
+        conn.execute("INSERT INTO orders (cert, started, result) VALUES ('shop', now(), 'issued')")
+    journal = hosts("web-1").journal
+    journal.finish_order(journal.start_order("shop", NOW), "imported", NOW)
+    assert [o.result for o in journal.orders("shop")] == ["imported", "issued"]
+
+
 def test_threads_that_come_and_go_leave_no_connections_behind(hosts, pg_server: PgServer, pg_dsn: str) -> None:  # noqa: F811
     from zerossl_tui.storage.postgres.db import MAX_IDLE
 

@@ -160,3 +160,19 @@ def test_a_damaged_journal_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as info:
         Journal(path)
     assert str(path) in info.value.message and "move it aside" in info.value.message
+
+
+def test_a_journal_of_schema_3_keeps_its_orders_and_events_and_takes_imports(tmp_path: Path) -> None:
+    from zerossl_tui.storage.journal_schema import MIGRATIONS
+
+    path, at = tmp_path / "journal.sqlite3", datetime(2030, 1, 1, tzinfo=UTC)
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:3]) + "; PRAGMA user_version = 3;")
+        db.execute("INSERT INTO orders (cert, started, result) VALUES ('shop', ?, 'issued')", (at.isoformat(),))
+        db.execute("INSERT INTO events (order_id, at, kind, message) VALUES (1, ?, 'issued', 'serial 0A')",
+                   (at.isoformat(),))
+    with Journal(path) as journal:
+        journal.finish_order(journal.start_order("shop", at), "imported", at)
+        orders = journal.orders("shop")
+    assert [(o.id, o.result) for o in orders] == [(2, "imported"), (1, "issued")]
+    assert [e.message for e in orders[1].events] == ["serial 0A"]

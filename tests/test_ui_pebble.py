@@ -50,6 +50,15 @@ async def settle(app: Dashboard, pilot, timeout: float = 60.0) -> None:  # type:
     await pilot.pause(0.1)
 
 
+async def notice(app: Dashboard, pilot, title: str) -> str:  # type: ignore[no-untyped-def]
+    """The message of the first notification titled ``title``, once it has come."""
+    def found() -> list[str]:
+        return [n.message for n in app._notifications if n.title == title]
+
+    await until(pilot, found, f"a {title!r} notification")
+    return found()[0]
+
+
 def test_renew_key_issues_new_cert(local_home: Home, pebble: PebbleServer) -> None:
     service = CertificateService()
     add_local(service, pebble, "shop")
@@ -81,6 +90,7 @@ def test_renew_due_key_renews_every_due_one_concurrently(local_home: Home, pebbl
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
             await pilot.press("R")
+            assert (await notice(app, pilot, "Renew due")).startswith("Renewing 4 due")
             await settle(app, pilot)
             assert {str(app.table.get_cell(n, "status")) for n in ("due1", "due2", "due3", "due4")} == {"valid"}
 
@@ -90,6 +100,25 @@ def test_renew_due_key_renews_every_due_one_concurrently(local_home: Home, pebbl
     assert fresh is not None and fresh.serial == kept.serial  # not due: untouched
     peak = most_at_once([service.orders(n)[0] for n in ("due1", "due2", "due3", "due4")])
     assert 2 <= peak <= 3  # several at once, never more than the limit
+
+
+def test_renew_due_key_asks_the_journal_not_the_table(local_home: Home, pebble: PebbleServer) -> None:
+    """Another process issued it after the table was loaded: R finds it no longer due."""
+    service = CertificateService()
+    add_local(service, pebble, "shop")  # never issued: due
+
+    async def scenario() -> None:
+        app = make_app(service, autorenew=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert str(app.table.get_cell("shop", "status")) != "valid"
+            CertificateService().issue("shop")  # as `zerossl-tui issue shop` from a shell would
+            await pilot.press("R")
+            assert await notice(app, pilot, "Renew due") == "Nothing is due for renewal."
+            await settle(app, pilot)
+
+    asyncio.run(scenario())
+    assert len(service.orders("shop")) == 1
 
 
 def test_add_form_creates_a_certificate_that_issues(local_home: Home, pebble: PebbleServer) -> None:

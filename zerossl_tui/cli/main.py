@@ -147,20 +147,23 @@ def _dns(args: argparse.Namespace) -> int:
     return dns_cmd.run(_service(args), args, _cancel_on_sigterm())
 
 
-def _ordering_service(args: argparse.Namespace, progress: Progress, service=None):  # type: ignore[no-untyped-def]
-    """The service for `issue` and `renew`: healed (deployments and dns-01 records a killed process left),
-    with the terminal as the person behind a `manual` DNS provider."""
+def _ordering_service(  # type: ignore[no-untyped-def]
+    args: argparse.Namespace, progress: Progress, names: list[str] | None, service=None,
+):
+    """The service for `issue` and `renew`: healed (deployments and dns-01 records a killed process left)
+    for ``names`` only (None: every certificate), with the terminal as the person behind a `manual` DNS
+    provider. Only the named ones: renewing one certificate must not run another's deploy hooks."""
     from .manual import manual_factory
 
     service = service or _service(args)
-    service.heal(progress=progress)
+    service.heal(names, progress=progress)
     service.manual_dns = manual_factory(getattr(args, "non_interactive", False))
     return service
 
 
 def _issue(args: argparse.Namespace) -> int:
     progress = _progress_printer(args)
-    service = _ordering_service(args, progress)
+    service = _ordering_service(args, progress, [args.name])
     try:
         info = service.issue(args.name, progress=progress, cancel=_cancel_on_sigterm())
     except ZtError:
@@ -179,7 +182,7 @@ def _renew(args: argparse.Namespace) -> int:
     bar = wants_bar(args.json) and not args.quiet
     total = _renew_total(service, args) if bar else 0
     show = BulkProgress(total, bar=bar, steps=_wants_steps(args) and (not bar or args.verbose))
-    _ordering_service(args, show, service)
+    _ordering_service(args, show, args.names or None, service)
     with interruptible(cancel, show.note), show:
         results = service.renew(args.names or None, force=args.force, progress=show, cancel=cancel)
     output.renewals(results, as_json=args.json)

@@ -154,6 +154,7 @@ class EventKind(enum.StrEnum):
     DNS_REMOVED = "dns-removed"
     DNS_CLEANUP_FAILED = "dns-cleanup-failed"
     CHAIN = "chain"
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ def quiet(_: ProgressEvent) -> None:
     """The progress sink of work nobody watches (healing, account-only operations)."""
 
 
+def unlogged(_: str) -> None:
+    """The log of a library call whose caller gave none: a service API never prints by itself."""
+
+
 class Running:
     """Names of the certificates that this process is ordering right now (views show them as issuing)."""
 

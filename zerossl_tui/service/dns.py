@@ -8,18 +8,23 @@ it is gone, so whatever moment a process dies at, the next start knows what to r
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..core.domains import validate_name
-from ..core.errors import NotFound, UsageError, ZtError
-from ..core.interfaces import DnsRecord
+from ..core.errors import LockBusy, NotFound, UsageError, ZtError
+from ..core.interfaces import DnsRecord, Lock
 from ..core.models import CertificateSpec, DnsSpec, EventKind, ProgressEvent
 from ..core.settings import Settings
 from .deps import Deps
 
 if TYPE_CHECKING:
     from ..engine.dns import Dns01Solver
+
+RecordHook = Callable[[str, str, str], None]
+PROBE_CERT = ""  # the certificate of a `dns test` record: none (`renew NAME` never heals it, a plain one does)
+PROBE_LOCK_PREFIX = "dns-test."
+PROBE_LOCK_WAIT = 30.0
 
 
 def find_dns(settings: Settings, name: str) -> DnsSpec:
@@ -67,31 +72,54 @@ def order_solver(deps: Deps, spec: CertificateSpec, order_id: int) -> Dns01Solve
     from ..engine.dns import make_solver
 
     dns = find_dns(deps.settings, spec.dns)
-
-    def added(fqdn: str, value: str, provider: str) -> None:
-        deps.challenges.add_dns_record(DnsRecord(spec.name, provider, fqdn, value, order_id))
-
-    def removed(fqdn: str, value: str, provider: str) -> None:
-        deps.challenges.remove_dns_record(DnsRecord(spec.name, provider, fqdn, value, order_id))
-
+    added, removed = _journaled(deps, spec.name, order_id)
     return make_solver(dns, manual_hook=_manual_hook(deps, spec.name),  # type: ignore[arg-type]
                        on_record_added=added, on_record_removed=removed)
 
 
+def _journaled(deps: Deps, cert: str, order_id: int) -> tuple[RecordHook, RecordHook]:
+    """The solver's hooks that keep its records in the challenge store, under ``cert`` and ``order_id``."""
+
+    def added(fqdn: str, value: str, provider: str) -> None:
+        deps.challenges.add_dns_record(DnsRecord(cert, provider, fqdn, value, order_id))
+
+    def removed(fqdn: str, value: str, provider: str) -> None:
+        deps.challenges.remove_dns_record(DnsRecord(cert, provider, fqdn, value, order_id))
+
+    return added, removed
+
+
+def probe_lock(deps: Deps, provider: str) -> Lock:
+    """The lock a `dns test` of ``provider`` holds while its record may be in the zone, so that a heal in
+    another process leaves the record alone. In the account locks' namespace: certificate names are free
+    to be anything, and no CA provider is named ``dns-test.*`` (a long name is cut: two such tests of
+    providers alike in their first 55 characters merely wait for each other)."""
+    return deps.locker.account(f"{PROBE_LOCK_PREFIX}{provider}"[:64])
+
+
 def test_dns(deps: Deps, name: str, domain: str, cancel: threading.Event) -> str:
     """``dns test``: put a random TXT at ``_acme-challenge.DOMAIN`` through ``name``, wait until every
-    resolver sees it, remove it. Each step is a progress event; returns the name the record was at."""
+    resolver sees it, remove it. Each step is a progress event; returns the name the record was at. The
+    record is journaled like an order's (under no certificate), so that the heal of a later start removes
+    it when this process is killed."""
     from ..engine.dns import make_solver
 
     spec = find_dns(deps.settings, name)
     bare = validate_name(domain, allow_wildcard=True).removeprefix("*.")
-    solver = make_solver(spec, manual_hook=_manual_hook(deps, name))  # type: ignore[arg-type]
+    added, removed = _journaled(deps, PROBE_CERT, 0)
+    solver = make_solver(spec, manual_hook=_manual_hook(deps, name),  # type: ignore[arg-type]
+                         on_record_added=added, on_record_removed=removed)
 
     def step(kind: EventKind, message: str, retry_after: float | None) -> None:
         deps.progress(ProgressEvent(name, kind, message, deps.clock.now(), retry_after))
 
-    record = solver.probe(bare, step, cancel)
-    return record.fqdn
+    lock = probe_lock(deps, name)
+    if not lock.acquire(timeout=PROBE_LOCK_WAIT, cancel=cancel):
+        raise LockBusy(f"another `dns test {name}` is running; try again when it has finished")
+    try:
+        return solver.probe(bare, step, cancel).fqdn
+    finally:
+        lock.release()
 
 
 def remove_leftovers(deps: Deps, names: Iterable[str] | None = None) -> list[str]:
@@ -103,7 +131,7 @@ def remove_leftovers(deps: Deps, names: Iterable[str] | None = None) -> list[str
     for record in deps.challenges.dns_records():
         if wanted is not None and record.cert not in wanted:
             continue
-        lock = deps.locker.certificate(record.cert)
+        lock = probe_lock(deps, record.provider) if record.cert == PROBE_CERT else deps.locker.certificate(record.cert)
         if not lock.try_acquire():
             continue
         try:
@@ -136,4 +164,4 @@ def _note(deps: Deps, record: DnsRecord, kind: EventKind, message: str) -> None:
     at = deps.clock.now()
     if record.order_id and deps.journal.order_result(record.order_id, record.cert) is not None:
         deps.journal.add_event(record.order_id, kind.value, message, at, None)
-    deps.progress(ProgressEvent(record.cert, kind, message, at))
+    deps.progress(ProgressEvent(record.cert or f"dns test {record.provider}", kind, message, at))

@@ -10,7 +10,9 @@ symlink, atomically, by a regular file holding the new certificate (``os.replace
 insists on its symlinks, refuses to renew that lineage from then on: two clients can never fight over it.
 
 Order of writes, so that a crash at any point is repaired by running the import again: the stored version,
-then the account, then the settings (a certificate is "imported" once it is in the settings).
+then the account, then the settings (a certificate is "imported" once it is in the settings), then one
+journal row per certificate, an order that ended "imported", whose event says where it came from (`log`,
+the dashboard's order log); it is no issuance, and metrics do not count it as an order.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..core.errors import UsageError
 from ..core.imported import ForeignAccount, ForeignCert, ForeignStore, ImportItem, ImportReport
-from ..core.interfaces import CertificateStore
-from ..core.models import CertificateSpec
+from ..core.interfaces import CertificateStore, OrderJournal
+from ..core.models import CertificateSpec, EventKind
 from ..core.settings import BUILTIN_PROVIDERS, Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
 
@@ -42,12 +45,15 @@ class _Run:
     store: CertificateStore
     dry_run: bool
     accounts: dict[str, str] = field(default_factory=dict)  # provider -> account URL planned this run
+    adopted: list[tuple[ForeignCert, str]] = field(default_factory=list)  # (certificate, its serial) stored
 
 
 def import_store(found: ForeignStore, settings: Settings, store: CertificateStore, save: SaveSettings, *,
-                 dry_run: bool = False, on_item: ItemDone | None = None) -> ImportReport:
-    """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings;
-    ``on_item(done, total, item)`` hears about each certificate as it is decided (for a progress bar)."""
+                 journal: OrderJournal, now: datetime, dry_run: bool = False,
+                 on_item: ItemDone | None = None) -> ImportReport:
+    """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings, then
+    ``journal`` gets a row per adopted certificate; ``on_item(done, total, item)`` hears about each
+    certificate as it is decided (for a progress bar)."""
     run = _Run(settings, store, dry_run)
     items = []
     for cert in found.certs:
@@ -57,6 +63,8 @@ def import_store(found: ForeignStore, settings: Settings, store: CertificateStor
     items += [ImportItem(name, "refuse", notes=(why,)) for name, why in found.refused]
     if not dry_run and run.settings is not settings:
         save(run.settings)
+    for cert, serial in run.adopted:
+        _journal_import(journal, now, found.client, cert, serial)
     return ImportReport(found.client, found.path, dry_run, tuple(items), found.notes, found.stop_hint)
 
 
@@ -77,7 +85,7 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
     if new and not run.settings.provider(provider).ca_bundle:
         notes.append(_NEW_PROVIDER_NOTE.format(name=provider, directory=run.settings.provider(provider).directory))
     if not run.dry_run:
-        _store_version(run.store, cert, provider)
+        run.adopted.append((cert, _store_version(run.store, cert, provider)))
         _store_account(run, provider, cert.account if account == "imported" else None)
     run.settings = with_certificate(run.settings, spec)
     return ImportItem(cert.name, "import", provider, new, account, tuple(notes))
@@ -162,19 +170,30 @@ def _new_provider(run: _Run, cert: ForeignCert, client: str, directory: str, ca_
     return name
 
 
-def _store_version(store: CertificateStore, cert: ForeignCert, provider: str) -> None:
-    """The other client's current certificate as our first version (unless a run before stored it)."""
+def _journal_import(journal: OrderJournal, now: datetime, client: str, cert: ForeignCert, serial: str) -> None:
+    """The row that says where an adopted certificate came from: an order that ended "imported"."""
+    order_id = journal.start_order(cert.name, now)
+    source = f" ({cert.source})" if cert.source else ""
+    journal.add_event(order_id, EventKind.IMPORTED.value, f"imported from {client}{source}: serial {serial}, "
+                      "nothing issued; renewals continue here", now, None)
+    journal.finish_order(order_id, "imported", now, serial=serial)
+
+
+def _store_version(store: CertificateStore, cert: ForeignCert, provider: str) -> str:
+    """The other client's current certificate as our first version (unless a run before stored it); its
+    serial."""
     from ..engine.keys import parse_cert
 
     info = parse_cert(cert.cert_pem)
     meta = store.current_meta(cert.name) or {}
     if meta.get("serial") == info.serial:
-        return
+        return info.serial
     store.save_version(cert.name, cert.key_pem, cert.cert_pem, cert.chain_pem, cert.fullchain_pem, {
         "serial": info.serial, "not_before": info.not_before.isoformat(),
         "not_after": info.not_after.isoformat(), "domains": list(info.domains), "issuer": info.issuer,
         "provider": provider, "key_type": cert.key_type, "imported_from": cert.source,
     })
+    return info.serial
 
 
 def _store_account(run: _Run, provider: str, account: ForeignAccount | None) -> None:

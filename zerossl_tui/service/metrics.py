@@ -100,5 +100,6 @@ def snapshot_of(views: list[Any], failures: dict[str, int], orders: dict[str, in
     rows = [(name, endpoint, isinstance(check, dict) and check.get("state") == "ok")
             for name, endpoints in sorted(verify.items()) for endpoint in endpoints
             if (check := served.get(name, {}).get(endpoint)) is not None]
-    finished = {result: count for result, count in orders.items() if result != "running"}  # a counter never falls
+    # A counter never falls (running orders end); an import is no order.
+    finished = {result: count for result, count in orders.items() if result not in ("running", "imported")}
     return Snapshot(certs, finished, rows)

@@ -16,7 +16,7 @@ from ..core.served import EndpointCheck
 from ..core.settings import Settings, with_dns
 from ..core.validate import build_dns
 from . import dns
-from .deps import Deps, Progress, quiet
+from .deps import Deps, Progress, quiet, unlogged
 
 if TYPE_CHECKING:
     from ..core.clock import Clock
@@ -64,7 +64,8 @@ class OperationsApi:
 
         found = read_store(client, path)
         with self._lock:
-            return import_store(found, self.reload(), self.store, self._save, dry_run=dry_run, on_item=on_item)
+            return import_store(found, self.reload(), self.store, self._save, journal=self.journal,
+                                now=self.clock.now(), dry_run=dry_run, on_item=on_item)
 
     def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
         """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);
@@ -103,9 +104,10 @@ class OperationsApi:
 
         return send(self.notify_urls(), "zerossl-tui test", "Notifications from zerossl-tui reach you.")
 
-    def notify_check(self, log: Callable[[str], None] = print) -> list[str]:
+    def notify_check(self, log: Callable[[str], None] = unlogged) -> list[str]:
         """Send the notifications that are due for every certificate (see ``notify.py``); returns their
-        titles. Call it after orders, after ``verify``, and periodically; it never raises for a target."""
+        titles. Call it after orders, after ``verify``, and periodically; it never raises for a target: a
+        target that failed is one line to ``log`` (nothing by default: pass the CLI's or daemon's log)."""
         from .notify import config_for, facts_from, notify_all
         from .verify import load_checks
 

@@ -22,61 +22,17 @@ from ..core.errors import StorageError
 from ..core.interfaces import DnsRecord
 from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from .fsutil import ensure_dir
+from .journal_schema import MIGRATIONS, RESULTS, SCHEMA_VERSION
 from .processes import process_alive, process_start
 
-SCHEMA_VERSION = 3
-RESULTS = ("running", "issued", "failed", "cancelled", "revoked")
 BUSY_TIMEOUT_MS = 10_000
 # WAL + synchronous NORMAL: commits skip the fsync (a power cut may lose the last, never corrupt): bench/README
-PRAGMAS = (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON")
+PRAGMAS = (f"busy_timeout = {BUSY_TIMEOUT_MS}", "journal_mode = WAL", "synchronous = NORMAL")
+# Set after migrating: a migration that rebuilds a table must not cascade into the rows that refer to it.
+AFTER_MIGRATION = ("foreign_keys = ON",)
 INTERRUPTED = "interrupted"
 MAX_LIMIT = 2**31 - 1  # SQLite integers are 64-bit; `log --limit 99999999999999999999` must not overflow
 
-_SCHEMA_V1 = f"""
-CREATE TABLE orders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    cert TEXT NOT NULL,
-    started TEXT NOT NULL,
-    finished TEXT,
-    result TEXT NOT NULL DEFAULT 'running' CHECK (result IN ({", ".join(repr(r) for r in RESULTS)})),
-    error_type TEXT NOT NULL DEFAULT '',
-    error_detail TEXT NOT NULL DEFAULT '',
-    serial TEXT NOT NULL DEFAULT '',
-    order_url TEXT NOT NULL DEFAULT '',
-    pid INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX orders_by_cert ON orders (cert, id);
-CREATE INDEX orders_running ON orders (result) WHERE result = 'running';
-CREATE TABLE events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    message TEXT NOT NULL,
-    retry_after REAL
-);
-CREATE INDEX events_by_order ON events (order_id, id);
-CREATE TABLE renewal_state (
-    cert TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-);
-"""
-# Which process runs an order: pids are reused (after a reboot), so a pid alone could keep a dead order alive.
-_SCHEMA_V2 = "ALTER TABLE orders ADD COLUMN pid_start TEXT NOT NULL DEFAULT ''"
-# MIGRATIONS[n] brings a database from user_version n to n + 1.
-# TXT records that dns-01 orders added, until removed: a crashed process's records are cleaned up later.
-_SCHEMA_V3 = """
-CREATE TABLE dns_records (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    cert TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    fqdn TEXT NOT NULL,
-    value TEXT NOT NULL,
-    order_id INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX dns_records_by_cert ON dns_records (cert)
-"""
-MIGRATIONS = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
 _ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
 
 
@@ -288,6 +244,11 @@ class Journal:
         except sqlite3.Error as exc:
             raise self._error(exc) from None
         self._migrate()
+        try:
+            for pragma in AFTER_MIGRATION:
+                self._db.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
 
     def _migrate(self) -> None:
         """Bring the schema to SCHEMA_VERSION; two processes starting at once migrate only once."""

@@ -13,11 +13,11 @@ import fcntl
 import os
 import stat
 import threading
-import time
 from pathlib import Path
 
-from ..core.errors import Cancelled, LockBusy, StorageError
+from ..core.errors import StorageError
 from .fsutil import ensure_dir, storage_error
+from .lockwait import raise_unless_held, wait_for_lock
 from .paths import safe_name
 
 POLL_SECONDS = 0.1
@@ -69,26 +69,12 @@ class CertLock:
 
         Polls every POLL_SECONDS; a set ``cancel`` cuts the wait short at once. True when held.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.try_acquire():
-            if cancel is not None and cancel.is_set():
-                return False
-            left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
-            if left <= 0:
-                return False
-            if cancel is not None:
-                cancel.wait(left)
-            else:
-                time.sleep(left)
-        return True
+        return wait_for_lock(self.try_acquire, timeout, cancel, POLL_SECONDS)
 
     def acquire_or_raise(self, timeout: float | None = None, cancel: threading.Event | None = None) -> None:
         """``acquire``, raising Cancelled when ``cancel`` was set and LockBusy when the time ran out."""
-        if self.acquire(timeout, cancel):
-            return
-        if cancel is not None and cancel.is_set():
-            raise Cancelled(f"{self.name}: cancelled while waiting for another order to finish")
-        raise LockBusy(busy_message(self.path.parent, self.name))
+        raise_unless_held(self.acquire(timeout, cancel), self.name, cancel,
+                          lambda: busy_message(self.path.parent, self.name))
 
     def release(self) -> None:
         """Give the lock back (nothing happens when it is not held)."""

@@ -57,11 +57,18 @@ class Dashboard(DnsAndFleet):
         self.enqueue([name], force=True)
 
     def action_renew_due(self) -> None:
-        """``R``: renew every certificate that is due, up to ``renewal.concurrency`` at once."""
-        now = self.clock.now()
-        due = [v.spec.name for v in self.table.views.values()
-               if v.next_renewal is not None and v.next_renewal <= now and v.status is not CertStatus.ISSUING]
-        count = self.enqueue(due, force=False)
+        """``R``: renew every certificate that is due, up to ``renewal.concurrency`` at once. The service
+        says which are due (the rule of the scheduler and `renew`, on the journal as it is now, not on the
+        table's last load), in a worker."""
+        self.run_blocking("renew due", self.service.due, self, group="renew-due")
+
+    def due_found(self, message: Answer) -> None:
+        """Queue the due certificates, but those that another process is issuing."""
+        if message.error is not None:
+            self.report(message.error)
+            return
+        busy = {name for name, view in self.table.views.items() if view.status is CertStatus.ISSUING}
+        count = self.enqueue([name for name in message.result or [] if name not in busy], force=False)
         if not count:
             self.notify("Nothing is due for renewal.", title="Renew due")
             return
@@ -137,6 +144,9 @@ class Dashboard(DnsAndFleet):
             return
         if message.key.startswith("account "):
             self.account_done(message)
+            return
+        if message.key == "renew due":
+            self.due_found(message)
             return
         if not message.key.startswith("remove "):
             return

@@ -17,8 +17,9 @@ import time
 import uuid
 import weakref
 
-from ...core.errors import Cancelled, LockBusy, StorageError
+from ...core.errors import StorageError
 from ...core.interfaces import Lock, LockHolder
+from ..lockwait import raise_unless_held, wait_for_lock
 from ..paths import safe_name
 from .db import Database
 
@@ -70,25 +71,11 @@ class PgLock:
 
     def acquire(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
         """Wait up to ``timeout`` seconds (None: no limit) or until ``cancel`` is set; True when held."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.try_acquire():
-            if cancel is not None and cancel.is_set():
-                return False
-            left = POLL_SECONDS if deadline is None else min(POLL_SECONDS, deadline - time.monotonic())
-            if left <= 0:
-                return False
-            (cancel or threading.Event()).wait(left)
-        return True
+        return wait_for_lock(self.try_acquire, timeout, cancel, POLL_SECONDS)
 
     def acquire_or_raise(self, timeout: float | None = None, cancel: threading.Event | None = None) -> None:
         """``acquire``, raising Cancelled or LockBusy (naming the holder) when it could not."""
-        if self.acquire(timeout, cancel):
-            return
-        if cancel is not None and cancel.is_set():
-            raise Cancelled(f"{self.name}: cancelled while waiting for another order to finish")
-        holder = self._holder()
-        by = f" on {holder}" if holder else " on another host"
-        raise LockBusy(f"{self.name}: another order for it is running{by}; try again when it has finished")
+        raise_unless_held(self.acquire(timeout, cancel), self.name, cancel, self._busy)
 
     def release(self) -> None:
         """Give the lock back (nothing happens when not held); a database that is down lets the lease run
@@ -111,6 +98,11 @@ class PgLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+    def _busy(self) -> str:
+        holder = self._holder()
+        by = f" on {holder}" if holder else " on another host"
+        return f"{self.name}: another order for it is running{by}; try again when it has finished"
 
     def _holder(self) -> str:
         with self.db.transaction() as cur:

@@ -120,7 +120,14 @@ CREATE TABLE pending_keys (
 )
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# An import is journaled as an order that ended "imported" (where the certificate came from, for `log`).
+_V2 = """
+ALTER TABLE orders DROP CONSTRAINT orders_result_check;
+ALTER TABLE orders ADD CONSTRAINT orders_result_check
+    CHECK (result IN ('running', 'issued', 'failed', 'cancelled', 'revoked', 'imported'))
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x7A65726F  # any constant shared by every host: "zero"
 

@@ -9,7 +9,6 @@ and a test's steps come back one by one as ``TestStep`` messages, shown literall
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,14 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Log, Select
 
 from ...core.models import DNS_TYPES, TSIG_ALGORITHMS, ProgressEvent
-from ..blocking import error_text, run_blocking
+from ..blocking import error_text
 from ..dns_model import COMMON, LABELS, SECRET_FIELDS, TYPE_FIELDS, form_text, rows, values_of
 from ..messages import Answer
 from ..text import literal, literal_text, plain
+from .calls import CallScreen
 from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -61,18 +60,18 @@ def remove(service: CertificateService, name: str) -> list[tuple[str, ...]]:
     return list_rows(service)
 
 
-class DnsScreen(Screen[None]):
+class DnsScreen(CallScreen):
     """The providers (secrets masked), a form to add or edit one, test and remove."""
 
     AUTO_FOCUS = "#providers"
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+s", "save", "Save"),
                 Binding("ctrl+t", "test", "Test selected"), Binding("delete", "remove", "Remove selected")]
 
+    CALL_GROUP = "dns"
+
     def __init__(self, service: CertificateService) -> None:
-        super().__init__()
-        self.service = service
+        super().__init__(service)
         self.names: list[str] = []
-        self.busy = False
         self.cancel = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -237,21 +236,8 @@ class DnsScreen(Screen[None]):
 
     # -- answers --------------------------------------------------------------------------------
 
-    def run_call(self, key: str, call: Callable[[], object]) -> None:
-        """Run one call in a worker on the App; buttons wait until it answers."""
-        if self.busy:
-            return
-        self.busy = True
-        self.set_buttons()
-        run_blocking(self, key, call, group="dns")
-
-    def on_answer(self, message: Answer) -> None:
+    def answered(self, message: Answer) -> None:
         """Show what happened, literally; typed secrets are cleared once saved."""
-        self.busy = False
-        self.set_buttons()
-        if message.error is not None:
-            self.say(error=error_text(message.error))
-            return
         verb, _, name = message.key.partition(" ")[2].partition(" ")
         if verb == "list":
             self.show_rows(message.result)
@@ -268,14 +254,6 @@ class DnsScreen(Screen[None]):
             self.say(result=f"DNS provider {name}: ok: a TXT record at {message.result} was added, seen by "
                             "every resolver and removed")
 
-    def say(self, *, error: str = "", result: str = "") -> None:
-        """Show an error (red) or a result line; each replaces the last."""
-        self.query_one("#error", Label).update(literal(error))
-        self.query_one("#result", Label).update(literal(result))
-
-    def set_buttons(self) -> None:
-        """Disable the buttons while a call runs; those needing a selection while the list is empty."""
-        for button in self.query(Button):
-            if button.id != "close":
-                needs_row = button.id in ("edit", "remove", "test")
-                button.disabled = self.busy or (needs_row and not self.names)
+    def needs_more(self, button: str) -> bool:
+        """Edit, remove and test need a provider in the list."""
+        return button in ("edit", "remove", "test") and not self.names

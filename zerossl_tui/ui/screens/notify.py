@@ -8,19 +8,17 @@ over the network) runs in a named thread worker on the App; the answers come bac
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
-from ..blocking import error_text, run_blocking
 from ..messages import Answer
 from ..text import literal, literal_text
+from .calls import CallScreen
 from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -60,18 +58,18 @@ def test_sentence(count: int, failed: list[str]) -> str:
     return "\n".join([*lines, f"test notification sent to {count - len(failed)} of {count} target(s)"])
 
 
-class NotifyScreen(Screen[None]):
+class NotifyScreen(CallScreen):
     """The notification URLs (masked), a password input to add one, test and remove buttons."""
 
     AUTO_FOCUS = "#urls"
     BINDINGS = [Binding("escape", "close", "Close"), Binding("ctrl+t", "test", "Test all"),
                 Binding("delete", "remove", "Remove selected")]
 
+    CALL_GROUP = "notify"
+
     def __init__(self, service: CertificateService) -> None:
-        super().__init__()
-        self.service = service
+        super().__init__(service)
         self.urls: list[str] = []
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         """The list, the new-URL row, the error and result lines, the buttons."""
@@ -157,21 +155,8 @@ class NotifyScreen(Screen[None]):
 
     # -- answers --------------------------------------------------------------------------------
 
-    def run_call(self, key: str, call: Callable[[], object]) -> None:
-        """Run one call in a worker on the App; buttons wait until it answers."""
-        if self.busy:  # keys still work while the buttons are disabled: one call at a time
-            return
-        self.busy = True
-        self.set_buttons()
-        run_blocking(self, key, call, group="notify")
-
-    def on_answer(self, message: Answer) -> None:
+    def answered(self, message: Answer) -> None:
         """Show what happened, literally; the typed URL is cleared once it is saved."""
-        self.busy = False
-        self.set_buttons()
-        if message.error is not None:
-            self.say(error=error_text(message.error))
-            return
         if message.key == "notify list":
             self.show_urls(message.result)
         elif message.key == "notify add":
@@ -186,13 +171,6 @@ class NotifyScreen(Screen[None]):
         elif message.key == "notify test":
             self.say(result=test_sentence(*message.result))
 
-    def say(self, *, error: str = "", result: str = "") -> None:
-        """Show an error (red) or a result line; each replaces the last."""
-        self.query_one("#error", Label).update(literal(error))
-        self.query_one("#result", Label).update(literal(result))
-
-    def set_buttons(self) -> None:
-        """Disable the buttons while a call runs."""
-        for button in self.query(Button):
-            if button.id != "close":
-                button.disabled = self.busy or (button.id == "remove" and not self.urls)
+    def needs_more(self, button: str) -> bool:
+        """Remove needs a URL to remove."""
+        return button == "remove" and not self.urls
