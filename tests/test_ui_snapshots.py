@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from conftest import Home
 from textual.pilot import Pilot
-from textual.widgets import Input
-from uiwait import loaded
+from textual.widgets import Input, Label
+from uiwait import loaded, until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo, seed_served, show_running
@@ -76,11 +76,21 @@ class TestMainScreen:
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
 
 
+async def add_form(pilot: Pilot[Any]) -> None:
+    """Press ``a`` and wait until the form has focused its first field (keys typed sooner go elsewhere)."""
+    from zerossl_tui.ui.screens.cert_form import CertificateForm
+
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CertificateForm)
+                and isinstance(pilot.app.focused, Input), "the add form")
+
+
 class TestModals:
     def test_add_form_with_inline_error(self, demo_app: Dashboard, snap_compare: Compare) -> None:
         async def run_before(pilot: Pilot[Any]) -> None:
             await loaded(pilot)
-            await pilot.press("a", *"news", "tab", *"news.example.com, *.example.com")
+            await add_form(pilot)
+            await pilot.press(*"news", "tab", *"news.example.com, *.example.com")
 
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
 
@@ -189,10 +199,13 @@ class TestDns:
             from textual.widgets import Select
 
             await loaded(pilot)
-            await pilot.press("a", *"wild", "tab", *"*.example.com, example.com")
-            demo_app.screen.query_one("#challenge", Select).value = "dns-01"
-            demo_app.screen.query_one("#dns", Select).value = "bind"
-            await pilot.pause()
+            await add_form(pilot)
+            await pilot.press(*"wild", "tab", *"*.example.com, example.com")
+            form = demo_app.screen
+            form.query_one("#challenge", Select).value = "dns-01"
+            form.query_one("#dns", Select).value = "bind"
+            await until(pilot, lambda: "Ready to save" in str(form.query_one("#error", Label).content),
+                        "the form to take both choices")
 
         assert snap_compare(demo_app, terminal_size=SIZE, run_before=run_before)
 
