@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,11 +19,13 @@ from conftest import Home
 from test_verify_served import TlsServer
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
+from uiwait import until
 
 from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 from zerossl_tui.ui.screens.accounts import AccountsScreen
+from zerossl_tui.ui.screens.confirm import ConfirmScreen
 from zerossl_tui.ui.screens.notify import NotifyScreen
 
 SIZE = (140, 40)
@@ -63,14 +64,6 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.stop()
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Poll the UI until ``check()`` holds (workers answer through the message queue)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def run(service: CertificateService, scenario: Callable[[Dashboard, Pilot[Any]], Awaitable[None]]) -> None:
@@ -117,7 +110,7 @@ def test_notification_url_is_saved_masked_tested_and_removed(home: Home, receive
         await until(pilot, lambda: "sent to 1 of 1" in label(app, "#result"), "the test result")
         assert receiver.bodies and receiver.bodies[0]["title"] == "zerossl-tui test"
 
-        await pilot.press("delete")
+        await asked(pilot, "delete")
         await pilot.press("y")
         await until(pilot, lambda: screen.query_one("#urls", DataTable).row_count == 0, "the removal")
         assert service.notify_urls() == []
@@ -171,11 +164,11 @@ def test_key_rollover_asks_first_then_replaces_the_account_key(local_home: Home,
     async def scenario(app: Dashboard, pilot: Pilot[Any]) -> None:
         await open_accounts(app, pilot)
         assert url in screen_text(app)
-        await pilot.press("ctrl+r")
+        await asked(pilot, "ctrl+r")
         await pilot.press("escape")  # the confirmation says no: nothing happens
-        await pilot.pause(0.2)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the confirmation to close")
         assert account(service)[0] == old_key
-        await pilot.press("ctrl+r")
+        await asked(pilot, "ctrl+r")
         await pilot.press("y")
         await until(pilot, lambda: "new account key in use" in label(app, "#result"), "the rollover", 60)
         assert label(app, "#result") == f"local: new account key in use for {url}"
@@ -188,6 +181,13 @@ def test_key_rollover_asks_first_then_replaces_the_account_key(local_home: Home,
     assert service.issue("after").serial, "the new key orders certificates"
 
 
+async def asked(pilot: Pilot[Any], key: str) -> None:
+    """Press ``key`` and wait for its confirmation to be on top (a key pressed sooner goes to the screen
+    below it)."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), f"the confirmation of {key}")
+
+
 @pytest.mark.pebble
 def test_deactivate_asks_first_and_forgets_the_account(local_home: Home, pebble: PebbleServer) -> None:
     service = registered(local_home)
@@ -195,7 +195,7 @@ def test_deactivate_asks_first_and_forgets_the_account(local_home: Home, pebble:
 
     async def scenario(app: Dashboard, pilot: Pilot[Any]) -> None:
         screen = await open_accounts(app, pilot)
-        await pilot.press("ctrl+d")
+        await asked(pilot, "ctrl+d")
         await pilot.press("y")
         await until(pilot, lambda: "deactivated" in label(app, "#result"), "the deactivation", 60)
         assert label(app, "#result") == f"local: account {url} deactivated"
@@ -260,11 +260,13 @@ def test_renewing_in_the_dashboard_verifies_the_endpoints_after_the_deploy(
     service, server = stale_site
     server.reload()  # serves the current certificate; the renewal below makes it stale until reloaded again
     before = service.current_info("site")
+    served_before = (server.certfile.read_bytes(), server.keyfile.read_bytes())
     stop = threading.Event()
 
-    def reload_when_deployed() -> None:  # the web server's reload, a moment after the files changed
+    def reload_when_deployed() -> None:  # the web server's reload, a moment after both files changed
         while not stop.wait(0.05):
-            if service.current_info("site") != before:
+            if all(now != then for now, then in zip((server.certfile.read_bytes(), server.keyfile.read_bytes()),
+                                                     served_before, strict=True)):
                 stop.wait(0.5)
                 server.reload()
                 return
