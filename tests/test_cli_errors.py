@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,19 @@ def test_provider_moved_to_another_directory_registers_there(home: Home, tmp_pat
     finally:
         first.stop()
         second.stop()
+
+
+@pytest.mark.parametrize("command", [["list", "--json"], ["list"], ["provider", "list", "--json"]])
+def test_output_into_a_closed_pipe_is_not_an_error(home: Home, command: list[str]) -> None:
+    """`zerossl-tui list --json | head -1`: the reader leaving early is no error and prints nothing."""
+    home.config.parent.mkdir(parents=True, exist_ok=True)
+    home.config.write_text('[providers.p]\ndirectory = "https://ca.example/dir"\n' + "".join(
+        f'[certificates.c{n}]\ndomains = ["c{n}.example.com"]\nprovider = "p"\n' for n in range(300)))
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        done = subprocess.run([sys.executable, "-m", "zerossl_tui", *command], env=home.env(), stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (0, "")

@@ -29,7 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"zerossl-tui {__version__}")
         return 0
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, so that a reader gone away is caught below and not at exit
+        return code
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): not an error of ours, and nothing to say about it.
+        _stdout_to_devnull()
+        return 0
     except ZtError as exc:
         output.error(exc.message)
         return exc.exit_code
@@ -41,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         output.error(f"unexpected {type(exc).__name__}: {exc} (set ZEROSSL_TUI_DEBUG=1 for details)")
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _service(args: argparse.Namespace):  # type: ignore[no-untyped-def]
