@@ -145,6 +145,15 @@ def test_account_rollover_then_issue(local_home: Home, pebble: PebbleServer) -> 
 
 
 @pytest.mark.pebble
+@pytest.mark.parametrize("action", ["deactivate", "rollover"])
+def test_account_action_without_an_account_registers_none(local_home: Home, action: str) -> None:
+    """Deactivating (or rolling over) before any order must not register an account just to act on it."""
+    done = local_home.run("account", action, "local")
+    assert done.returncode == 2 and "no account yet" in one_line(done.stderr)
+    assert not (local_home.data / "accounts" / "local" / "account.key").exists()
+
+
+@pytest.mark.pebble
 def test_eab_issue_and_wrong_hmac(home: Home, pebble_eab: PebbleServer) -> None:
     common = ["--directory", pebble_eab.directory, "--ca-bundle", str(pebble_eab.ca_bundle)]
     wrong = "A" * 43

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..core.errors import LockBusy
+from ..core.errors import LockBusy, UsageError
 from ..core.models import EventKind, ProviderSpec
 from .deps import Deps
 
@@ -160,6 +160,7 @@ def test_provider(deps: Deps, provider: str, spec: ProviderSpec | None = None) -
 
 def rollover(deps: Deps, provider: str) -> str:
     """New account key at the CA (RFC 8555 7.3.5), stored only once the CA accepted it."""
+    _require_account(deps, provider, "roll over")
     session = open_session(deps, provider)
     ensure_account(deps, provider, session)
     account = session.rollover()
@@ -169,8 +170,18 @@ def rollover(deps: Deps, provider: str) -> str:
 
 def deactivate(deps: Deps, provider: str) -> str:
     """Deactivate the account; forget its URL so that the next order registers afresh."""
+    _require_account(deps, provider, "deactivate")
     session = open_session(deps, provider)
     account = ensure_account(deps, provider, session)
     session.deactivate()
     deps.store.save_account(provider, b"", "")  # a deactivated key can never register again
     return account.url
+
+
+def _require_account(deps: Deps, provider: str, what: str) -> None:
+    """UsageError when ``provider`` has no account key stored: registering one only to roll it over or
+    deactivate it would leave an account at the CA that nobody asked for."""
+    key_pem, _ = deps.store.load_account(provider, provider_with_cache(deps, provider).directory)
+    if not key_pem:
+        raise UsageError(f"{provider} has no account yet, so there is nothing to {what} "
+                         "(the first order registers one)")
