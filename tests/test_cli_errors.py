@@ -261,3 +261,13 @@ def test_output_into_a_closed_pipe_is_not_an_error(home: Home, command: list[str
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_ca_bundle_without_a_certificate_is_refused(home: Home, tmp_path: Path) -> None:
+    """`--ca-bundle` naming the wrong file (a key, /etc/passwd) is caught when it is given, not at the
+    first order as an untrusted CA."""
+    wrong = tmp_path / "not-a-ca.pem"
+    wrong.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    done = home.run("provider", "add", "p", "--directory", "https://ca.example/dir", "--ca-bundle", str(wrong))
+    assert done.returncode == 2 and "holds no PEM certificate" in one_line(done.stderr)
+    assert not home.config.exists()

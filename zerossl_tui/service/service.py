@@ -138,8 +138,8 @@ class CertificateService(OperationsApi):
             settings = self.reload()
             base = settings.providers.get(name)
             spec = build_provider(name, base, **values)
-            if spec.ca_bundle and not Path(spec.ca_bundle).is_file():
-                raise UsageError(f"ca_bundle {spec.ca_bundle!r} is not a readable file: give a PEM file")
+            if spec.ca_bundle:
+                _check_ca_bundle(spec.ca_bundle)
             if test:
                 accounts.test_provider(self.deps(), name, spec)
             self._save(with_provider(settings, spec))
@@ -340,3 +340,15 @@ def _window(state: RenewalState) -> tuple[datetime, datetime] | None:
     if state.ari_window_start is None or state.ari_window_end is None:
         return None
     return state.ari_window_start, state.ari_window_end
+
+
+def _check_ca_bundle(path: str) -> None:
+    """UsageError unless ``path`` is a readable file holding a PEM certificate: a wrong file would only show
+    later, as a CA whose TLS certificate is 'not trusted' although ca_bundle is set."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        raise UsageError(f"ca_bundle {path!r} is not a readable file: give a PEM file") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise UsageError(f"ca_bundle {path!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----): "
+                         "give the CA's certificate file")
