@@ -44,6 +44,14 @@ def test_plain_http_directory_is_refused(home: Home) -> None:
     assert done.returncode == 2 and "https" in one_line(done.stderr)
 
 
+@pytest.mark.parametrize("url", ["https://[b]x[/b]/dir", "https://ca.example:port/dir", "https://-ca.example/dir"])
+def test_directory_without_a_valid_host_is_refused(home: Home, url: str) -> None:
+    """Saved, such a URL would only fail at the first order, as a CA that 'is not ACME'."""
+    done = home.run("provider", "add", "x", "--directory", url)
+    assert done.returncode == 2 and "no valid host name" in one_line(done.stderr)
+    assert not home.config.exists()
+
+
 def test_bad_eab_hmac_value_is_refused_and_not_echoed(home: Home) -> None:
     secret = "not base64!!secret"
     done = home.run("provider", "add", "zerossl", "--eab-kid", "k", "--eab-hmac-key", secret)

@@ -18,6 +18,8 @@ from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _KID = re.compile(r"[\x21-\x7e]{1,256}")
+# The host part of a directory URL: a name or IPv4 address (IDN letters allowed), or [IPv6]; then a port.
+_URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
 
 
@@ -51,6 +53,9 @@ def check_directory_url(url: str) -> str:
             f"directory {shown(url)} must be an https:// URL without spaces or control characters "
             "(plain http and other schemes are refused)"
         )
+    if not _URL_HOST.fullmatch(url.split("/", 3)[2]):
+        raise UsageError(f"directory {shown(url)} has no valid host name: write it as https://HOST[:PORT]/PATH, "
+                         "such as https://acme.example.com/directory")
     return url
 
 
