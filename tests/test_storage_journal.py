@@ -176,3 +176,22 @@ def test_a_journal_of_schema_3_keeps_its_orders_and_events_and_takes_imports(tmp
         orders = journal.orders("shop")
     assert [(o.id, o.result) for o in orders] == [(2, "imported"), (1, "issued")]
     assert [e.message for e in orders[1].events] == ["serial 0A"]
+
+
+def _immutable(folder: Path) -> bool:
+    """Make ``folder`` unwritable even for root (tests run as root, where mode bits do not stop writes)."""
+    return subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+
+
+def test_a_journal_in_an_unwritable_folder_says_how_to_fix(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    with Journal(folder / "journal.sqlite3") as j:
+        j.start_order("shop", T0)
+    if not _immutable(folder):
+        pytest.skip("chattr +i is not available here")
+    try:
+        with pytest.raises(StorageError) as caught, Journal(folder / "journal.sqlite3") as j:
+            j.start_order("shop", T0)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert f"cannot write in {folder}: run as the user that owns it" in caught.value.message

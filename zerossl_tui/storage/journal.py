@@ -268,6 +268,8 @@ class Journal:
         hint = ""
         if "not a database" in str(exc) or "malformed" in str(exc):
             hint = " (the file is damaged: move it aside to start a fresh journal)"
+        elif "readonly" in str(exc) or "unable to open" in str(exc):
+            hint = f" (cannot write in {self.path.parent}: run as the user that owns it, or make it writable)"
         return StorageError(f"journal {self.path}: {exc}{hint}")
 
 
