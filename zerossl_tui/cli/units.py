@@ -7,16 +7,29 @@ import shlex
 import shutil
 import sys
 
+from ..storage.paths import DATA_ENV, resolve_paths
+
 
 def _command(config: str | None) -> str:
+    # The settings file this shell sees, named outright: systemd starts the daemon without this shell's
+    # ZEROSSL_TUI_CONFIG or XDG_CONFIG_HOME.
     exe = shutil.which("zerossl-tui") or f"{sys.executable} -m zerossl_tui"
-    config = config or os.environ.get("ZEROSSL_TUI_CONFIG")
-    return exe + (f" --config {shlex.quote(os.path.abspath(config))}" if config else "")
+    return f"{exe} --config {shlex.quote(str(resolve_paths(config).config_file))}"
+
+
+def _environment(config: str | None) -> str:
+    """An ``Environment=`` line pinning the data folder when this shell's environment chose it (the
+    daemon would otherwise use another folder, with none of these certificates and accounts)."""
+    if not (os.environ.get(DATA_ENV) or os.environ.get("XDG_DATA_HOME")):
+        return ""
+    value = f"{DATA_ENV}={resolve_paths(config).data_dir}"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'Environment="{escaped}"\n'
 
 
 def systemd_units(*, timer: bool, config: str | None) -> str:
     """The unit file text, with install instructions as comments."""
-    command = _command(config)
+    command, environment = _command(config), _environment(config)
     if not timer:
         return f"""# /etc/systemd/system/zerossl-tui.service
 # install: save this file, then `systemctl daemon-reload && systemctl enable --now zerossl-tui`
@@ -26,7 +39,7 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-ExecStart={command} daemon
+{environment}ExecStart={command} daemon
 Restart=on-failure
 RestartSec=30
 # SIGTERM cancels running orders cleanly within seconds
@@ -44,7 +57,7 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart={command} renew
+{environment}ExecStart={command} renew
 UMask=0077
 
 # /etc/systemd/system/zerossl-tui-renew.timer
