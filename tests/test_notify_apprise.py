@@ -170,3 +170,17 @@ def test_notify_check_prints_nothing_unless_given_a_log(home: Home, capsys: pyte
     assert service.notify_check(lines.append) == []
     assert capsys.readouterr().out == "" and len(lines) == 1
     assert lines[0].startswith("notification failure not sent to json://127.0.0.1:")
+
+
+def test_outside_text_reaches_the_target_literally(tmp_path: Path, receiver: Receiver) -> None:
+    """A failure detail holding terminal escapes and HTML arrives as visible text: no raw escape, and an
+    HTML target (``?format=html``) gets the tags escaped, not rendered."""
+    html_url = receiver.url.replace("/hook/s3cret", "/html?format=html")
+    config = NotifyConfig([receiver.url, html_url], ("failure",), 14, tmp_path, send, lambda _: None)
+    detail = "exited 1: \x1b[2J\x1b[31m[bold red]EVIL[/] <b>html</b>"
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    assert notify_all([CertFacts("api", None, failures=1, last_error=detail)], config, now) == ["api: renewal failed"]
+    receiver.wait_for(2)
+    plain, html = sorted((b["message"] for b in receiver.bodies), key=lambda m: "&lt;" in m)
+    assert "\x1b" not in plain + html and "\\x1b[2J\\x1b[31m[bold red]EVIL[/] <b>html</b>" in plain
+    assert "&lt;b&gt;html&lt;/b&gt;" in html and "<b>" not in html

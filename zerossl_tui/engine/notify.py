@@ -56,7 +56,9 @@ def send(urls: list[str], title: str, body: str, kind: str = "info") -> list[str
     for url in urls:
         target = apprise.Apprise()
         try:
-            ok = target.add(url) and target.notify(body=body, title=title, notify_type=_type(kind))
+            # Plain text: apprise then escapes it for HTML and Markdown targets (shown literally there).
+            ok = target.add(url) and target.notify(body=body, title=title, notify_type=_type(kind),
+                                                   body_format=apprise.NotifyFormat.TEXT)
         except Exception as exc:  # noqa: BLE001 - a plugin's bug must not stop a renewal
             failed.append(f"{mask(url)}: {type(exc).__name__}")
             continue

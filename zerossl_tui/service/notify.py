@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..core.text import printable
 from ..storage.fsutil import atomic_write, ensure_dir, read_bytes_or_none
 
 STATE_FILE = "notify-state.json"
@@ -102,7 +103,9 @@ def _send(config: NotifyConfig, event: str, title: str, body: str) -> bool:
         return False
     kind = {"failure": "failure", "verify-failed": "failure", "expiring": "warning", "recovered": "success"}
     try:
-        failed = config.send(config.urls, title, body, kind.get(event, "info"))
+        # A CA's detail or a hook's output may hold terminal escapes: a message read in a terminal
+        # (ntfy, mail) shows them as text, like every other surface.
+        failed = config.send(config.urls, printable(title), printable(body), kind.get(event, "info"))
     except Exception as exc:  # noqa: BLE001 - a notification must never block a renewal
         failed = [f"{type(exc).__name__}"]
     for line in failed:
