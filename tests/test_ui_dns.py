@@ -8,7 +8,7 @@ from conftest import Home
 from dnsservers import ZONE, Bind, bind
 from test_ui_keys import error_text, run, screen_text
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Label, Log, Select
+from textual.widgets import Button, Input, Label, Log, Select, Static
 from uiwait import until
 
 from zerossl_tui.core.clock import FixedClock
@@ -71,6 +71,24 @@ def test_table_marks_dns01_certificates(demo: CertificateService) -> None:
     async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
         assert str(app.table.get_cell("shop", "provider")).endswith("·dns")
         assert "·dns" not in str(app.table.get_cell("blog", "provider"))
+
+    run(demo, scenario)
+
+
+def test_order_log_names_the_dns_provider_of_a_dns01_certificate(demo: CertificateService) -> None:
+    """The log's facts line says how the certificate is validated: dns-01 and its provider, not a port."""
+    demo.edit_certificate("shop", challenge="dns-01", dns="bind")
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        app.table.select("shop")
+        app.load_orders("shop")
+
+        def log() -> str:
+            return str(app.main.order_log.query_one("#log-text", Static).render())
+
+        await until(pilot, lambda: log().startswith("shop "), "the log of shop")
+        facts = log().splitlines()[1]  # the demo's earlier http-01 orders stay in the log below
+        assert "dns-01 via bind" in facts and "http-01" not in facts
 
     run(demo, scenario)
 

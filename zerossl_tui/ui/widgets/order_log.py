@@ -40,7 +40,8 @@ def header(view: CertificateView, now: datetime) -> Text:
     text.append(plain(spec.name), style="bold")
     text.append(f"  {plain(', '.join(spec.domains))}\n")
     challenge = f"webroot {spec.webroot}" if spec.webroot else f"port {spec.http_port}"
-    facts = [f"provider {spec.provider}", f"key {spec.key_type}", f"http-01 {challenge}"]
+    challenge = f"dns-01 via {spec.dns}" if spec.challenge == "dns-01" else f"http-01 {challenge}"
+    facts = [f"provider {spec.provider}", f"key {spec.key_type}", challenge]
     if view.info is not None:
         facts += [f"serial {view.info.serial}", f"valid until {fmt.clock_text(view.info.not_after)}"]
     if view.chain:
