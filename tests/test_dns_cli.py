@@ -219,3 +219,11 @@ def test_manual_provider_without_a_person_fails_at_once_in_one_line(dns_home: Ho
     assert done.returncode == 1
     assert "manual DNS provider needs a person" in one_line_error(done)
     assert json.loads(dns_home.run("log", "m", "--json", check=True).stdout)[0]["result"] == "failed"
+
+
+def test_a_tsig_key_name_with_control_characters_is_refused(dns_home: Home) -> None:
+    done = dns_home.run("dns", "add", "b", "--type", "rfc2136", "--server", "127.0.0.1:53", "--tsig-key-name",
+                        "ac\x1b[31mme", "--tsig-secret", base64.b64encode(b"0" * 32).decode())
+    assert done.returncode == 2 and "is not a key name" in one_line_error(done)
+    assert "\x1b" not in done.stderr
+    assert not dns_home.config.exists() or "[dns.b]" not in dns_home.config.read_text()
