@@ -36,7 +36,9 @@ def countdown(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s".rjust(COUNTDOWN_WIDTH)
+    text = f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
+    # 1000 days and more (a private CA's 5-year certificate) would not fit: the seconds go, not the days.
+    return (text if len(text) <= COUNTDOWN_WIDTH else text[:-4]).rjust(COUNTDOWN_WIDTH)
 
 
 def _since(seconds: float) -> str:
