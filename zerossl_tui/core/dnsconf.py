@@ -19,7 +19,7 @@ from .models import CHALLENGES, DNS_TYPES, TSIG_ALGORITHMS, CertificateSpec, Dns
 
 SECRET_OPTION = re.compile(r"auth|token|secret|key|pass", re.IGNORECASE)
 DNS_SECRET_KEYS = ("tsig_secret",)
-_KEY_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")  # a TSIG key is named like a DNS name
+_KEY_NAME = re.compile(r"[\x21-\x7e]{1,255}")  # a TSIG key's name: printable ASCII, no spaces
 _OPTION_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _COMMON = ("type", "zone", "resolvers", "propagation_timeout", "ttl")
 ONLY_FOR = {  # keys that make sense for one type only: elsewhere they are a mistake worth naming
@@ -68,8 +68,8 @@ def _type_problem(spec: DnsSpec) -> Problem | None:
         if not spec.tsig_key_name:
             return "tsig_key_name", "missing: give the name of the TSIG key the server knows"
         if not _KEY_NAME.fullmatch(spec.tsig_key_name):
-            return "tsig_key_name", (f"{spec.tsig_key_name!r} is not a key name: use letters, digits, '-', '_' "
-                                     "and dots, exactly as in the server's key \"NAME\" { ... } statement")
+            return "tsig_key_name", (f"{spec.tsig_key_name!r} is not a key name: use printable ASCII without "
+                                     "spaces, exactly as in the server's key \"NAME\" { ... } statement")
         return _tsig_problem(spec)
     if spec.type == "lexicon" and not spec.lexicon_provider:
         return "lexicon_provider", "missing: name a dns-lexicon provider (cloudflare, route53, powerdns, ...)"
