@@ -279,3 +279,12 @@ def test_a_ca_bundle_without_a_certificate_is_refused(home: Home, tmp_path: Path
     done = home.run("provider", "add", "p", "--directory", "https://ca.example/dir", "--ca-bundle", str(wrong))
     assert done.returncode == 2 and "holds no PEM certificate" in one_line(done.stderr)
     assert not home.config.exists()
+
+
+@pytest.mark.parametrize("command", [["issue", "a" * 100_000], ["revoke", "shop", "--reason", "a" * 100_000],
+                                     ["add", "c", "-d", "c.example.com", "--key-type", "a" * 100_000]])
+def test_an_error_quoting_a_huge_value_stays_a_readable_line(home: Home, command: list[str]) -> None:
+    """The value is shown by its start, end and length; the line still says what is wrong and how to fix it."""
+    done = home.run(*command)
+    line = one_line(done.stderr)
+    assert done.returncode == 2 and len(line) < 600 and "(100000 characters)" in line, line[:300]

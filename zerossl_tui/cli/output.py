@@ -16,7 +16,7 @@ from typing import Any
 from ..core.errors import Cancelled
 from ..core.models import CertificateView, CertInfo, OrderRecord, ProgressEvent
 from ..core.settings import Settings
-from ..core.text import printable
+from ..core.text import clipped, printable
 
 
 def rfc3339(at: datetime | None) -> str | None:
@@ -33,7 +33,7 @@ def say(text: str) -> None:
 
 def error(message: str) -> None:
     """One line on stderr."""
-    sys.stderr.write("zerossl-tui: error: " + printable(message) + "\n")
+    sys.stderr.write("zerossl-tui: error: " + printable(clipped(message)) + "\n")
 
 
 def log_line(message: str) -> None:

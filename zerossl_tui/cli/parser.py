@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 from ..core.models import CHALLENGES, KEY_TYPES, REVOCATION_REASONS
 from ..core.schema import DNS_FIELDS, STORAGE_BACKENDS, STORAGE_FIELDS
 from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
-from .output import printable
+from .output import clipped, printable
 
 DOCS = {f.key: f.doc for f in (*CERTIFICATE_FIELDS, *PROVIDER_FIELDS)}
 DNS_DOCS = {f.key: f.doc for f in DNS_FIELDS}
@@ -40,7 +40,7 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {printable(message)} (see `{self.prog} --help`)\n")
+        sys.stderr.write(f"{self.prog}: error: {printable(clipped(message))} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
 

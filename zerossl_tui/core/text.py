@@ -31,3 +31,19 @@ def printable(text: str, *, keep_lines: bool = False) -> str:
     if keep_lines:
         return "\n".join(_UNSAFE.sub(_escape, line.rstrip("\r")) for line in text.split("\n"))
     return _UNSAFE.sub(_escape, " ".join(text.split()))
+
+
+LONG_WORD = 200  # characters of one unbroken word an error may quote whole
+
+
+def clipped(text: str, limit: int = LONG_WORD) -> str:
+    """``text`` with every run of more than ``limit`` non-blank characters cut to its start and end and its
+    length: an error quoting a 100 000-character value stays one line a person can read."""
+    keep = limit // 2
+
+    def cut(match: re.Match[str]) -> str:
+        word = match[0]
+        value = word.strip("'\":,.()")  # the quoted value's own length, without the quotes around it
+        return f"{word[:keep]}...{word[-keep // 4:]} ({len(value)} characters)"
+
+    return re.sub(r"\S{%d,}" % (limit + 1), cut, text)
