@@ -46,4 +46,4 @@ def clipped(text: str, limit: int = LONG_WORD) -> str:
         value = word.strip("'\":,.()")  # the quoted value's own length, without the quotes around it
         return f"{word[:keep]}...{word[-keep // 4:]} ({len(value)} characters)"
 
-    return re.sub(r"\S{%d,}" % (limit + 1), cut, text)
+    return re.sub(rf"\S{{{limit + 1},}}", cut, text)
