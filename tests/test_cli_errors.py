@@ -288,3 +288,13 @@ def test_an_error_quoting_a_huge_value_stays_a_readable_line(home: Home, command
     done = home.run(*command)
     line = one_line(done.stderr)
     assert done.returncode == 2 and len(line) < 600 and "(100000 characters)" in line, line[:300]
+
+
+@pytest.mark.parametrize("certfile", ["/tmp/" + "a" * 300 + "/cert.pem", "/tmp/" + "a/" * 2100 + "cert.pem"])
+def test_a_certfile_path_longer_than_the_system_allows_is_refused(home: Home, certfile: str) -> None:
+    """Saved, such a path fails at every deployment ('File name too long'); refused when it is given."""
+    home.run("provider", "add", "p", "--directory", "https://ca.example/dir", check=True)
+    done = home.run("add", "c", "-d", "c.example.com", "--provider", "p", "--certfile", certfile, "--keyfile",
+                    "/tmp/key.pem")
+    assert done.returncode == 2 and "longer than the system allows" in one_line(done.stderr)
+    assert "[certificates.c]" not in home.config.read_text()

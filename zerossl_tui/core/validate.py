@@ -20,6 +20,7 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _KID = re.compile(r"[\x21-\x7e]{1,256}")
 # The host part of a directory URL: a name or IPv4 address (IDN letters allowed), or [IPv6]; then a port.
 _URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+PATH_MAX, NAME_MAX = 4096, 255  # Linux limits: a longer path is accepted here but fails at every write
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
 
 
@@ -43,6 +44,9 @@ def check_path(value: str, base_dir: str = "") -> str:
                          "write the full path")
     if base_dir and not os.path.isabs(expanded):
         expanded = os.path.join(base_dir, expanded)
+    if len(expanded) > PATH_MAX or any(len(part) > NAME_MAX for part in expanded.split(os.sep)):
+        raise UsageError(f"path {shown(value)} is longer than the system allows ({PATH_MAX} characters, "
+                         f"{NAME_MAX} for each folder or file name): give a shorter one")
     return os.path.normpath(expanded) if os.path.isabs(expanded) else expanded
 
 
