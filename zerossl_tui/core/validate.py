@@ -21,6 +21,7 @@ _KID = re.compile(r"[\x21-\x7e]{1,256}")
 # The host part of a directory URL: a name or IPv4 address (IDN letters allowed), or [IPv6]; then a port.
 _URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 PATH_MAX, NAME_MAX = 4096, 255  # Linux limits: a longer path is accepted here but fails at every write
+URL_MAX = 2048  # what HTTP clients and servers reliably accept in a request line
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
 
 
@@ -52,6 +53,9 @@ def check_path(value: str, base_dir: str = "") -> str:
 
 def check_directory_url(url: str) -> str:
     """Refuse anything but an https:// URL: ACME over plain HTTP would expose the account."""
+    if len(url) > URL_MAX:
+        raise UsageError(f"directory {shown(url)} is longer than {URL_MAX} characters: copy the CA's directory URL "
+                         "again (such as https://acme.zerossl.com/v2/DV90)")
     if not re.fullmatch(r"https://[^\s/\x00-\x1f\x7f-\x9f]+(/[^\s\x00-\x1f\x7f-\x9f]*)?", url):
         raise UsageError(
             f"directory {shown(url)} must be an https:// URL without spaces or control characters "
