@@ -116,6 +116,7 @@ def test_events_repeat_daily_and_a_dead_target_blocks_nothing(tmp_path: Path, re
     assert notify_all([facts], config, now + timedelta(hours=23)) == []
     assert sorted(notify_all([facts], config, now + timedelta(hours=25))) == ["api: expiring", "api: not served"]
     assert len(lines) == 4 and all(line.startswith("notification ") and "/x" not in line for line in lines)
+    assert all(line.endswith("(`zerossl-tui notify test` tries every URL)") for line in lines), lines[0]
     healed = CertFacts("api", now + timedelta(days=90))
     assert notify_all([healed], config, now + timedelta(hours=26)) == ["api: recovered"]
     assert receiver.titles().count("api: recovered") == 1 and "expiring" in receiver.bodies[-1]["message"]

@@ -109,7 +109,8 @@ def _send(config: NotifyConfig, event: str, title: str, body: str) -> bool:
     except Exception as exc:  # noqa: BLE001 - a notification must never block a renewal
         failed = [f"{type(exc).__name__}"]
     for line in failed:
-        config.log(f"notification {event} not sent to {line}")
+        config.log(f"notification {event} not sent to {line}: check the target and its URL "
+                   "(`zerossl-tui notify test` tries every URL)")
     return len(failed) < len(config.urls)
 
 
