@@ -185,3 +185,12 @@ def test_outside_text_reaches_the_target_literally(tmp_path: Path, receiver: Rec
     plain, html = sorted((b["message"] for b in receiver.bodies), key=lambda m: "&lt;" in m)
     assert "\x1b" not in plain + html and "\\x1b[2J\\x1b[31m[bold red]EVIL[/] <b>html</b>" in plain
     assert "&lt;b&gt;html&lt;/b&gt;" in html and "<b>" not in html
+
+
+def test_a_test_to_a_dead_target_says_how_to_fix_it(home: Home) -> None:
+    home.run("notify", "add", f"json://127.0.0.1:{free_port()}/dead/s3cret", check=True)
+    done = home.run("notify", "test")
+    line = [x for x in done.stderr.splitlines() if x.strip()]
+    assert done.returncode == 1 and len(line) == 1 and "s3cret" not in line[0]
+    assert line[0].endswith("check that the target is up and the URL is right "
+                            "(`notify remove N`, then `notify add URL`)")

@@ -361,6 +361,7 @@ def _notify_test(service) -> int:  # type: ignore[no-untyped-def]
         return 2
     failed = service.notify_test()
     for line in failed:
-        output.error(f"test notification not sent to {line}")
+        output.error(f"test notification not sent to {line}: check that the target is up and the URL is right "
+                     "(`notify remove N`, then `notify add URL`)")
     output.say(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
     return 1 if failed else 0
