@@ -300,3 +300,10 @@ def test_a_certfile_path_longer_than_the_system_allows_is_refused(home: Home, ce
                     "/tmp/key.pem")
     assert done.returncode == 2 and "longer than the system allows" in one_line(done.stderr)
     assert "[certificates.c]" not in home.config.read_text()
+
+
+@pytest.mark.parametrize("email", ["[b]x[/b]@example.com", '"quoted"@example.com', "ops@[b]x[/b].example.com"])
+def test_an_email_the_ca_would_refuse_is_refused_when_given(home: Home, email: str) -> None:
+    """Saved, it failed every order later with the CA's invalidContact."""
+    done = home.run("provider", "add", "p", "--directory", "https://ca.example/dir", "--email", email)
+    assert done.returncode == 2 and "is not a valid address" in one_line(done.stderr)

@@ -15,7 +15,8 @@ from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, DnsSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
 
-_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+# RFC 5322 dot-atom local part (what CAs accept: no brackets, quotes or spaces), then a domain of labels.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+")
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _KID = re.compile(r"[\x21-\x7e]{1,256}")
 # The host part of a directory URL: a name or IPv4 address (IDN letters allowed), or [IPv6]; then a port.
@@ -71,7 +72,7 @@ def check_email(email: str) -> str:
     """A plausible contact address, or UsageError."""
     email = email.strip()
     if email and not _EMAIL.fullmatch(email):
-        raise UsageError(f"email {email!r} is not a valid address: use the form name@example.com")
+        raise UsageError(f"email {shown(email)} is not a valid address: use the form name@example.com")
     return email
 
 
