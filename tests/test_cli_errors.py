@@ -307,3 +307,11 @@ def test_an_email_the_ca_would_refuse_is_refused_when_given(home: Home, email: s
     """Saved, it failed every order later with the CA's invalidContact."""
     done = home.run("provider", "add", "p", "--directory", "https://ca.example/dir", "--email", email)
     assert done.returncode == 2 and "is not a valid address" in one_line(done.stderr)
+
+
+def test_a_settings_path_that_cannot_be_read_is_a_configuration_error(home: Home, tmp_path: Path) -> None:
+    """--config naming a file under a file: exit 2 (usage or configuration), one line naming the path."""
+    plain_file = tmp_path / "plain"
+    plain_file.write_text("x")
+    done = home.run("--config", str(plain_file / "settings.toml"), "list")
+    assert done.returncode == 2 and str(plain_file / "settings.toml") in one_line(done.stderr)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.dnsconf import dns_to_dict
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, StorageError
 from ..core.settings import (
     SECRET_KEYS,
     Settings,
@@ -97,7 +97,10 @@ def _read_config_text(path: Path) -> str | None:
     if path.is_dir():
         raise ConfigError(f"{path} is a folder: --config (or ZEROSSL_TUI_CONFIG) must name a settings file, "
                           f"such as {path / 'settings.toml'}")
-    raw = read_bytes_or_none(path)
+    try:
+        raw = read_bytes_or_none(path)
+    except StorageError as exc:  # the settings are unusable as given: a configuration error (exit 2)
+        raise ConfigError(exc.message) from None
     try:
         return raw.decode("utf-8") if raw is not None else None
     except UnicodeDecodeError as exc:
