@@ -231,5 +231,24 @@ def test_autorenew_issues_due_certificates_while_open(local_home: Home, pebble: 
     assert service.current_info("auto") is not None
 
 
+def test_autorenew_replaces_a_certificate_revoked_from_the_dashboard(local_home: Home, pebble: PebbleServer) -> None:
+    """After x, the row says renewal 'now (revoked)': auto-renew must act on it now, not after its hour's sleep."""
+    service = CertificateService()
+    add_local(service, pebble, "rev")
+    first = service.issue("rev")
+
+    async def scenario() -> None:
+        app = make_app(service, autorenew=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            app.revoke("rev", 0)
+            await notice(app, pilot, "Revoked")
+            await until(pilot, lambda: (service.current_info("rev") or first).serial != first.serial,
+                        "the revoked certificate to be replaced", 60)
+            await settle(app, pilot)
+
+    asyncio.run(scenario())
+
+
 def _result(screen: Any) -> str:
     return str(screen.query_one("#result", Label).content)

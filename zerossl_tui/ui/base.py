@@ -356,6 +356,7 @@ class DashboardBase(ThemedApp):
             self.notify(f"{name}: serial {info.serial} revoked", title="Revoked")
             self.orders_cache.pop(name, None)
             self.reload_views()
+            self.wake_scheduler()  # a revoked certificate is due now, not when the scheduler next wakes
         elif worker.state == WorkerState.ERROR:
             self.report(worker.error)
 
