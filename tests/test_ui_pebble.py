@@ -11,7 +11,7 @@ from conftest import EAB_HMAC, EAB_KID, Home
 from textual.widgets import Input, Label
 from uiwait import until
 
-from zerossl_tui.core.models import OrderRecord
+from zerossl_tui.core.models import CertInfo, OrderRecord
 from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
@@ -24,6 +24,13 @@ def add_local(service: CertificateService, pebble: PebbleServer, name: str, *dom
     """A certificate answered by the built-in responder where Pebble validates."""
     service.add_certificate(name, domains or (f"{name}.example.test",), "local", http_port=pebble.http_port,
                             http_bind="127.0.0.1")
+
+
+def issued_local(pebble: PebbleServer, name: str) -> tuple[CertificateService, CertInfo]:
+    """A service holding ``name``, issued once at Pebble, and that first certificate."""
+    service = CertificateService()
+    add_local(service, pebble, name)
+    return service, service.issue(name)
 
 
 def most_at_once(orders: list[OrderRecord]) -> int:
@@ -60,9 +67,7 @@ async def notice(app: Dashboard, pilot, title: str) -> str:  # type: ignore[no-u
 
 
 def test_renew_key_issues_new_cert(local_home: Home, pebble: PebbleServer) -> None:
-    service = CertificateService()
-    add_local(service, pebble, "shop")
-    first = service.issue("shop")
+    service, first = issued_local(pebble, "shop")
 
     async def scenario() -> None:
         app = make_app(service, autorenew=False)
@@ -233,9 +238,7 @@ def test_autorenew_issues_due_certificates_while_open(local_home: Home, pebble: 
 
 def test_autorenew_replaces_a_certificate_revoked_from_the_dashboard(local_home: Home, pebble: PebbleServer) -> None:
     """After x, the row says renewal 'now (revoked)': auto-renew must act on it now, not after its hour's sleep."""
-    service = CertificateService()
-    add_local(service, pebble, "rev")
-    first = service.issue("rev")
+    service, first = issued_local(pebble, "rev")
 
     async def scenario() -> None:
         app = make_app(service, autorenew=True)
