@@ -21,7 +21,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Label
 from uiwait import until
 
-from zerossl_tui.devtools.pebble import PebbleServer
+from zerossl_tui.devtools.pebble import PebbleServer, free_port
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.ui.app import Dashboard, make_app
 from zerossl_tui.ui.screens.accounts import AccountsScreen
@@ -117,6 +117,21 @@ def test_notification_url_is_saved_masked_tested_and_removed(home: Home, receive
 
     run(service, scenario)
     assert not service.paths.config_file.exists() or SECRET not in service.paths.config_file.read_text()
+
+
+def test_a_test_to_a_dead_target_says_how_to_fix_it_like_the_cli(home: Home) -> None:
+    service = CertificateService()
+    service.add_notify_url(f"json://127.0.0.1:{free_port()}/dead")
+
+    async def scenario(app: Dashboard, pilot: Pilot[Any]) -> None:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NotifyScreen), "the notifications screen")
+        await pilot.pause()
+        await pilot.click("#test")
+        await until(pilot, lambda: "sent to 0 of 1" in label(app, "#result"), "the test result")
+        assert "not delivered: check that the target is up and the URL is right" in label(app, "#result")
+
+    run(service, scenario)
 
 
 def test_bad_notification_url_is_one_line_naming_only_the_masked_url(home: Home) -> None:

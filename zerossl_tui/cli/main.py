@@ -355,13 +355,15 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _notify_test(service) -> int:  # type: ignore[no-untyped-def]
+    from ..service.notify import NOT_SENT_HINT
+
     urls = service.notify_urls()
     if not urls:
         output.error("no notification URL: add one with `zerossl-tui notify add URL`")
         return 2
     failed = service.notify_test()
     for line in failed:
-        output.error(f"test notification not sent to {line}: check that the target is up and the URL is right "
+        output.error(f"test notification not sent to {line}: {NOT_SENT_HINT} "
                      "(`notify remove N`, then `notify add URL`)")
     output.say(f"test notification sent to {len(urls) - len(failed)} of {len(urls)} target(s)")
     return 1 if failed else 0

@@ -29,6 +29,8 @@ Send = Callable[[list[str], str, str, str], list[str]]
 Log = Callable[[str], None]
 
 
+NOT_SENT_HINT = "check that the target is up and the URL is right"  # CLI and dashboard say the same
+
 @dataclass(frozen=True)
 class CertFacts:
     """What notifications need to know about one certificate right now."""

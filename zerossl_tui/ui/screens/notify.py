@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
+from ...service.notify import NOT_SENT_HINT
 from ..messages import Answer
 from ..text import literal, literal_text
 from .calls import CallScreen
@@ -54,7 +55,7 @@ def test_sentence(count: int, failed: list[str]) -> str:
     """The outcome of a test, worded like ``zerossl-tui notify test``."""
     if not count:
         return "No notification URL: add one first."
-    lines = [f"test notification not sent to {line}" for line in failed]
+    lines = [f"test notification not sent to {line}: {NOT_SENT_HINT}" for line in failed]
     return "\n".join([*lines, f"test notification sent to {count - len(failed)} of {count} target(s)"])
 
 
