@@ -153,3 +153,13 @@ def test_objects_holding_secrets_leave_them_out_of_their_repr() -> None:
     for obj in objects:
         shown = repr(obj) + str(obj)
         assert EAB_HMAC not in shown and API_KEY not in shown and "PRIVATE KEY" not in shown, shown
+
+
+def test_a_secrets_file_written_readable_by_others_is_made_0600_when_read(home: Home) -> None:
+    """A hand-written secrets.toml (umask 022 gives 0644) must not stay readable by every user."""
+    home.run("provider", "add", "p", "--directory", "https://ca.example/dir", check=True)
+    secrets = home.config.with_name("secrets.toml")
+    secrets.write_text(f'[providers.p]\neab_hmac_key = "{EAB_HMAC}"\n')
+    secrets.chmod(0o644)
+    home.run("list", check=True)
+    assert secrets.stat().st_mode & 0o777 == 0o600

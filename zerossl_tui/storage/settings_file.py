@@ -13,6 +13,7 @@ are not kept (every setting is).
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Collection
@@ -136,11 +137,23 @@ def load_all_secrets(path: Path) -> dict[str, Any]:
     text = _read_config_text(path)
     if text is None:
         return {}
+    _narrow_to_owner(path)
     data = parse_toml(text, path)
     out: dict[str, Any] = {"providers": _check_secrets(data, text, path)}
     if data.get("dns"):
         out["dns"] = data["dns"]
     return out
+
+
+def _narrow_to_owner(path: Path) -> None:
+    """Make a secrets file that others may read (written by hand under umask 022) 0600 again, when it is
+    ours: its keys must not stay readable until the next save. Best effort: a read-only file stays as is."""
+    try:
+        st = path.stat()
+        if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+            path.chmod(SECRET_MODE)
+    except OSError:
+        pass
 
 
 def _check_dns_secrets(tables: Any, fail: Any) -> None:
