@@ -159,7 +159,7 @@ def test_account_rollover_then_issue(local_home: Home, pebble: PebbleServer) -> 
 def test_account_action_without_an_account_registers_none(local_home: Home, action: str) -> None:
     """Deactivating (or rolling over) before any order must not register an account just to act on it."""
     done = local_home.run("account", action, "local")
-    assert done.returncode == 2 and "no account yet" in one_line(done.stderr)
+    assert done.returncode == 2 and "has no registered account" in one_line(done.stderr)
     assert not (local_home.data / "accounts" / "local" / "account.key").exists()
 
 

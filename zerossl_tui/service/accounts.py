@@ -183,5 +183,5 @@ def _require_account(deps: Deps, provider: str, what: str) -> None:
     deactivate it would leave an account at the CA that nobody asked for."""
     key_pem, _ = deps.store.load_account(provider, provider_with_cache(deps, provider).directory)
     if not key_pem:
-        raise UsageError(f"{provider} has no account yet, so there is nothing to {what} "
-                         "(the first order registers one)")
+        raise UsageError(f"{provider} has no registered account, so there is nothing to {what} "
+                         "(the next order registers one)")
