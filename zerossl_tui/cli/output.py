@@ -53,6 +53,16 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
+def _dump_rows(rows: list[dict[str, Any]]) -> None:
+    """A JSON array with one compact object per line: ``indent`` makes ``json`` use its pure-Python encoder,
+    about a third of ``list --json`` over 10,000 certificates; this keeps one row per line readable and
+    uses the C encoder for each row."""
+    if not rows:
+        print("[]")
+        return
+    sys.stdout.write("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n")
+
+
 def info_dict(info: CertInfo | None) -> dict[str, Any] | None:
     """A certificate's facts for JSON."""
     if info is None:
@@ -86,8 +96,8 @@ def views(rows: Sequence[CertificateView], *, as_json: bool,
           served_by: dict[str, dict[str, str]] | None = None) -> None:
     """``list``; in a fleet, ``served_by`` adds each certificate's host -> serial it serves."""
     if as_json:
-        _dump([view_dict(v) | ({"served_by": served_by.get(v.spec.name, {})} if served_by is not None else {})
-               for v in rows])
+        _dump_rows([view_dict(v) | ({"served_by": served_by.get(v.spec.name, {})} if served_by is not None
+                                    else {}) for v in rows])
         return
     if not rows:
         print("no certificates yet: add one with `zerossl-tui add NAME -d DOMAIN --provider P`")

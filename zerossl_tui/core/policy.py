@@ -138,8 +138,10 @@ def usable_ari_window(info: CertInfo, start: datetime, end: datetime) -> bool:
     return info.not_before <= start <= end <= info.not_after
 
 
-def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing: bool) -> CertStatus:
-    """The status word shown in ``list`` and on the dashboard."""
+def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing: bool,
+              decision: Decision | None = None) -> CertStatus:
+    """The status word shown in ``list`` and on the dashboard; ``decision``: ``next_renewal`` of the same
+    arguments when the caller has it already (a view computes it once per row, not twice)."""
     if issuing:
         return CertStatus.ISSUING
     if info is None:
@@ -152,6 +154,6 @@ def status_of(info: CertInfo | None, state: RenewalState, now: datetime, issuing
         return CertStatus.EXPIRING
     if state.failures:
         return CertStatus.FAILED
-    if now >= next_renewal(info, state, now).at:
+    if now >= (decision or next_renewal(info, state, now)).at:
         return CertStatus.DUE
     return CertStatus.VALID

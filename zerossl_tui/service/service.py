@@ -258,7 +258,7 @@ class CertificateService(OperationsApi):
         decision = next_renewal(info, state, now)
         return CertificateView(
             spec=spec,
-            status=status_of(info, state, now, running),
+            status=status_of(info, state, now, running, decision),
             info=info,
             next_renewal=decision.at,
             renewal_source=decision.source,
