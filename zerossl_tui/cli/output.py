@@ -23,7 +23,7 @@ def rfc3339(at: datetime | None) -> str | None:
     """UTC time as RFC 3339 with a Z, or None."""
     if at is None:
         return None
-    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"  # "+00:00" is always the tail
 
 
 def say(text: str) -> None:

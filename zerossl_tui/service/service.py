@@ -32,7 +32,7 @@ from ..core.settings import Settings, validate_table, with_certificate, with_pro
 from ..core.validate import build_certificate, build_provider
 from ..storage.backend import Backend
 from ..storage.paths import Paths, resolve_paths
-from ..storage.settings_file import load_settings, save_settings
+from ..storage.settings_file import load_settings, save_settings, settings_fingerprint
 from . import accounts
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .operations import OperationsApi
@@ -64,6 +64,7 @@ class CertificateService(OperationsApi):
         self.running = Running()
         self.manual_dns: ManualDns | None = None  # set by the UI or CLI: who creates `manual` DNS records
         self.paths: Paths = resolve_paths(config)
+        self._fingerprint = settings_fingerprint(self.paths)  # before reading: a write meanwhile differs
         self._settings = load_settings(self.paths)
         self.paths = resolve_paths(config, self._settings.general.data_dir)
         if self.paths.data_dir.exists() and not self.paths.data_dir.is_dir():
@@ -83,14 +84,19 @@ class CertificateService(OperationsApi):
         return self._settings
 
     def reload(self) -> Settings:
-        """Read the settings file again (another process may have changed it)."""
+        """Read the settings file again (another process may have changed it); when neither file changed
+        (same bytes), the settings already parsed are kept."""
         with self._lock:
-            self._settings = load_settings(self.paths)
+            fingerprint = settings_fingerprint(self.paths)
+            if fingerprint != self._fingerprint:
+                self._settings = load_settings(self.paths)
+                self._fingerprint = fingerprint
             return self._settings
 
     def _save(self, settings: Settings) -> None:
         save_settings(self.paths, settings)
         self._settings = settings
+        self._fingerprint = b""  # the next reload reads what was written (and anything written since)
 
     def certificate(self, name: str) -> CertificateSpec:
         """A configured certificate, or NotFound naming it."""
