@@ -1,11 +1,23 @@
-"""Dashboard benchmark: 1,000 certificates, time to first full paint, idle CPU with live countdowns, RSS.
+"""Dashboard benchmark: time to first full paint, idle CPU with live countdowns, RSS; against a bare Textual
+DataTable of the same rows, interleaved run by run.
 
-    python bench/dashboard.py [--count 1000] [--idle 30] [--runs 5]
+    python bench/dashboard.py [--count 1000] [--idle 30] [--runs 5] [--no-scheduler]
 
-The dashboard runs in a real terminal (a detached tmux session, 160x50) as a separate process, over a
-temporary settings file and data folder: the settings are written as a user would write them, and each
-certificate gets a stored version (placeholder PEMs, real metadata) through the service's store. No
-network is used: the scheduler is off (it would ask the CA for ARI) and nothing is due.
+The dashboard runs as a user runs it: in a real terminal (a detached tmux session, 160x50), as a separate
+process, with the auto-renew scheduler ON (``--no-scheduler`` turns it off, as earlier versions of this
+benchmark did). Its provider is a local Pebble started here, so the scheduler's first turn (settings
+reload, heal, ARI, the due check) talks to a real CA on loopback; nothing is due (every certificate has 60
+to 84 of its 90 days left), so no order runs while the figures are taken.
+
+The bare app is a plain Textual ``App`` with one ``DataTable`` showing the same rows (name, domains,
+provider, status, expiry, next renewal, as `list --json` gives them), read from a JSON file: what
+"painting a table of N rows" costs in Textual itself. ``ratio`` is the dashboard's first paint over the bare
+app's, run by run, median.
+
+Seeding: one settings write (build_certificate per certificate, one save_settings), then one stored
+version (placeholder PEMs, real metadata) and one finished order per certificate through the service's
+store and journal, with ``os.fsync`` switched off in this (seeding) process only: a benchmark store, not a
+user's. With fsync, 10,000 certificates took 16 minutes on the loaded benchmark machine.
 """
 
 from __future__ import annotations
@@ -22,40 +34,80 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 START = time.perf_counter()
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's package, here and (PYTHONPATH) in the measured processes
 
 
-def write_settings(config: Path, count: int) -> None:
-    """settings.toml with ``count`` certificates (one write: the file format is the user contract)."""
-    config.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for index in range(count):
-        name = f"site{index:04d}"
-        lines += [f"[certificates.{name}]", f'domains = ["{name}.example.com", "www.{name}.example.com"]',
-                  'provider = "letsencrypt"', ""]
-    config.write_text("\n".join(lines))
+def seed(root: Path, count: int, directory: str, ca_bundle: str) -> float:
+    """Settings with ``count`` certificates at provider ``local`` (``directory``), one stored version and
+    one finished order each, and the bare app's rows; returns the seconds it took."""
+    from dataclasses import replace
 
-
-def seed(config: Path, data: Path, count: int) -> float:
-    """Write settings and one stored version per certificate; returns the seconds it took."""
     began = time.perf_counter()
-    os.environ["ZEROSSL_TUI_CONFIG"] = str(config)
-    os.environ["ZEROSSL_TUI_DATA_DIR"] = str(data)
-    write_settings(config, count)
-    from zerossl_tui.devtools.demo import store_fake
+    os.environ["ZEROSSL_TUI_CONFIG"] = str(root / "settings.toml")
+    os.environ["ZEROSSL_TUI_DATA_DIR"] = str(root / "data")
+    from zerossl_tui.core.validate import build_certificate
+    from zerossl_tui.devtools.demo import LIFETIME, store_fake
     from zerossl_tui.service.service import CertificateService
+    from zerossl_tui.storage.settings_file import save_settings
 
-    service = CertificateService()
-    now = datetime.now(UTC)
-    for index, name in enumerate(sorted(service.settings.certificates)):
-        # Spread over 60..84 days left of 90: all valid, none due, every countdown different.
-        not_after = now + timedelta(days=60, minutes=index * 2, seconds=index * 7)
-        store_fake(service, name, (f"{name}.example.com",), not_after, f"{index + 1:012X}")
+    fsync, os.fsync = os.fsync, lambda fd: None  # the seeding process only
+    try:
+        service = CertificateService()
+        service.set_provider("local", directory=directory, ca_bundle=ca_bundle or None,
+                             email="bench@example.test")
+        names = [f"site{index:05d}" for index in range(count)]
+        specs = {name: build_certificate(name, [f"{name}.example.com", f"www.{name}.example.com"], "local", None)
+                 for name in names}
+        save_settings(service.paths, replace(service.reload(), certificates=specs))
+        service.reload()
+        now = datetime.now(UTC)
+        for index, name in enumerate(names):
+            # Spread over 60..84 days left of 90: all valid, none due, every countdown different.
+            not_after = now + timedelta(days=60, minutes=index * 2, seconds=index * 7)
+            store_fake(service, name, (f"{name}.example.com",), not_after, f"{index + 1:012X}")
+            order = service.journal.start_order(name, not_after - LIFETIME)
+            service.journal.finish_order(order, "issued", not_after - LIFETIME, serial=f"{index + 1:012X}")
+        write_bare_rows(service, root / "rows.json")
+    finally:
+        os.fsync = fsync
     return time.perf_counter() - began
 
 
-def child(out: Path) -> None:
+def write_bare_rows(service: Any, path: Path) -> None:
+    """The rows the bare app shows: the dashboard's columns, as text."""
+    rows = [[v.spec.name, " ".join(v.spec.domains), v.spec.provider, v.status.value,
+             v.info.not_after.isoformat(timespec="seconds") if v.info else "-",
+             v.next_renewal.isoformat(timespec="seconds") if v.next_renewal else "-"] for v in service.views()]
+    path.write_text(json.dumps(rows))
+
+
+def bare_child(out: Path, rows_file: Path) -> None:
+    """A bare Textual app: one DataTable with the same rows; reports its first full paint like ``child``."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("Name", "Domains", "Provider", "Status", "Not after", "Next renewal")
+            table.add_rows(json.loads(rows_file.read_text()))
+            self.call_after_refresh(self.painted_now)
+
+        def painted_now(self) -> None:
+            out.write_text(json.dumps({"pid": os.getpid(), "first_paint": time.perf_counter() - START,
+                                       "rows": self.query_one(DataTable).row_count}))
+
+    Bare().run()
+
+
+def child(out: Path, scheduler: bool) -> None:
     """Run the dashboard; write the time of the first full paint (table filled and drawn) to ``out``."""
     from zerossl_tui.service.service import CertificateService
     from zerossl_tui.ui.app import Dashboard
@@ -74,7 +126,7 @@ def child(out: Path) -> None:
             out.write_text(json.dumps({"pid": os.getpid(), "first_paint": time.perf_counter() - START,
                                        "rows": self.table.row_count}))
 
-    Bench(CertificateService(), autorenew=False).run()
+    Bench(CertificateService(), autorenew=scheduler).run()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,12 +143,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def start(root: Path, run: int) -> tuple[str, Path]:
-    """Start the dashboard in a detached tmux session; returns (session, file it reports to)."""
-    config, data, out = root / "settings.toml", root / "data", root / f"paint-{run}.json"
-    env = f"ZEROSSL_TUI_CONFIG={shlex.quote(str(config))} ZEROSSL_TUI_DATA_DIR={shlex.quote(str(data))}"
-    command = f"{env} TERM=xterm-256color {shlex.quote(sys.executable)} {shlex.quote(__file__)} --child {out}"
-    session = f"zt-bench-{os.getpid()}-{run}"
+def start(root: Path, run: int, mode: str) -> tuple[str, Path]:
+    """Start the dashboard (``mode`` scheduler, no-scheduler) or the bare app in a detached tmux session;
+    returns (session, file it reports to)."""
+    config, data, out = root / "settings.toml", root / "data", root / f"paint-{mode}-{run}.json"
+    env = (f"ZEROSSL_TUI_CONFIG={shlex.quote(str(config))} ZEROSSL_TUI_DATA_DIR={shlex.quote(str(data))} "
+           f"PYTHONPATH={shlex.quote(str(ROOT))}")
+    command = (f"{env} TERM=xterm-256color {shlex.quote(sys.executable)} {shlex.quote(__file__)} "
+               f"--child {out} --mode {mode} --rows {shlex.quote(str(root / 'rows.json'))}")
+    session = f"zt-bench-{os.getpid()}-{mode}-{run}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", command], check=True)
     return session, out
 
@@ -108,7 +163,7 @@ def stop(session: str) -> None:
     subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
 
 
-def wait_report(out: Path, timeout: float = 60.0) -> dict[str, float]:
+def wait_report(out: Path, timeout: float = 180.0) -> dict[str, float]:
     """The child's report, once written."""
     deadline = time.monotonic() + timeout
     while not out.exists() and time.monotonic() < deadline:
@@ -118,33 +173,69 @@ def wait_report(out: Path, timeout: float = 60.0) -> dict[str, float]:
 
 def idle_figures(pid: int, idle: float) -> tuple[float, float]:
     """(CPU percent of one core, RSS MB) of the idle dashboard over ``idle`` seconds."""
-    time.sleep(3)  # let the first refreshes settle
+    time.sleep(10)  # let the first refreshes and the scheduler's first turn settle
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     time.sleep(idle)
     cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
     return cpu * 100, rss_mb(pid)
 
 
-def measure(root: Path, count: int, idle: float, runs: int) -> dict[str, object]:
-    """Seed once; ``runs`` cold starts for the first paint; idle CPU and RSS sampled on the last one."""
-    seeding = seed(root / "settings.toml", root / "data", count)
-    paints: list[float] = []
-    cpu = rss = 0.0
-    rows = 0
-    for run in range(runs):
-        session, out = start(root, run)
-        try:
-            report = wait_report(out)
-            paints.append(report["first_paint"])
-            rows = int(report["rows"])
-            if run == runs - 1:
-                cpu, rss = idle_figures(int(report["pid"]), idle)
-        finally:
-            stop(session)
-    return {"certificates": count, "rows": rows, "seed_s": round(seeding, 2), "runs": runs,
-            "first_paint_s_median": round(statistics.median(paints), 3),
-            "first_paint_s_min": round(min(paints), 3), "first_paint_s_all": [round(p, 3) for p in paints],
-            "idle_seconds": idle, "idle_cpu_percent": round(cpu, 2), "rss_mb": round(rss, 1),
+def measure(root: Path, count: int, idle: float, runs: int, scheduler: bool) -> dict[str, object]:
+    """Seed once; ``runs`` cold starts of the dashboard and of the bare app, interleaved (the order rotated
+    each run); idle CPU and RSS sampled on the last run of each."""
+    pebble = start_pebble(root / "pebble") if scheduler else None
+    try:
+        seeding = seed(root, count, pebble.directory if pebble else "https://127.0.0.1:9/dir",
+                       str(pebble.ca_bundle) if pebble else "")
+        mode = "scheduler" if scheduler else "no-scheduler"
+        figures = {name: {"paints": [], "cpu": 0.0, "rss": 0.0, "rows": 0} for name in (mode, "bare")}
+        for run in range(runs):
+            order = [mode, "bare"] if run % 2 == 0 else ["bare", mode]
+            for name in order:
+                one_run(root, run, name, figures[name], idle if run == runs - 1 else 0.0)
+    finally:
+        if pebble is not None:
+            pebble.stop()
+    return summary(figures, mode, count, seeding, runs, idle)
+
+
+def start_pebble(workdir: Path) -> Any:
+    """A local Pebble for the scheduler's provider (no validation sleep)."""
+    from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer
+
+    return PebbleServer(workdir, PebbleOptions(va_nosleep=True)).start()
+
+
+def one_run(root: Path, run: int, name: str, into: dict[str, Any], idle: float) -> None:
+    """One cold start of ``name``: its first paint, and with ``idle`` its idle CPU and RSS."""
+    session, out = start(root, run, name)
+    try:
+        report = wait_report(out)
+        into["paints"].append(report["first_paint"])
+        into["rows"] = int(report["rows"])
+        if idle:
+            into["cpu"], into["rss"] = idle_figures(int(report["pid"]), idle)
+    finally:
+        stop(session)
+
+
+def summary(figures: dict[str, dict[str, Any]], mode: str, count: int, seeding: float, runs: int,
+            idle: float) -> dict[str, object]:
+    """The JSON this benchmark prints."""
+    ours, bare = figures[mode], figures["bare"]
+    ratios = [a / b for a, b in zip(ours["paints"], bare["paints"], strict=True)]
+    return {"certificates": count, "scheduler": mode == "scheduler", "rows": ours["rows"],
+            "seed_s": round(seeding, 2), "runs": runs,
+            "first_paint_s_median": round(statistics.median(ours["paints"]), 3),
+            "first_paint_s_min": round(min(ours["paints"]), 3),
+            "first_paint_s_all": [round(p, 3) for p in ours["paints"]],
+            "bare_datatable": {"rows": bare["rows"],
+                               "first_paint_s_median": round(statistics.median(bare["paints"]), 3),
+                               "first_paint_s_all": [round(p, 3) for p in bare["paints"]],
+                               "idle_cpu_percent": round(bare["cpu"], 2), "rss_mb": round(bare["rss"], 1)},
+            "ratio_over_bare_median": round(statistics.median(ratios), 2),
+            "ratio_over_bare_all": [round(r, 2) for r in ratios],
+            "idle_seconds": idle, "idle_cpu_percent": round(ours["cpu"], 2), "rss_mb": round(ours["rss"], 1),
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
@@ -154,16 +245,23 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
     parser.add_argument("--runs", type=int, default=5, help="cold starts timed for the first paint")
+    parser.add_argument("--no-scheduler", action="store_true", help="auto-renew off (as before: no CA needed)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="scheduler", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        if args.mode == "bare":
+            bare_child(args.child, args.rows)
+        else:
+            child(args.child, args.mode == "scheduler")
         return 0
     if shutil.which("tmux") is None:
         print("bench/dashboard.py needs tmux (a real terminal for the dashboard)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(measure(Path(tmp), args.count, args.idle, max(1, args.runs)), indent=2))
+        result = measure(Path(tmp), args.count, args.idle, max(1, args.runs), not args.no_scheduler)
+        print(json.dumps(result, indent=2))
     return 0
 
 

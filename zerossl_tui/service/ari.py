@@ -13,7 +13,7 @@ from ..core.errors import ZtError
 from ..core.models import RenewalState
 from ..core.policy import ARI_FAILURE_RETRY, ari_moment, clamp_ari_retry, usable_ari_window
 from .accounts import open_session
-from .deps import Deps
+from .deps import Deps, info_from_meta
 
 if TYPE_CHECKING:
     from ..engine.session import AcmeSession, RenewalWindow
@@ -78,8 +78,10 @@ def refresh_due(deps: Deps, cancel: threading.Event, log: Callable[[str], None])
     now = deps.clock.now()
     states = deps.journal.all_states()
     sessions: dict[str, AcmeSession] = {}
-    for spec in deps.settings.certificates.values():
-        info = deps.current_info(spec.name)
+    specs = list(deps.settings.certificates.values())
+    metas = deps.store.current_metas([spec.name for spec in specs])  # one index read, not 2 files each
+    for spec in specs:
+        info = info_from_meta(metas.get(spec.name))
         if cancel.is_set() or not ari_wanted(states.get(spec.name, RenewalState()),
                                              info.not_after if info else None, now):
             continue

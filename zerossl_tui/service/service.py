@@ -32,7 +32,8 @@ from ..core.settings import Settings, validate_table, with_certificate, with_pro
 from ..core.validate import build_certificate, build_provider
 from ..storage.backend import Backend
 from ..storage.paths import Paths, resolve_paths
-from ..storage.settings_file import load_settings, save_settings, settings_fingerprint
+from ..storage.settings_digest import settings_fingerprint
+from ..storage.settings_file import load_settings, save_settings
 from . import accounts
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .operations import OperationsApi

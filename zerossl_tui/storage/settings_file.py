@@ -13,15 +13,13 @@ are not kept (every setting is).
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from ..core.dnsconf import dns_to_dict
-from ..core.errors import ConfigError, StorageError, ZtError
+from ..core.errors import ConfigError, StorageError
 from ..core.settings import (
     SECRET_KEYS,
     Settings,
@@ -64,21 +62,6 @@ def load_settings(paths: Paths) -> Settings:
         return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
     except ConfigError as exc:
         raise ConfigError(escaped(_without_secrets(exc.message, merged))) from None
-
-
-def settings_fingerprint(paths: Paths) -> bytes:
-    """A digest of everything ``load_settings`` reads (both files' bytes, and ``$HOME`` for ``~`` paths):
-    equal digests load equal settings, so a reload can keep what it parsed before (parsing 10,000
-    certificate tables costs about half a second). Kept in memory only; a file that cannot be read gives a
-    digest that never matches, so the load runs and reports it."""
-    digest = hashlib.sha256(os.environ.get("HOME", "").encode("utf-8", "surrogateescape") + b"\0")
-    for path in (paths.config_file, paths.secrets_file):
-        try:
-            data = read_bytes_or_none(path)
-        except (OSError, ZtError):
-            return os.urandom(32)
-        digest.update(b"-" if data is None else b"+%d:" % len(data) + data)
-    return digest.digest()
 
 
 def _without_secrets(message: str, data: dict[str, Any]) -> str:

@@ -103,7 +103,7 @@ class DashboardBase(ThemedApp):
         self.reload_views()
 
     def on_main_screen_ready(self) -> None:
-        """Themes, the clock tick, the periodic refresh, the scheduler; rows that arrived early."""
+        """Themes, the clock tick, the periodic refresh; rows that arrived early (then the scheduler)."""
         self.install_themes()
         self.theme_changed_signal.subscribe(self, self.on_theme_changed)
         self.table.set_palette(palette_from(self.get_css_variables()))
@@ -113,8 +113,6 @@ class DashboardBase(ThemedApp):
         self.ready = True
         if self._early_views is not None:
             self.show_views(self._early_views)
-        if self.autorenew:
-            self.run_scheduler()
 
     def on_unmount(self) -> None:
         """Stop the scheduler and ask every running order to stop at its next step."""
@@ -173,14 +171,16 @@ class DashboardBase(ThemedApp):
         self._early_views = None
         self.table.served = self.served
         self.table.load(views, self.clock.now())
-        empty = not views
-        self.main.show_empty(empty)
+        self.main.show_empty(not views)
         self.draw_timeline()
         if self.select_after_load and self.select_after_load in self.table.views:
             self.table.select(self.select_after_load)
             self.select_after_load = None
         self.update_subtitle()
         self.draw_log()
+        if self.autorenew and self._scheduler is None:  # after the first paint: its first turn reads every
+            self._scheduler = "starting"  # certificate (seconds at 10,000), and ARI talks to the CA
+            self.call_after_refresh(self.run_scheduler)
 
     @while_open
     def on_served_loaded(self, message: ServedLoaded) -> None:

@@ -102,15 +102,26 @@ class CertTable(ScrollView, can_focus=True):
 
     # -- data in --------------------------------------------------------------------------------
 
-    def load(self, views: list[CertificateView], now: datetime) -> None:
-        """Show these views (one pass over them): new rows, or only the cells that changed."""
-        self.views = {v.spec.name: v for v in views}
+    def load(self, views: list[CertificateView], now: datetime, *, every: bool = False) -> None:
+        """Show these views (one pass over them): new rows, or only the cells that changed. A row whose view
+        is unchanged keeps its cells (its countdowns catch up on screen, see ``tick``), and when no row
+        changed the order and widths stand: the periodic reload of 10,000 unchanged rows costs little.
+        ``every``: recompute every row (the colours changed)."""
+        before, self.views = self.views, {v.spec.name: v for v in views}
         self._now = now
+        changed = every or before.keys() != self.views.keys()
         for name, view in self.views.items():
-            self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name), self.served.get(name)))
+            if every or name not in self.cells or before.get(name) != view:
+                changed = True
+                self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name),
+                                                self.served.get(name)))
         for gone in set(self.cells) - set(self.views):
             self.cells.pop(gone)
-        self._arrange()
+        if changed:
+            self._arrange()
+        else:
+            self.views = before  # the same object: the timeline strip (keyed on it) is not rebuilt either
+            self.tick(now)
 
     def set_job(self, name: str, step: str | None) -> None:
         """Show ``step`` (``queued``, ``finalizing``...) for a running order, or clear it with None."""
@@ -143,7 +154,7 @@ class CertTable(ScrollView, can_focus=True):
     def set_palette(self, palette: Palette) -> None:
         """New colours (the theme changed): redraw every row."""
         self.palette = palette
-        self.load(list(self.views.values()), self._now)
+        self.load(list(self.views.values()), self._now, every=True)
         self._strips.clear()
         self.refresh()
 
