@@ -166,14 +166,20 @@ def stop(session: str) -> None:
 def wait_report(out: Path, timeout: float = 180.0) -> dict[str, float]:
     """The child's report, once written."""
     deadline = time.monotonic() + timeout
-    while not out.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while time.monotonic() < deadline:
+        try:
+            return dict(json.loads(out.read_text()))
+        except (OSError, ValueError):  # not there yet, or caught half written
+            time.sleep(0.05)
     return dict(json.loads(out.read_text()))
+
+
+SETTLE = 10.0  # seconds before the idle figures: the first refreshes and the scheduler's first turn (--settle)
 
 
 def idle_figures(pid: int, idle: float) -> tuple[float, float]:
     """(CPU percent of one core, RSS MB) of the idle dashboard over ``idle`` seconds."""
-    time.sleep(10)  # let the first refreshes and the scheduler's first turn settle
+    time.sleep(SETTLE)
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     time.sleep(idle)
     cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
@@ -235,17 +241,20 @@ def summary(figures: dict[str, dict[str, Any]], mode: str, count: int, seeding: 
                                "idle_cpu_percent": round(bare["cpu"], 2), "rss_mb": round(bare["rss"], 1)},
             "ratio_over_bare_median": round(statistics.median(ratios), 2),
             "ratio_over_bare_all": [round(r, 2) for r in ratios],
-            "idle_seconds": idle, "idle_cpu_percent": round(ours["cpu"], 2), "rss_mb": round(ours["rss"], 1),
+            "idle_seconds": idle, "settle_seconds": SETTLE,
+            "idle_cpu_percent": round(ours["cpu"], 2), "rss_mb": round(ours["rss"], 1),
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
 def main() -> int:
     """Parse options, run the measurement, print JSON."""
+    global SETTLE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
     parser.add_argument("--runs", type=int, default=5, help="cold starts timed for the first paint")
     parser.add_argument("--no-scheduler", action="store_true", help="auto-renew off (as before: no CA needed)")
+    parser.add_argument("--settle", type=float, default=SETTLE, help="seconds after the paint before idle")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="scheduler", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
@@ -256,6 +265,7 @@ def main() -> int:
         else:
             child(args.child, args.mode == "scheduler")
         return 0
+    SETTLE = args.settle
     if shutil.which("tmux") is None:
         print("bench/dashboard.py needs tmux (a real terminal for the dashboard)", file=sys.stderr)
         return 2

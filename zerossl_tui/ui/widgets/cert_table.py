@@ -19,7 +19,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.color import Color
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -99,6 +99,7 @@ class CertTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
         self._now = datetime.fromtimestamp(0, UTC)
         self._highlighted: str | None = None
+        self._paint_style: Style | None = None
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -262,31 +263,40 @@ class CertTable(ScrollView, can_focus=True):
 
     # -- drawing --------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Every line of one paint, with the widget's style looked up once for all of them: ``rich_style``
+        walks every ancestor's styles, and a paint of a screenful of rows asked for it three times a row."""
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the widget: the header stays on top, rows scroll under it."""
         scroll_x, scroll_y = self.scroll_offset
+        base = self._paint_style or self.rich_style
         if y == 0:
-            strip = self._header_strip()
+            strip = self._header_strip(base)
         else:
             index = scroll_y + y - 1
             if index >= len(self.names):
-                return Strip.blank(self.size.width, self.rich_style)
-            strip = self._row_strip(index)
-        return strip.crop_extend(scroll_x, scroll_x + self.size.width, self.rich_style)
+                return Strip.blank(self.size.width, base)
+            strip = self._row_strip(index, base)
+        return strip.crop_extend(scroll_x, scroll_x + self.size.width, base)
 
-    def _header_strip(self) -> Strip:
-        style = self.rich_style + self.get_component_rich_style("cert-table--header")
+    def _header_strip(self, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("cert-table--header")
         arrow = " ▼" if self.sort_reverse else " ▲"
         texts = [(label + (arrow if key == self.sort_column else ""), key) for label, key, _ in COLUMNS]
         return self._strip([(text, key, Style()) for text, key in texts], style)
 
-    def _row_strip(self, index: int) -> Strip:
+    def _row_strip(self, index: int, base: Style) -> Strip:
         name = self.names[index]
         cursor = index == self.cursor_row
         key = (name, self._versions.get(name, 0), cursor, index % 2, self.has_focus, tuple(self.widths.values()))
         strip = self._strips.get(key)
         if strip is None:
-            base = self.rich_style
             if cursor:
                 base += self.get_component_rich_style("cert-table--cursor")
             elif index % 2:
