@@ -74,20 +74,38 @@ def _with_window(state: RenewalState, window: RenewalWindow | None, now: datetim
 
 def refresh_due(deps: Deps, cancel: threading.Event, log: Callable[[str], None]) -> None:
     """One ARI question per certificate whose retry time has come (one session per provider); one
-    certificate's failure is logged and never stops the others."""
+    certificate's failure is logged and never stops the others. A provider is asked for its directory once
+    per turn: when that fails, or when it offers no ARI, its certificates are skipped (at 10,000 that is one
+    request instead of 10,000, each of which could wait for a timeout)."""
     now = deps.clock.now()
     states = deps.journal.all_states()
-    sessions: dict[str, AcmeSession] = {}
+    sessions: dict[str, AcmeSession | None] = {}
     specs = list(deps.settings.certificates.values())
     metas = deps.store.current_metas([spec.name for spec in specs])  # one index read, not 2 files each
     for spec in specs:
         info = info_from_meta(metas.get(spec.name))
-        if cancel.is_set() or not ari_wanted(states.get(spec.name, RenewalState()),
-                                             info.not_after if info else None, now):
+        state = states.get(spec.name, RenewalState())
+        if cancel.is_set() or not ari_wanted(state, info.not_after if info else None, now):
             continue
+        if spec.provider not in sessions:
+            sessions[spec.provider] = _ari_session(deps, spec.provider, cancel, log)
+        session = sessions[spec.provider]
+        if session is None or (not session.has_ari() and state.ari_window_start is None):
+            continue  # unreachable this turn, or no ARI and no old window to clear
         try:
-            if spec.provider not in sessions:
-                sessions[spec.provider] = open_session(deps, spec.provider, cancel=cancel)
-            refresh_ari(deps, spec.name, session=sessions[spec.provider])
+            refresh_ari(deps, spec.name, session=session)
         except ZtError as exc:
             log(f"{spec.name}: renewal information: {exc.message}")
+
+
+def _ari_session(deps: Deps, provider: str, cancel: threading.Event, log: Callable[[str], None]
+                 ) -> AcmeSession | None:
+    """A session for ``provider`` whose directory answered (``has_ari`` then needs no request); None, logged
+    once, when it did not."""
+    try:
+        session = open_session(deps, provider, cancel=cancel)
+        session.has_ari()
+        return session
+    except ZtError as exc:
+        log(f"provider {provider}: renewal information: {exc.message} (asked again at the next turn)")
+        return None
