@@ -216,10 +216,22 @@ def _subtables(data: dict[str, Any], top: str, fail: Any) -> list[tuple[str, dic
     return out
 
 
+_BY_KEY: dict[int, tuple[tuple[Field, ...], dict[str, Field]]] = {}
+
+
+def _fields_by_key(fields: tuple[Field, ...]) -> dict[str, Field]:
+    """``{key: field}`` of a schema, built once per schema (10,000 certificate tables share one); the entry
+    holds the tuple itself, so its id cannot be reused by another."""
+    cached = _BY_KEY.get(id(fields))
+    if cached is None or cached[0] is not fields:
+        cached = _BY_KEY[id(fields)] = (fields, {f.key: f for f in fields})
+    return cached[1]
+
+
 def _parse_table(body: Any, fields: tuple[Field, ...], table: str, fail: Any, base_dir: str = "") -> dict[str, Any]:
     if not isinstance(body, dict):
         raise fail("", table, f"must be a table: write [{table}]")
-    by_key = {f.key: f for f in fields}
+    by_key = _fields_by_key(fields)
     out: dict[str, Any] = {}
     for key, value in body.items():
         spec = by_key.get(key)
