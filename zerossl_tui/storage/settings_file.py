@@ -13,6 +13,7 @@ are not kept (every setting is).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -29,13 +30,9 @@ from ..core.settings import (
     table_document,
 )
 from ..core.text import escaped
+from . import tomlparse as tomllib  # tomli when installed: the same parser, compiled
 from .fsutil import atomic_write, ensure_dir, kept_mode, read_bytes_or_none, through_link
 from .paths import Paths
-
-try:  # the same parser as the standard library's tomllib, compiled (mypyc): about twice as fast on a
-    import tomli as tomllib  # settings file of 10,000 certificates; tomllib when it is not installed
-except ImportError:  # pragma: no cover
-    import tomllib  # type: ignore[no-redef]
 
 SECRET_MODE = 0o600
 _TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)", re.S)
@@ -112,8 +109,7 @@ def _read_config_text(path: Path) -> str | None:
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
-    """``tomllib.loads`` (or tomli's, the same parser compiled); its error becomes one line:
-    ``FILE: invalid TOML at line N, column M: ...``."""
+    """``tomllib.loads``; its error becomes one line: ``FILE: invalid TOML at line N, column M: ...``."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
