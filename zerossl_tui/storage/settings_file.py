@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ from ..core.settings import (
     table_document,
 )
 from ..core.text import escaped
-from . import tomlparse as tomllib  # tomli when installed: the same parser, compiled
 from .fsutil import atomic_write, ensure_dir, kept_mode, read_bytes_or_none, through_link
 from .paths import Paths
 
