@@ -168,7 +168,8 @@ def facts_from(name: str, meta: dict[str, Any] | None, failures: int, last_error
 def add_url(secrets_paths: Any, url: str) -> int:
     """Keep ``url`` (checked by apprise) in secrets.toml; returns its number in ``notify list``."""
     from ..engine.notify import check_url
-    from ..storage.settings_file import load_notify_urls, save_notify_urls
+    from ..storage.notify_urls import save_notify_urls
+    from ..storage.settings_file import load_notify_urls
 
     url = check_url(url)
     urls = load_notify_urls(secrets_paths.secrets_file)
@@ -182,7 +183,8 @@ def remove_url(secrets_paths: Any, number: int) -> str:
     """Forget URL number ``number`` (1-based, as ``notify list`` shows); returns it masked."""
     from ..core.errors import UsageError
     from ..engine.notify import mask
-    from ..storage.settings_file import load_notify_urls, save_notify_urls
+    from ..storage.notify_urls import save_notify_urls
+    from ..storage.settings_file import load_notify_urls
 
     urls = load_notify_urls(secrets_paths.secrets_file)
     if not 1 <= number <= len(urls):

@@ -219,23 +219,6 @@ def load_notify_urls(path: Path) -> list[str]:
     return list(data.get("notify", {}).get("urls", []))
 
 
-def save_notify_urls(paths: Paths, urls: list[str]) -> None:
-    """Rewrite the secrets file (0600) with ``urls``; provider and DNS provider secrets in it are kept."""
-    import tomli_w
-
-    kept = load_all_secrets(paths.secrets_file)
-    doc: dict[str, Any] = {"providers": kept.get("providers", {})}
-    if kept.get("dns"):
-        doc["dns"] = kept["dns"]
-    if urls:
-        doc["notify"] = {"urls": list(urls)}
-    password = load_storage_password(paths.secrets_file)  # kept: only `storage use` changes it
-    if password:
-        doc["storage"] = {STORAGE_SECRET: password}
-    ensure_dir(paths.secrets_file.parent, 0o700, strict=False)
-    atomic_write(paths.secrets_file, _utf8(tomli_w.dumps(doc), paths), SECRET_MODE)
-
-
 def _check_storage_secret(body: Any, fail: Any) -> None:
     if not isinstance(body, dict):
         raise fail("storage", "storage", "must be a table: write [storage]")
