@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ from .responders import SharedResponder
 HEARTBEAT_SECONDS = 5.0
 CHECK_SECONDS = 10.0  # the fallback look at current versions, for notifications lost while disconnected
 RETRY_SECONDS = 2.0
+RECHECK_SECONDS = 0.5  # a certificate left to an order of this process: look again this soon
 
 
 class FleetApi(Protocol):
@@ -53,26 +55,42 @@ class HostLog(Recorder):
         self.log(f"{self.name}: {kind.value}: {message}")
 
 
-def deploy_current(deps: Deps, log: Callable[[str], None]) -> list[str]:
-    """Deploy every certificate of this host whose current version it does not serve yet; the names done.
+@dataclass
+class DeployRound:
+    """What one ``deploy_current`` did: the names deployed, and those it left to an order or a heal of
+    this process (to be looked at again shortly: that order may end without deploying, e.g. when it
+    finds that another host renewed the certificate)."""
+
+    done: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
+    """Deploy every certificate of this host whose current version it does not serve yet.
 
     A certificate this process is ordering, or whose deployment on this host is pending (an order or a
-    heal of this host is on it), is left to that: its hooks must not run twice.
+    heal of this host is on it), is left to that: its hooks must not run twice. What this host serves is
+    read again after those checks, so that an order that finished meanwhile (and recorded what it
+    serves) is not deployed a second time.
     """
     current = _current_versions(deps)
     served = _served_versions(deps)
-    done = []
-    for name, spec in sorted(deps.settings.certificates.items()):
-        if name not in current or served.get(name) == current[name] or name in deps.running:
-            continue
-        if deps.store.pending_deploy(name) is not None:
-            continue
+    behind = [n for n in sorted(deps.settings.certificates) if n in current and served.get(n) != current[n]]
+    out = DeployRound()
+    for name in behind:
+        if name in deps.running or deps.store.pending_deploy(name) is not None:
+            out.waiting.append(name)
+    ready = [n for n in behind if n not in out.waiting]
+    if ready:
+        served = _served_versions(deps)
+        ready = [n for n in ready if served.get(n) != current[n]]
+    for name in ready:
         try:
-            if _deploy_one(deps, spec, log):
-                done.append(name)
+            if _deploy_one(deps, deps.settings.certificates[name], log):
+                out.done.append(name)
         except ZtError as exc:
             log(f"{name}: deploying the fleet's current version failed: {exc.message}")
-    return done
+    return out
 
 
 def _current_versions(deps: Deps) -> dict[str, str]:
@@ -139,7 +157,7 @@ class FleetAgent:
         self._thread: threading.Thread | None = None
         self._down = False
         self._refused: set[tuple[str, int]] = set()
-        self._next_beat = self._next_check = 0.0
+        self._next_beat = self._next_check = self._next_deploy = 0.0
         self._written: set[str] = set()  # tokens this host wrote into its web roots
         self._relisten = False
 
@@ -188,25 +206,44 @@ class FleetAgent:
         return None
 
     def _once(self, listener: Any, heartbeat: Callable[[], None]) -> None:
-        """One turn: heartbeat and check when due, then wait for notifications until the next of them."""
-        from ..storage.postgres import CURRENT_CHANNEL
-
+        """One turn: heartbeat, deployment and the full check when each is due, then wait for notifications
+        until the next of them."""
         deps = self.service.deps()
         now = deps.clock.monotonic()
         self._ensure_responders(deps)
         if now >= self._next_beat:
             self._next_beat = now + (self.heartbeat if self._step(heartbeat) else RETRY_SECONDS)
         if now >= self._next_check:
-            duties = (partial(_heal_orders, deps), partial(deploy_current, deps, self.log),
-                      partial(sync_webroot_tokens, deps, self._written, self.log))
+            duties = (partial(_heal_orders, deps), partial(sync_webroot_tokens, deps, self._written, self.log))
             ok = all([self._step(duty) for duty in duties])  # a list: every duty runs even after a failure
             self._next_check = now + (self.check if ok else RETRY_SECONDS)
-        wait = max(0.05, min(self._next_beat, self._next_check, now + 1.0) - deps.clock.monotonic())
-        for channel, _ in self._listen(listener, wait):
-            if channel == CURRENT_CHANNEL:
-                self._next_check = 0.0  # a version became current somewhere: deploy it now
-            else:
-                self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
+            self._next_deploy = min(self._next_deploy, now)  # the fallback look at current versions
+        if now >= self._next_deploy:
+            self._next_deploy = now + self._deploy(deps)
+        soonest = min(self._next_beat, self._next_check, self._next_deploy, now + 1.0)
+        wait = max(0.05, soonest - deps.clock.monotonic())
+        self._on_notes(deps, self._listen(listener, wait))
+
+    def _deploy(self, deps: Deps) -> float:
+        """Deploy what this host does not serve yet; seconds until the next look of its own (a notification
+        makes it sooner)."""
+        try:
+            done = deploy_current(deps, self.log)
+        except ZtError as exc:
+            self._note_down(exc)
+            return RETRY_SECONDS
+        self._note_up()
+        return RECHECK_SECONDS if done.waiting else self.check
+
+    def _on_notes(self, deps: Deps, notes: list[tuple[str, str]]) -> None:
+        """A new current version somewhere: deploy now. A token presented or withdrawn: sync web roots."""
+        from ..storage.postgres import CURRENT_CHANNEL
+
+        channels = {channel for channel, _ in notes}
+        if CURRENT_CHANNEL in channels:
+            self._next_deploy = 0.0
+        if channels - {CURRENT_CHANNEL}:
+            self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
 
     def _listen(self, listener: Any, timeout: float) -> list[tuple[str, str]]:
         """Notifications within ``timeout``; none (after a pause) while the database is away."""
@@ -218,7 +255,7 @@ class FleetAgent:
             self._stop.wait(min(timeout, RETRY_SECONDS))
             return []
         if self._relisten:  # listening again: what was notified meanwhile is found by a check now
-            self._relisten, self._next_check = False, 0.0
+            self._relisten, self._next_check = False, 0.0  # (the check also deploys)
         return notes
 
     def _step(self, action: Callable[[], object]) -> bool:
@@ -228,10 +265,13 @@ class FleetAgent:
         except ZtError as exc:
             self._note_down(exc)
             return False
+        self._note_up()
+        return True
+
+    def _note_up(self) -> None:
         if self._down:
             self._down = False
             self.log("fleet: the database answers again")
-        return True
 
     def _note_down(self, exc: ZtError) -> None:
         if not self._down:
