@@ -258,6 +258,7 @@ def _account(args: argparse.Namespace) -> int:
 def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
     from ..service.watch import start_watch
+    from ..storage.daemon_mark import daemon_running
     from .stopping import end_promptly, stop_metrics
 
     # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
@@ -265,7 +266,8 @@ def _daemon(args: argparse.Namespace) -> int:
     server = _start_metrics(service, args.metrics) if args.metrics else None
     start_watch(service, cancel, output.log_line)
     try:
-        code = run_daemon(service, cancel, log=output.log_line)
+        with daemon_running(service.paths.data_dir):  # `storage use` refuses to switch under it
+            code = run_daemon(service, cancel, log=output.log_line)
     finally:
         cancel.set()
         if server is not None:

@@ -37,7 +37,7 @@ from ..storage.settings_file import load_settings, save_settings
 from . import accounts
 from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
 from .operations import OperationsApi
-from .storage_admin import UseResult, open_backend, switch, target_settings
+from .storage_admin import UseResult, open_backend, store_held, switch, target_settings
 from .storage_admin import host_id as storage_host_id
 
 if TYPE_CHECKING:
@@ -192,10 +192,12 @@ class CertificateService(OperationsApi):
         with self._lock:
             settings = self.reload()
             target = target_settings(settings.storage, backend, dsn, host_id, key_file)
-            result = switch(settings, target, self.paths, self.clock.now(), lambda: self.backend)
+            with store_held(self.paths, settings.certificates, lambda: self.backend):
+                result = switch(settings, target, self.paths, self.clock.now(), lambda: self.backend)
+                if result.settings_changed:
+                    self._save(replace(settings, storage=target))
             if result.settings_changed:
                 self.close()
-                self._save(replace(settings, storage=target))
             return result
 
     def storage_status(self) -> StorageStatus:

@@ -4,16 +4,19 @@ verifying everything the current backend holds before [storage] is written), and
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import UsageError
+from ..core.errors import LockBusy, UsageError
+from ..core.interfaces import Lock
 from ..core.schema import STORAGE_BACKENDS, StorageSettings
 from ..core.settings import BUILTIN_PROVIDERS, Settings
 from ..storage.backend import Backend, open_filesystem
+from ..storage.daemon_mark import daemon_holds
 from ..storage.migrate import CopyReport, copy_backend
 from ..storage.paths import Paths
 
@@ -73,6 +76,28 @@ def switch(settings: Settings, target: StorageSettings, paths: Paths, now: datet
     finally:
         dst.close()
     return UseResult(target, report, created, target != settings.storage)
+
+
+@contextmanager
+def store_held(paths: Paths, names: Iterable[str], current: Callable[[], Backend]) -> Iterator[None]:
+    """Hold the store still while `storage use` copies it and switches: refused (one line) while a daemon of
+    this host runs on the data folder; otherwise every certificate's lock is taken, as an order takes it,
+    until the block ends (LockBusy naming the certificate whose order runs)."""
+    if daemon_holds(paths.data_dir):
+        raise LockBusy(f"storage use: a zerossl-tui daemon is running with the data folder {paths.data_dir}:"
+                       " stop it first (e.g. systemctl stop zerossl-tui), switch, then start it again")
+    held: list[Lock] = []
+    try:
+        for name in sorted(names):
+            lock = current().locker.certificate(name)
+            if not lock.try_acquire():
+                raise LockBusy(f"storage use: an order for {name} is running; wait until it has finished (or"
+                               " stop the daemon or command running it), then run storage use again")
+            held.append(lock)
+        yield
+    finally:
+        for lock in reversed(held):
+            lock.release()
 
 
 def target_settings(current: StorageSettings, backend: str, dsn: str | None, host: str | None,
