@@ -35,6 +35,7 @@ class CopyReport:
     copied: Counter[str] = field(default_factory=Counter)
     checked: Counter[str] = field(default_factory=Counter)
     hashes: dict[str, list[str]] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)  # the destination's newer current version was kept
 
     @property
     def changed(self) -> bool:
@@ -60,6 +61,7 @@ def copy_backend(src: Backend, dst: Backend, names: Iterable[str], providers: It
     """
     report = CopyReport()
     wanted = sorted(set(names) | set(src.store.names()))
+    report.kept = newer_in_destination(src, dst, wanted)
     for name in wanted:
         _copy_versions(src, dst, name, report)
         _copy_orders(src, dst, name, report)
@@ -69,6 +71,26 @@ def copy_backend(src: Backend, dst: Backend, names: Iterable[str], providers: It
         _copy_account(src, dst, provider, report)
     verify_copy(src, dst, wanted, providers, report)
     return report
+
+
+def newer_in_destination(src: Backend, dst: Backend, names: list[str]) -> set[str]:
+    """The certificates whose current version in ``dst`` was issued after the one in ``src`` (a host joining
+    a fleet with older copies of the fleet's certificates): the destination keeps its current version and
+    renewal state for those, and the source's versions are added as history only."""
+    ours, theirs = src.store.current_metas(names), dst.store.current_metas(names)
+    return {n for n in names if _issued(theirs.get(n)) > _issued(ours.get(n)) > _NEVER}
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _issued(meta: dict[str, Any] | None) -> datetime:
+    """When a version's certificate was issued (its not_before); the earliest time when unknown."""
+    try:
+        issued = datetime.fromisoformat(str((meta or {})["not_before"]))
+    except (KeyError, ValueError):
+        return _NEVER
+    return issued if issued.tzinfo else issued.replace(tzinfo=UTC)
 
 
 # -- certificates -----------------------------------------------------------------------------------
@@ -85,6 +107,9 @@ def _copy_versions(src: Backend, dst: Backend, name: str, report: CopyReport) ->
     current = src.store.current(name)
     current_hash = version_hash(current) if current else ""
     todo = [s for s in _versions(src, name) if version_hash(s) not in have]
+    if name in report.kept:
+        _add_history(dst, todo, report)
+        return
     todo.sort(key=lambda s: version_hash(s) == current_hash)  # stable: keeps the age order otherwise
     for stored in todo:
         _save(dst, stored, report)
@@ -100,6 +125,22 @@ def _save(dst: Backend, stored: StoredCert, report: CopyReport) -> None:
     dst.store.save_version(stored.name, stored.key_pem, stored.cert_pem, stored.chain_pem, stored.fullchain_pem,
                            stored.meta)
     report.copied["versions"] += 1
+
+
+def _add_history(dst: Backend, todo: list[StoredCert], report: CopyReport) -> None:
+    """Older versions into a destination whose current version is newer: it stays current (a destination
+    that cannot store history alone gets its current version saved once more, on top)."""
+    add: Any = getattr(dst.store, "add_older_version", None)
+    if add is not None:
+        for stored in todo:
+            add(stored.name, stored.key_pem, stored.cert_pem, stored.chain_pem, stored.fullchain_pem, stored.meta)
+            report.copied["versions"] += 1
+        return
+    newest = dst.store.current(todo[0].name) if todo else None
+    for stored in todo:
+        _save(dst, stored, report)
+    if newest is not None:
+        _save(dst, newest, report)
 
 
 def _copy_pending_deploy(src: Backend, dst: Backend, name: str, report: CopyReport) -> None:
@@ -156,7 +197,7 @@ def _copy_order(dst: Backend, order: OrderRecord) -> None:
 def _copy_states(src: Backend, dst: Backend, report: CopyReport) -> None:
     theirs = dst.journal.all_states()
     for cert, state in sorted(src.journal.all_states().items()):
-        if theirs.get(cert) != state:
+        if theirs.get(cert) != state and cert not in report.kept:
             dst.journal.put_state(cert, state)
             report.copied["states"] += 1
 
@@ -190,7 +231,7 @@ def verify_copy(src: Backend, dst: Backend, names: Iterable[str], providers: Ite
     for name in names:
         _verify_versions(src, dst, name, report)
         _verify_orders(src, dst, name, report)
-    states = src.journal.all_states()
+    states = {c: s for c, s in src.journal.all_states().items() if c not in report.kept}
     _require(all(dst.journal.get_state(c) == s for c, s in states.items()), "a renewal state differs")
     report.checked["states"] += len(states)
     records = Counter(src.challenges.dns_records())
@@ -208,7 +249,7 @@ def _verify_versions(src: Backend, dst: Backend, name: str, report: CopyReport) 
     _require(set(ours) <= theirs, f"{name}: {len(set(ours) - theirs)} versions are missing or differ")
     current, copied = src.store.current(name), dst.store.current(name)
     same = (current is None) or (copied is not None and version_hash(copied) == version_hash(current))
-    _require(same, f"{name}: the current version differs")
+    _require(same or name in report.kept, f"{name}: the current version differs")
     report.hashes[name] = ours
     report.checked["versions"] += len(ours)
 

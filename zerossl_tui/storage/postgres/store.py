@@ -50,13 +50,23 @@ class PgCertificateStore:
     ) -> StoredCert:
         """Store a new version and make it current, in one transaction; with ``order_id``, its deployment
         on this host is recorded as pending in that same transaction."""
+        return self._save(name, (key_pem, cert_pem, chain_pem, fullchain_pem), meta, order_id, current=True)
+
+    def add_older_version(self, name: str, key_pem: Pem, cert_pem: Pem, chain_pem: Pem, fullchain_pem: Pem,
+                          meta: dict[str, Any]) -> StoredCert:
+        """Store a version as history, leaving the current one as it is (it becomes current only when there
+        is none): a host joining a fleet brings its older certificates without replacing the fleet's."""
+        return self._save(name, (key_pem, cert_pem, chain_pem, fullchain_pem), meta, None, current=False)
+
+    def _save(self, name: str, given: tuple[Pem, Pem, Pem, Pem], meta: dict[str, Any], order_id: int | None, *,
+              current: bool) -> StoredCert:
         safe_name(name, "certificate")
-        pems = (_bytes(key_pem), _bytes(cert_pem), _bytes(chain_pem), _bytes(fullchain_pem))
+        pems = (_bytes(given[0]), _bytes(given[1]), _bytes(given[2]), _bytes(given[3]))
         meta_doc = json.loads(json.dumps(meta, default=_json_default))
         suffix = re.sub(r"[^0-9a-z]", "", str(meta.get("serial", "")).lower())[:40]
         for _ in range(_SAVE_ATTEMPTS):  # two writers may pick the same number: the loser takes the next
             try:
-                version = self._insert(name, pems, meta_doc, suffix, order_id)
+                version = self._insert(name, pems, meta_doc, suffix, order_id, current)
             except StorageError as exc:
                 if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
                     continue
@@ -65,7 +75,7 @@ class PgCertificateStore:
         raise StorageError(f"{name}: could not store a new version (other hosts kept writing one)")
 
     def _insert(self, name: str, pems: tuple[bytes, ...], meta: dict[str, Any], suffix: str,
-                order_id: int | None) -> str:
+                order_id: int | None, current: bool) -> str:
         with self.db.transaction() as cur:
             cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM versions WHERE cert = %s", (name,))
             seq = int(_first(cur))
@@ -75,9 +85,11 @@ class PgCertificateStore:
                         " %s, %s)", (name, seq, version, sealed, *pems[1:], Jsonb(meta)))
             if order_id is not None:
                 self._begin_deploy(cur, name, version, order_id)
+            update = "UPDATE SET version = excluded.version" if current else "NOTHING"
             cur.execute("INSERT INTO current_versions (cert, version) VALUES (%s, %s) ON CONFLICT (cert)"
-                        " DO UPDATE SET version = excluded.version", (name, version))
-            notify(cur, CURRENT_CHANNEL, name)  # every host deploys it (sent at commit)
+                        f" DO {update} RETURNING version", (name, version))
+            if cur.fetchone() is not None:
+                notify(cur, CURRENT_CHANNEL, name)  # every host deploys it (sent at commit)
         return version
 
     def current(self, name: str) -> StoredCert | None:
