@@ -143,3 +143,18 @@ def test_a_version_made_current_elsewhere_is_deployed_here_with_this_hosts_hook(
         assert poll(lambda serial=serial: {h.host_id: h.served for h in other.store.hosts.hosts()}  # type: ignore[attr-defined]
                     .get("web-9", {}).get("site") == serial), hosts
     assert len((root / "hook.log").read_text().split()) == 2  # once per version, never twice
+
+
+def test_tokens_a_dead_host_left_behind_are_pruned_once_its_order_is_closed(
+    agent_home: tuple[Path, int, Backend],
+) -> None:
+    root, port, other = agent_home
+    token_file = root / "www" / ".well-known" / "acme-challenge" / TOKEN
+    order = other.journal.start_order("api", datetime.now(UTC))
+    other.challenges.present_token(TOKEN, f"{TOKEN}.thumbprint", order)
+    assert poll(lambda: token_file.exists(), timeout=5)
+    # The other host dies without withdrawing its token; its order is closed (as a heal closes it).
+    other.journal.finish_order(order, "failed", datetime.now(UTC), error_type="interrupted")
+    assert poll(lambda: fetch(port, TOKEN) == "", timeout=30)  # pruned by this host's periodic check
+    assert poll(lambda: not token_file.exists(), timeout=5)
+    assert other.challenges.tokens() == {}  # type: ignore[attr-defined]

@@ -184,8 +184,8 @@ class ChallengeStore(Protocol):
     """http-01 tokens being presented, and DNS records added for dns-01, shared by every responder and
     kept across crashes."""
 
-    def present_token(self, token: str, key_authorization: str) -> None:
-        """Answer ``token`` with ``key_authorization`` from now on."""
+    def present_token(self, token: str, key_authorization: str, order_id: int = 0) -> None:
+        """Answer ``token`` with ``key_authorization`` from now on (for the journal's order ``order_id``)."""
 
     def token(self, token: str) -> str | None:
         """The key authorization for ``token``, or None."""

@@ -138,8 +138,12 @@ def sync_webroot_tokens(deps: Deps, written: set[str], log: Callable[[str], None
 
 
 def _heal_orders(deps: Deps) -> None:
-    """Close the orders of hosts that died (no heartbeat, no lease) as interrupted."""
+    """Close the orders of hosts that died (no heartbeat, no lease) as interrupted, then forget the http-01
+    tokens such hosts left behind (so that the table does not grow for ever)."""
     deps.journal.heal(deps.clock.now())
+    prune: Callable[[], int] | None = getattr(deps.challenges, "prune_tokens", None)
+    if prune is not None:
+        prune()
 
 
 class FleetAgent:

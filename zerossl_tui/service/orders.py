@@ -109,7 +109,7 @@ def _obtain(
     profile = _choose_profile(spec, session, record)
     replaces = _replaces(current.cert_pem if current else None, session)
     deadline = deps.clock.monotonic() + deps.settings.renewal.order_timeout
-    solver = _published(_solver(deps, spec, record.order_id), deps)
+    solver = _published(_solver(deps, spec, record.order_id), deps, record.order_id)
     solver.start()
     try:
         issued = session.issue(spec.domains, key_pem, solver, deadline=deadline, profile=profile,
@@ -181,12 +181,13 @@ def _solver(deps: Deps, spec: CertificateSpec, order_id: int) -> Solver | Shared
     return SharedResponder(spec.http_port, spec.http_bind)
 
 
-def _published(solver: Solver | SharedResponder, deps: Deps) -> Solver | SharedResponder | PublishedTokens:
+def _published(solver: Solver | SharedResponder, deps: Deps, order_id: int
+               ) -> Solver | SharedResponder | PublishedTokens:
     """http-01 tokens also go to the challenge store, so that every host of a fleet answers them."""
     from ..engine.solvers import WebrootSolver
 
     if isinstance(solver, SharedResponder | WebrootSolver):
-        return PublishedTokens(solver, deps.challenges)
+        return PublishedTokens(solver, deps.challenges, order_id)
     return solver
 
 

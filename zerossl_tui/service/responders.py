@@ -102,9 +102,10 @@ class PublishedTokens:
     """A solver whose tokens are also put in the challenge store before the CA is told to look: in a fleet
     every host's responder answers them, and webroot hosts write them into their own web root."""
 
-    def __init__(self, inner: Solver | SharedResponder, store: ChallengeStore) -> None:
+    def __init__(self, inner: Solver | SharedResponder, store: ChallengeStore, order_id: int = 0) -> None:
         self.inner = inner
         self.store = store
+        self.order_id = order_id  # a fleet prunes the tokens of finished orders that a dead host left behind
 
     def start(self) -> None:
         """Start the inner solver."""
@@ -116,7 +117,7 @@ class PublishedTokens:
 
     def present(self, domain: str, token: str, key_authorization: str) -> None:
         """Publish the token, then present it locally."""
-        self.store.present_token(token, key_authorization)
+        self.store.present_token(token, key_authorization, self.order_id)
         self.inner.present(domain, token, key_authorization)
 
     def cleanup(self, domain: str, token: str) -> None:

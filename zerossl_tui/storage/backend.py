@@ -48,8 +48,8 @@ class FileChallengeStore:
         self._tokens: dict[str, str] = {}
         self._guard = threading.Lock()
 
-    def present_token(self, token: str, key_authorization: str) -> None:
-        """Answer ``token`` from now on."""
+    def present_token(self, token: str, key_authorization: str, order_id: int = 0) -> None:
+        """Answer ``token`` from now on (in memory: gone with the process, whatever its order)."""
         with self._guard:
             self._tokens[token] = key_authorization
 

@@ -8,6 +8,10 @@ from .db import Database
 from .journal import PgJournal
 from .notify import TOKENS_CHANNEL, notify
 
+# The longest order_timeout there is: no running order ever loses a token to the age bound. A token of a
+# host that died goes sooner, once the order it belonged to is closed (as interrupted, by ``heal``).
+TOKEN_MAX_AGE = 86400.0
+
 
 class PgChallengeStore:
     """http-01 tokens in the ``tokens`` table; dns-01 records in the journal's ``dns_records``."""
@@ -16,11 +20,12 @@ class PgChallengeStore:
         self.db = db
         self.journal = journal
 
-    def present_token(self, token: str, key_authorization: str) -> None:
-        """Answer ``token`` with ``key_authorization`` on every host from now on."""
+    def present_token(self, token: str, key_authorization: str, order_id: int = 0) -> None:
+        """Answer ``token`` with ``key_authorization`` on every host from now on (for order ``order_id``)."""
         with self.db.transaction() as cur:
-            cur.execute("INSERT INTO tokens (token, key_authorization) VALUES (%s, %s) ON CONFLICT (token)"
-                        " DO UPDATE SET key_authorization = excluded.key_authorization", (token, key_authorization))
+            cur.execute("INSERT INTO tokens (token, key_authorization, order_id) VALUES (%s, %s, %s) ON CONFLICT"
+                        " (token) DO UPDATE SET key_authorization = excluded.key_authorization, order_id ="
+                        " excluded.order_id, created = now()", (token, key_authorization, order_id))
             notify(cur, TOKENS_CHANNEL, token)  # webroot hosts write it into their web root
 
     def token(self, token: str) -> str | None:
@@ -41,6 +46,18 @@ class PgChallengeStore:
         with self.db.transaction() as cur:
             cur.execute("DELETE FROM tokens WHERE token = %s", (token,))
             notify(cur, TOKENS_CHANNEL, token)
+
+    def prune_tokens(self, max_age: float = TOKEN_MAX_AGE) -> int:
+        """Forget the tokens a host left behind (killed before it withdrew them): those of orders that have
+        finished, and any older than ``max_age`` seconds; how many went."""
+        with self.db.transaction() as cur:
+            cur.execute("DELETE FROM tokens t WHERE t.created < now() - make_interval(secs => %s) OR EXISTS"
+                        " (SELECT 1 FROM orders o WHERE o.id = t.order_id AND o.result <> 'running')"
+                        " RETURNING token", (max_age,))
+            gone = [str(row[0]) for row in cur.fetchall()]
+            if gone:
+                notify(cur, TOKENS_CHANNEL, gone[0])  # webroot hosts remove their copies
+        return len(gone)
 
     def add_dns_record(self, record: DnsRecord) -> None:
         """Note a TXT record just added to a zone."""

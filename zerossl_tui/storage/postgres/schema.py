@@ -127,7 +127,13 @@ ALTER TABLE orders ADD CONSTRAINT orders_result_check
     CHECK (result IN ('running', 'issued', 'failed', 'cancelled', 'revoked', 'imported'))
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# 3: each http-01 token names its order, so that those a dead host left behind can be pruned.
+_V3 = """
+ALTER TABLE tokens ADD COLUMN order_id bigint NOT NULL DEFAULT 0;
+CREATE INDEX tokens_by_created ON tokens (created)
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 _MIGRATION_LOCK = 0x7A65726F  # any constant shared by every host: "zero"
 
