@@ -110,7 +110,7 @@ def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -
         return False
     written = deps.store.deploy(spec, stored)  # also records what this host serves
     log(f"{spec.name}: serving serial {info.serial}" + (f" (wrote {', '.join(written)})" if written else ""))
-    deploy_hook(deps, spec, info, HostLog(deps, spec.name, log))
+    deploy_hook(deps, spec, info, HostLog(deps, spec.name, log), stored)
     return True
 
 

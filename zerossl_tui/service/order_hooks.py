@@ -4,15 +4,17 @@ run (the certificate's own hook, then the global one)."""
 from __future__ import annotations
 
 from ..core.errors import ZtError
-from ..core.models import CertificateSpec, CertInfo, EventKind
+from ..core.models import CertificateSpec, CertInfo, EventKind, StoredCert
 from .deps import Deps
 from .hooks import run_hook
 from .recorder import Recorder, error_type
 
 
-def deploy_hook(deps: Deps, spec: CertificateSpec, info: CertInfo, record: Recorder) -> None:
-    """Run the deploy hooks after ``info`` was issued and written."""
-    stored = deps.store.current(spec.name)
+def deploy_hook(deps: Deps, spec: CertificateSpec, info: CertInfo, record: Recorder,
+                stored: StoredCert | None = None) -> None:
+    """Run the deploy hooks after ``info`` was issued and written (``stored``: that version, when the caller
+    has it at hand; else it is read again)."""
+    stored = stored if stored is not None else deps.store.current(spec.name)
     folder = stored.dir if stored is not None else None
     env = {
         "ZT_NAME": spec.name,

@@ -22,30 +22,30 @@ class PgChallengeStore:
 
     def present_token(self, token: str, key_authorization: str, order_id: int = 0) -> None:
         """Answer ``token`` with ``key_authorization`` on every host from now on (for order ``order_id``)."""
-        with self.db.transaction() as cur:
-            cur.execute("INSERT INTO tokens (token, key_authorization, order_id) VALUES (%s, %s, %s) ON CONFLICT"
-                        " (token) DO UPDATE SET key_authorization = excluded.key_authorization, order_id ="
-                        " excluded.order_id, created = now()", (token, key_authorization, order_id))
-            notify(cur, TOKENS_CHANNEL, token)  # webroot hosts write it into their web root
+        with self.db.statement() as cur:  # one statement; webroot hosts are told when it commits
+            cur.execute("WITH saved AS (INSERT INTO tokens (token, key_authorization, order_id) VALUES (%s, %s, %s)"
+                        " ON CONFLICT (token) DO UPDATE SET key_authorization = excluded.key_authorization,"
+                        " order_id = excluded.order_id, created = now() RETURNING token)"
+                        " SELECT pg_notify(%s, token) FROM saved", (token, key_authorization, order_id, TOKENS_CHANNEL))
 
     def token(self, token: str) -> str | None:
         """The key authorization for ``token``, or None."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT key_authorization FROM tokens WHERE token = %s", (token,))
             row = cur.fetchone()
         return str(row[0]) if row else None
 
     def tokens(self) -> dict[str, str]:
         """Every token presented right now, with its key authorization."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT token, key_authorization FROM tokens")
             return {str(token): str(value) for token, value in cur.fetchall()}
 
     def remove_token(self, token: str) -> None:
         """Stop answering ``token``."""
-        with self.db.transaction() as cur:
-            cur.execute("DELETE FROM tokens WHERE token = %s", (token,))
-            notify(cur, TOKENS_CHANNEL, token)
+        with self.db.statement() as cur:
+            cur.execute("WITH gone AS (DELETE FROM tokens WHERE token = %s RETURNING token)"
+                        " SELECT pg_notify(%s, token) FROM gone", (token, TOKENS_CHANNEL))
 
     def prune_tokens(self, max_age: float = TOKEN_MAX_AGE) -> int:
         """Forget the tokens a host left behind (killed before it withdrew them): those of orders that have

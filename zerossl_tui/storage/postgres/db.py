@@ -72,6 +72,23 @@ class Database:
             raise
         self._give_back(conn)
 
+    @contextmanager
+    def statement(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor for one statement, which commits by itself: one round trip to the server where
+        ``transaction()`` takes three (BEGIN, the statement, COMMIT). Hosts make dozens of these per order
+        and per deployment; under load each round trip also waits for this process's other threads."""
+        conn = self._take()
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except psycopg.Error as exc:
+            _close(conn)
+            raise self.error(exc) from None
+        except BaseException:
+            self._give_back(conn)
+            raise
+        self._give_back(conn)
+
     def error(self, exc: BaseException) -> StorageError:
         """One line for a driver error, saying that the program reconnects by itself."""
         line = one_line(exc)

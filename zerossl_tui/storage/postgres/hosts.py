@@ -31,22 +31,22 @@ class PgHosts:
 
     def record_heartbeat(self) -> None:
         """Note that this host is alive now."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO hosts (host_id, last_heartbeat) VALUES (%s, now()) ON CONFLICT (host_id)"
                         " DO UPDATE SET last_heartbeat = excluded.last_heartbeat", (self.host_id,))
 
     def record_served(self, cert: str, version: str, serial: str) -> None:
         """Note that this host now serves ``version`` (serial ``serial``) of ``cert``."""
-        with self.db.transaction() as cur:
-            cur.execute("INSERT INTO hosts (host_id, last_heartbeat) VALUES (%s, now()) ON CONFLICT (host_id)"
-                        " DO NOTHING", (self.host_id,))
-            cur.execute("INSERT INTO served (host_id, cert, version, serial, at) VALUES (%s, %s, %s, %s, now())"
-                        " ON CONFLICT (host_id, cert) DO UPDATE SET version = excluded.version,"
-                        " serial = excluded.serial, at = excluded.at", (self.host_id, cert, version, serial))
+        with self.db.statement() as cur:  # one statement: one round trip per deployment
+            cur.execute("WITH known AS (INSERT INTO hosts (host_id, last_heartbeat) VALUES (%(host)s, now())"
+                        " ON CONFLICT (host_id) DO NOTHING) INSERT INTO served (host_id, cert, version, serial, at)"
+                        " VALUES (%(host)s, %(cert)s, %(version)s, %(serial)s, now()) ON CONFLICT (host_id, cert)"
+                        " DO UPDATE SET version = excluded.version, serial = excluded.serial, at = excluded.at",
+                        {"host": self.host_id, "cert": cert, "version": version, "serial": serial})
 
     def served_versions(self) -> dict[str, str]:
         """certificate -> the version this host last recorded serving."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT cert, version FROM served WHERE host_id = %s", (self.host_id,))
             return {str(cert): str(version) for cert, version in cur.fetchall()}
 
@@ -66,7 +66,7 @@ class PgHosts:
 
     def stale_seconds(self, host_id: str) -> float | None:
         """Seconds since ``host_id``'s last heartbeat by the database clock; None when it never checked in."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT extract(epoch FROM now() - last_heartbeat) FROM hosts WHERE host_id = %s",
                         (host_id,))
             row = cur.fetchone()

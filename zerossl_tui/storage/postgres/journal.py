@@ -42,7 +42,7 @@ class PgJournal:
     def start_order(self, cert: str, at: datetime) -> int:
         """Record a new running order of this host and process; its id."""
         pid = os.getpid()
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO orders (cert, started, host_id, pid, pid_start) VALUES (%s, %s, %s, %s, %s)"
                         " RETURNING id", (cert, _utc(at), self.host_id, pid, process_start(pid)))
             row = cur.fetchone()
@@ -51,7 +51,7 @@ class PgJournal:
     def add_event(self, order_id: int, kind: str, message: str, at: datetime,
                   retry_after: float | None = None) -> None:
         """Append one event to an order."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO events (order_id, at, kind, message, retry_after) VALUES (%s, %s, %s, %s, %s)",
                         (order_id, _utc(at), str(getattr(kind, "value", kind)), message, retry_after))
 
@@ -60,7 +60,7 @@ class PgJournal:
         """Close an order with its result ('issued', 'failed', 'cancelled' or 'revoked')."""
         if result not in RESULTS or result == "running":
             raise ValueError(f"not a final order result: {result!r}")
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("UPDATE orders SET finished = %s, result = %s, error_type = %s, error_detail = %s,"
                         " serial = %s, order_url = coalesce(nullif(%s, ''), order_url) WHERE id = %s",
                         (_utc(at), result, error_type, error_detail, serial, order_url, order_id))
@@ -80,19 +80,19 @@ class PgJournal:
 
     def order_result(self, order_id: int, cert: str) -> str | None:
         """The result of one order of ``cert``; None when there is no such order."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT result FROM orders WHERE id = %s AND cert = %s", (order_id, cert))
             row = cur.fetchone()
         return str(row[0]) if row else None
 
     def note_order_url(self, order_id: int, url: str) -> None:
         """Keep an order's URL as soon as the CA created it (any host may resume it)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("UPDATE orders SET order_url = %s WHERE id = %s", (url, order_id))
 
     def resumable_order(self, cert: str, before: int) -> str:
         """The URL of the newest order of ``cert`` older than ``before`` that ended without a certificate."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT result, order_url FROM orders WHERE cert = %s AND id < %s AND result != 'revoked'"
                         " ORDER BY id DESC LIMIT 1", (cert, before))
             row = cur.fetchone()
@@ -100,7 +100,7 @@ class PgJournal:
 
     def last_orders(self) -> dict[str, OrderRecord]:
         """The newest order of every certificate (without events)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute(f"SELECT DISTINCT ON (cert) {_ORDER_COLUMNS} FROM orders ORDER BY cert, id DESC")
             rows = cur.fetchall()
         return {row[1]: _order(row, ()) for row in rows}
@@ -144,27 +144,27 @@ class PgJournal:
 
     def get_state(self, cert: str) -> RenewalState:
         """The renewal state of ``cert`` (the default state when none is stored)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT state FROM renewal_state WHERE cert = %s", (cert,))
             row = cur.fetchone()
         return state_from_doc(row[0]) if row else RenewalState()
 
     def put_state(self, cert: str, state: RenewalState) -> None:
         """Store the renewal state of ``cert``."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO renewal_state (cert, state) VALUES (%s, %s) ON CONFLICT (cert)"
                         " DO UPDATE SET state = excluded.state", (cert, Jsonb(state_to_doc(state))))
 
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT cert, state FROM renewal_state")
             rows = cur.fetchall()
         return {cert: state_from_doc(doc) for cert, doc in rows}
 
     def order_counts(self) -> dict[str, int]:
         """How many orders ended with each result (for metrics)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT result, COUNT(*) FROM orders GROUP BY result")
             rows = cur.fetchall()
         return {str(result): int(count) for result, count in rows}
@@ -173,19 +173,19 @@ class PgJournal:
 
     def add_dns_record(self, record: DnsRecord) -> None:
         """Note a TXT record just added to a zone."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO dns_records (cert, provider, fqdn, value, order_id) VALUES (%s, %s, %s, %s, %s)",
                         (record.cert, record.provider, record.fqdn, record.value, record.order_id))
 
     def remove_dns_record(self, record: DnsRecord) -> None:
         """Forget a TXT record just removed from its zone."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("DELETE FROM dns_records WHERE cert = %s AND provider = %s AND fqdn = %s AND value = %s",
                         (record.cert, record.provider, record.fqdn, record.value))
 
     def dns_records(self, cert: str | None = None) -> list[DnsRecord]:
         """Records added and not yet removed, of ``cert`` or of every certificate."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT cert, provider, fqdn, value, order_id FROM dns_records"
                         " WHERE %(cert)s::text IS NULL OR cert = %(cert)s ORDER BY id", {"cert": cert})
             rows = cur.fetchall()

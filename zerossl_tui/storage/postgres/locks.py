@@ -57,7 +57,7 @@ class PgLock:
                 self._stop.set()  # the lease ran out unrenewed: this object must win the row again
                 self._stop = None
             sent = time.monotonic()
-            with self.db.transaction() as cur:
+            with self.db.statement() as cur:
                 cur.execute(
                     "INSERT INTO locks (name, owner, token, expires) VALUES (%s, %s, %s, now() + make_interval("
                     "secs => %s)) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,"
@@ -87,7 +87,7 @@ class PgLock:
             stop.set()
             self._valid_until = 0.0
             try:
-                with self.db.transaction() as cur:
+                with self.db.statement() as cur:
                     cur.execute("DELETE FROM locks WHERE name = %s AND token = %s", (self.key, self._token))
             except StorageError:
                 pass  # nobody else can take it before the lease ends, and then anyone may
@@ -105,7 +105,7 @@ class PgLock:
         return f"{self.name}: another order for it is running{by}; try again when it has finished"
 
     def _holder(self) -> str:
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT owner FROM locks WHERE name = %s AND expires > now()", (self.key,))
             row = cur.fetchone()
         return str(row[0]) if row else ""
@@ -130,7 +130,7 @@ class PgLock:
             self._valid_until = sent + self.lease
 
     def _renew(self) -> bool:
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("UPDATE locks SET expires = now() + make_interval(secs => %s) WHERE name = %s"
                         " AND token = %s", (self.lease, self.key, self._token))
             return cur.rowcount == 1
@@ -174,7 +174,7 @@ class PgLocker:
 
     def holders(self) -> list[LockHolder]:
         """Every certificate lock whose lease has not ended, with its owner and lease end."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT name, owner, expires FROM locks WHERE expires > now() AND name LIKE %s"
                         " ORDER BY name", (CERT_PREFIX + "%",))
             rows = cur.fetchall()

@@ -94,7 +94,7 @@ class PgCertificateStore:
 
     def current(self, name: str) -> StoredCert | None:
         """The current version (the newest one if the pointer is missing); None if none was stored."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions v WHERE cert = %s ORDER BY"
                         " (version = (SELECT version FROM current_versions c WHERE c.cert = v.cert)) DESC"
                         " NULLS LAST, seq DESC LIMIT 1", (name,))
@@ -103,13 +103,13 @@ class PgCertificateStore:
 
     def current_versions(self) -> dict[str, str]:
         """certificate -> its current version, for every certificate (one query: what hosts poll)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT cert, version FROM current_versions")
             return {str(cert): str(version) for cert, version in cur.fetchall()}
 
     def current_meta(self, name: str) -> dict[str, Any] | None:
         """The current version's metadata alone (no PEM, no decryption)."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT v.meta FROM current_versions c JOIN versions v USING (cert, version)"
                         " WHERE c.cert = %s", (name,))
             row = cur.fetchone()
@@ -122,7 +122,7 @@ class PgCertificateStore:
     def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """``current_meta`` of every name in one query (those with a broken pointer one by one)."""
         chosen = list(names)
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT c.cert, v.meta FROM current_versions c JOIN versions v USING (cert, version)"
                         " WHERE c.cert = ANY(%s)", (chosen,))
             found = {str(cert): dict(meta) for cert, meta in cur.fetchall() if meta is not None}
@@ -132,7 +132,7 @@ class PgCertificateStore:
         """One stored version, or None."""
         if not _VERSION.fullmatch(version):
             return None
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE cert = %s AND version = %s",
                         (name, version))
             row = cur.fetchone()
@@ -140,13 +140,13 @@ class PgCertificateStore:
 
     def versions(self, name: str) -> list[str]:
         """The version names of ``name``, oldest first."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT version FROM versions WHERE cert = %s ORDER BY seq", (name,))
             return [str(row[0]) for row in cur.fetchall()]
 
     def names(self) -> list[str]:
         """Every certificate with stored versions, sorted."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT DISTINCT cert FROM versions ORDER BY cert")
             return [str(row[0]) for row in cur.fetchall()]
 
@@ -179,7 +179,7 @@ class PgCertificateStore:
 
     def begin_deploy(self, name: str, version: str, order_id: int) -> None:
         """Record that this host is deploying ``version``."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             self._begin_deploy(cur, name, version, order_id)
 
     def _begin_deploy(self, cur: psycopg.Cursor[Any], name: str, version: str, order_id: int) -> None:
@@ -189,7 +189,7 @@ class PgCertificateStore:
 
     def pending_deploy(self, name: str) -> PendingDeploy | None:
         """This host's deployment of ``name`` begun and not finished, if any."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT version, order_id FROM pending_deploys WHERE host_id = %s AND cert = %s",
                         (self.host_id, name))
             row = cur.fetchone()
@@ -200,14 +200,14 @@ class PgCertificateStore:
 
     def end_deploy(self, name: str) -> None:
         """This host finished deploying ``name``: forget the record."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("DELETE FROM pending_deploys WHERE host_id = %s AND cert = %s", (self.host_id, name))
 
     # -- accounts -----------------------------------------------------------------------------------
 
     def load_account(self, provider: str, directory: str = "") -> tuple[bytes | None, str]:
         """(account key PEM or None, URL or ""); an account of another directory gives its key, no URL."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT key_sealed, url, directory FROM accounts WHERE provider = %s", (provider,))
             row = cur.fetchone()
         if row is None:
@@ -220,14 +220,14 @@ class PgCertificateStore:
         """Keep the account key (sealed) and its URL and directory."""
         safe_name(provider, "provider")
         sealed = self.box.seal(_bytes(key_pem), f"account:{provider}")
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO accounts (provider, key_sealed, url, directory) VALUES (%s, %s, %s, %s)"
                         " ON CONFLICT (provider) DO UPDATE SET key_sealed = excluded.key_sealed,"
                         " url = excluded.url, directory = excluded.directory", (provider, sealed, url, directory))
 
     def load_eab_cache(self, provider: str) -> tuple[str, str]:
         """(kid, hmac key) fetched earlier, or ("", "")."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT kid, hmac_sealed FROM eab_cache WHERE provider = %s", (provider,))
             row = cur.fetchone()
         if row is None:
@@ -239,7 +239,7 @@ class PgCertificateStore:
         """Cache EAB credentials (the HMAC key sealed)."""
         safe_name(provider, "provider")
         sealed = self.box.seal(hmac_key.encode(), f"eab:{provider}")
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO eab_cache (provider, kid, hmac_sealed) VALUES (%s, %s, %s) ON CONFLICT"
                         " (provider) DO UPDATE SET kid = excluded.kid, hmac_sealed = excluded.hmac_sealed",
                         (provider, kid, sealed))
@@ -247,20 +247,20 @@ class PgCertificateStore:
     def save_pending_key(self, name: str, key_pem: Pem) -> None:
         """Keep (sealed) the key of an order in progress, so any host can resume that order."""
         sealed = self.box.seal(_bytes(key_pem), f"pending:{name}")
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("INSERT INTO pending_keys (cert, key_sealed) VALUES (%s, %s) ON CONFLICT (cert)"
                         " DO UPDATE SET key_sealed = excluded.key_sealed", (name, sealed))
 
     def pending_key(self, name: str) -> bytes | None:
         """The key of the order in progress, if any."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("SELECT key_sealed FROM pending_keys WHERE cert = %s", (name,))
             row = cur.fetchone()
         return self.box.open(row[0], f"pending:{name}") if row else None
 
     def clear_pending_key(self, name: str) -> None:
         """Forget the key of the order in progress."""
-        with self.db.transaction() as cur:
+        with self.db.statement() as cur:
             cur.execute("DELETE FROM pending_keys WHERE cert = %s", (name,))
 
 
