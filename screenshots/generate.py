@@ -129,6 +129,15 @@ async def accounts(app: Dashboard, pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def hosts(app: Dashboard, pilot: Pilot[int]) -> None:
+    """In a fleet, the Hosts view (`H`): here over a demo fleet instead of a PostgreSQL database."""
+    from zerossl_tui.devtools.demo_fleet import DemoHostsScreen
+
+    await loaded(app, pilot)
+    await app.push_screen(DemoHostsScreen(app.service, DEMO_NOW))
+    await pilot.pause()
+
+
 def seed_operations(service: CertificateService) -> None:
     """Verify endpoints in every state, two notification URLs and a registered ZeroSSL account."""
     seed_served(service)
@@ -174,7 +183,7 @@ def main() -> int:
             ("main", select("shop")), ("timeline", timeline_day), ("validity-ari", select("cdn")),
             ("issuing", issuing), ("add-form", add_form), ("eab", eab),
             ("settings", settings), ("help", help_screen), ("notifications", notifications),
-            ("accounts", accounts),
+            ("accounts", accounts), ("hosts", hosts),
         ]
         shots += [(f"theme-{theme}", themed(theme)) for theme in sorted(load_themes([shipped_dir()]).themes)]
         for name, step in shots:
