@@ -31,6 +31,7 @@ from .responders import SharedResponder
 HEARTBEAT_SECONDS = 5.0
 CHECK_SECONDS = 10.0  # the fallback look at current versions, for notifications lost while disconnected
 RETRY_SECONDS = 2.0
+DEPLOY_WORKERS = 4  # deployments of one wave of new versions that run at once
 RECHECK_SECONDS = 0.5  # a certificate left to an order of this process: look again this soon
 
 
@@ -76,21 +77,41 @@ def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
     current = _current_versions(deps)
     served = _served_versions(deps)
     behind = [n for n in sorted(deps.settings.certificates) if n in current and served.get(n) != current[n]]
-    out = DeployRound()
-    for name in behind:
-        if name in deps.running or deps.store.pending_deploy(name) is not None:
-            out.waiting.append(name)
+    pending = _pending(deps, behind)
+    out = DeployRound(waiting=[n for n in behind if n in deps.running or n in pending])
     ready = [n for n in behind if n not in out.waiting]
     if ready:
         served = _served_versions(deps)
         ready = [n for n in ready if served.get(n) != current[n]]
-    for name in ready:
-        try:
-            if _deploy_one(deps, deps.settings.certificates[name], log):
-                out.done.append(name)
-        except ZtError as exc:
-            log(f"{name}: deploying the fleet's current version failed: {exc.message}")
+    one = partial(_deploy_logged, deps, log)
+    if len(ready) <= 1:
+        out.done = [name for name in ready if one(name)]
+        return out
+    # Several at once (a renewal wave): the work is mostly waiting for the database and the disk.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(DEPLOY_WORKERS, len(ready)), thread_name_prefix="fleet deploy") as pool:
+        out.done = [name for name, ok in zip(ready, pool.map(one, ready), strict=True) if ok]
     return out
+
+
+def _pending(deps: Deps, names: list[str]) -> set[str]:
+    """Those of ``names`` whose deployment on this host is pending (one query where the store can)."""
+    if not names:
+        return set()
+    mine: Callable[[], set[str]] | None = getattr(deps.store, "pending_deploy_names", None)
+    if mine is not None:
+        return mine() & set(names)
+    return {name for name in names if deps.store.pending_deploy(name) is not None}
+
+
+def _deploy_logged(deps: Deps, log: Callable[[str], None], name: str) -> bool:
+    """``_deploy_one``, a failure logged (it never stops the other certificates)."""
+    try:
+        return _deploy_one(deps, deps.settings.certificates[name], log)
+    except ZtError as exc:
+        log(f"{name}: deploying the fleet's current version failed: {exc.message}")
+        return False
 
 
 def _current_versions(deps: Deps) -> dict[str, str]:

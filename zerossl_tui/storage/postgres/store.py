@@ -198,6 +198,12 @@ class PgCertificateStore:
         version = str(row[0])
         return PendingDeploy(version if _VERSION.fullmatch(version) else "", int(row[1]))
 
+    def pending_deploy_names(self) -> set[str]:
+        """The certificates whose deployment on this host is pending (one query for all)."""
+        with self.db.statement() as cur:
+            cur.execute("SELECT cert FROM pending_deploys WHERE host_id = %s", (self.host_id,))
+            return {str(row[0]) for row in cur.fetchall()}
+
     def end_deploy(self, name: str) -> None:
         """This host finished deploying ``name``: forget the record."""
         with self.db.statement() as cur:
