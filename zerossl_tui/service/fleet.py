@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ..core.errors import ZtError
 from ..core.models import CertificateSpec, EventKind
 from ..storage.backend import Backend
+from .deploys import pending_deploys
 from .deps import Deps, info_from_meta
 from .order_hooks import deploy_hook
 from .recorder import Recorder
@@ -58,12 +59,13 @@ class HostLog(Recorder):
 
 @dataclass
 class DeployRound:
-    """What one ``deploy_current`` did: the names deployed, and those it left to an order or a heal of
-    this process (to be looked at again shortly: that order may end without deploying, e.g. when it
-    finds that another host renewed the certificate)."""
+    """What one ``deploy_current`` did: the names deployed, those whose deployment failed, and those it
+    left to an order or a heal of this process. The last two are looked at again shortly (that order may
+    end without deploying, e.g. when it finds that another host renewed the certificate)."""
 
     done: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
@@ -77,7 +79,7 @@ def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
     current = _current_versions(deps)
     served = _served_versions(deps)
     behind = [n for n in sorted(deps.settings.certificates) if n in current and served.get(n) != current[n]]
-    pending = _pending(deps, behind)
+    pending = set(pending_deploys(deps, behind)) if behind else set()
     out = DeployRound(waiting=[n for n in behind if n in deps.running or n in pending])
     ready = [n for n in behind if n not in out.waiting]
     if ready:
@@ -85,33 +87,24 @@ def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
         ready = [n for n in ready if served.get(n) != current[n]]
     one = partial(_deploy_logged, deps, log)
     if len(ready) <= 1:
-        out.done = [name for name in ready if one(name)]
-        return out
-    # Several at once (a renewal wave): the work is mostly waiting for the database and the disk.
-    from concurrent.futures import ThreadPoolExecutor
+        results = [one(name) for name in ready]
+    else:  # several at once (a renewal wave): the work is mostly waiting for the database and the disk
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(DEPLOY_WORKERS, len(ready)), thread_name_prefix="fleet deploy") as pool:
-        out.done = [name for name, ok in zip(ready, pool.map(one, ready), strict=True) if ok]
+        with ThreadPoolExecutor(min(DEPLOY_WORKERS, len(ready)), thread_name_prefix="fleet deploy") as pool:
+            results = list(pool.map(one, ready))
+    out.done = [name for name, ok in zip(ready, results, strict=True) if ok is True]
+    out.failed = [name for name, ok in zip(ready, results, strict=True) if ok is None]
     return out
 
 
-def _pending(deps: Deps, names: list[str]) -> set[str]:
-    """Those of ``names`` whose deployment on this host is pending (one query where the store can)."""
-    if not names:
-        return set()
-    mine: Callable[[], set[str]] | None = getattr(deps.store, "pending_deploy_names", None)
-    if mine is not None:
-        return mine() & set(names)
-    return {name for name in names if deps.store.pending_deploy(name) is not None}
-
-
-def _deploy_logged(deps: Deps, log: Callable[[str], None], name: str) -> bool:
-    """``_deploy_one``, a failure logged (it never stops the other certificates)."""
+def _deploy_logged(deps: Deps, log: Callable[[str], None], name: str) -> bool | None:
+    """``_deploy_one``; None when it failed (logged: it never stops the other certificates)."""
     try:
         return _deploy_one(deps, deps.settings.certificates[name], log)
     except ZtError as exc:
         log(f"{name}: deploying the fleet's current version failed: {exc.message}")
-        return False
+        return None
 
 
 def _current_versions(deps: Deps) -> dict[str, str]:
@@ -258,6 +251,8 @@ class FleetAgent:
             self._note_down(exc)
             return RETRY_SECONDS
         self._note_up()
+        if done.failed:
+            return RETRY_SECONDS
         return RECHECK_SECONDS if done.waiting else self.check
 
     def _on_notes(self, deps: Deps, notes: list[tuple[str, str]]) -> None:
