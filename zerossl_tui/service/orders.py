@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, ZtError
 from ..core.models import CertificateSpec, CertInfo, EventKind, RenewalState
@@ -30,12 +31,19 @@ REVOKE_LOCK_WAIT = 30.0  # someone is waiting at the keyboard
 RenewResult = tuple[str, CertInfo | None, Exception | None]
 
 
+class Deferred(Exception):
+    """``run_order(wait=False)``: another process (in a fleet, maybe another host) holds the lock."""
+
+
 def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event,
-              sessions: SharedSessions | None = None) -> CertInfo | None:
+              sessions: SharedSessions | None = None, wait: bool = True) -> CertInfo | None:
     """Issue ``name`` (when ``force`` or due) under its cross-process lock; None when not due. ``sessions``:
-    the CA connections shared with the other orders of the same run."""
+    the CA connections shared with the other orders of the same run. Without ``wait``, a lock held
+    elsewhere raises Deferred at once."""
     spec = deps.certificate(name)
     lock = deps.locker.certificate(name)
+    if not wait and not lock.try_acquire():
+        raise Deferred(name)
     if not lock.acquire(timeout=LOCK_WAIT, cancel=cancel):
         if cancel.is_set():
             raise Cancelled(f"{name}: cancelled while waiting for another process to finish its order")
@@ -240,12 +248,14 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
     workers = deps.settings.renewal.concurrency
     sessions = SharedSessions(workers, deps.clock.monotonic)  # one pool, directory, nonce pool per CA
 
-    def one(name: str) -> RenewResult:
+    def one(name: str, wait: bool = True) -> RenewResult | None:
         provider = deps.certificate(name).provider
         if sessions.held(provider):
             return name, None, _postpone(deps, name, provider, sessions.slot(provider))
         try:
-            return name, run_order(deps, name, force=force, cancel=cancel, sessions=sessions), None
+            return name, run_order(deps, name, force=force, cancel=cancel, sessions=sessions, wait=wait), None
+        except Deferred:
+            return None
         except ZtError as exc:
             if isinstance(exc, RateLimited) and exc.retry_after:
                 sessions.hold(provider, exc.retry_after)
@@ -253,13 +263,24 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
 
     try:
         if len(chosen) <= 1 or workers == 1:
-            return [one(n) for n in chosen]
+            return _locked_last(chosen, one, map)
         from concurrent.futures import ThreadPoolExecutor  # only when several orders run
 
         with ThreadPoolExecutor(max_workers=min(workers, len(chosen))) as pool:
-            return list(pool.map(one, chosen))
+            return _locked_last(chosen, one, pool.map)
     finally:
         sessions.close()
+
+
+def _locked_last(names: list[str], one: Callable[..., RenewResult | None], each: Callable[..., Iterable[Any]]
+                 ) -> list[RenewResult]:
+    """``one`` over ``names`` (through ``each``, a map), those whose lock is held elsewhere after all the
+    others: a worker does not sit waiting for an order that another process, or in a fleet another host,
+    is running (it will most likely find the certificate renewed once its turn comes)."""
+    results: dict[str, RenewResult | None] = dict(zip(names, each(partial(one, wait=False), names), strict=True))
+    later = [name for name, result in results.items() if result is None]
+    results.update(zip(later, each(one, later), strict=True))
+    return [result for name in names if (result := results[name]) is not None]
 
 
 def _postpone(deps: Deps, name: str, provider: str, seconds: float) -> RateLimited:
