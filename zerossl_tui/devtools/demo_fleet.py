@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from ..core.interfaces import LockHolder
 from ..service.service import CertificateService
 from ..storage.postgres.hosts import HostInfo
+from ..storage.postgres.schema import SCHEMA_VERSION
 from ..storage.postgres.status import StorageStatus
 from ..ui.hosts_model import Fleet
 from ..ui.screens.hosts import HostsScreen
-
-SCHEMA = 2
 
 
 def demo_fleet(service: CertificateService, now: datetime) -> Fleet:
@@ -29,7 +28,7 @@ def demo_fleet(service: CertificateService, now: datetime) -> Fleet:
         HostInfo("web-3", now - timedelta(minutes=25), {n: f"0{index}ab1e" for index, n in enumerate(names[:3])}),
     )
     locks = (LockHolder("cdn", "web-1:2817", now + timedelta(seconds=24)),)
-    return Fleet(StorageStatus("postgresql", SCHEMA, hosts, locks), current)
+    return Fleet(StorageStatus("postgresql", SCHEMA_VERSION, hosts, locks), current)
 
 
 class DemoHostsScreen(HostsScreen):
