@@ -165,6 +165,32 @@ def test_daemon_keeps_short_lived_certificates_valid(home: Home, tmp_path: Path)
         server.stop()
 
 
+def test_sigterm_while_the_daemon_renews_stops_it_cleanly(local_home: Home, pebble: PebbleServer) -> None:
+    """systemd's stop: orders in flight end at their next step, nothing is left running, exit 0, no
+    traceback (an interrupt raised at an arbitrary point used to land in finalizers, printed and lost)."""
+    names = [f"t{i}" for i in range(12)]
+    for name in names:
+        add(local_home, pebble, name)
+    daemon = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "daemon"], env=local_home.env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stderr is not None
+        lines = [daemon.stderr.readline() for _ in range(2)]  # "daemon started", then "renewing 12 due"
+        assert "renewing 12 due" in lines[1], lines
+        daemon.terminate()
+        _, rest = daemon.communicate(timeout=60)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    err = "".join(lines) + rest
+    assert daemon.returncode == 0 and "daemon stopped" in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    rows = json.loads(local_home.run("list", "--json").stdout)
+    assert all(row["status"] != "issuing" for row in rows), rows
+    results = {row["name"]: (row["last_result"], row["last_error"]) for row in rows}
+    assert all(result in ("issued", "cancelled", "") for result, _ in results.values()), results
+
+
 def test_an_ari_window_outside_the_lifetime_falls_back_and_says_why(home: Home, tmp_path: Path) -> None:
     server = PebbleServer(tmp_path / "p", PebbleOptions(validity_seconds=600)).start()
     try:

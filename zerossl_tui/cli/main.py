@@ -141,13 +141,19 @@ def _progress_printer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return emit
 
 
-def _cancel_on_sigterm() -> threading.Event:
-    """SIGTERM cancels running orders and interrupts the main thread even inside a blocking request."""
+def _cancel_on_sigterm(*, graceful: bool = False) -> threading.Event:
+    """SIGTERM cancels running orders and interrupts the main thread even inside a blocking request.
+
+    ``graceful`` (the daemon): the first SIGTERM only sets the event, and the scheduler and its orders stop
+    at their next step (an exception raised at an arbitrary point could land in a finalizer, where Python
+    prints and swallows it); a second SIGTERM interrupts at once."""
     cancel = threading.Event()
 
     def stop(*_: object) -> None:
+        first = not cancel.is_set()
         cancel.set()
-        raise KeyboardInterrupt
+        if not (graceful and first):
+            raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop)
@@ -262,7 +268,7 @@ def _daemon(args: argparse.Namespace) -> int:
     from .stopping import end_promptly, stop_metrics
 
     # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
-    service, cancel = _service(args), _cancel_on_sigterm()
+    service, cancel = _service(args), _cancel_on_sigterm(graceful=True)
     server = _start_metrics(service, args.metrics) if args.metrics else None
     start_watch(service, cancel, output.log_line)
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..core.errors import LockBusy, UsageError
+from ..core.errors import Cancelled, LockBusy, UsageError
 from ..core.models import EventKind, ProviderSpec
 from .deps import Deps
 
@@ -123,6 +123,8 @@ def ensure_account(deps: Deps, provider: str, session: AcmeSession) -> AccountSt
         return session.ensure_account()
     lock = deps.locker.account(provider)
     if not lock.acquire(timeout=ACCOUNT_LOCK_WAIT, cancel=session.cancel):
+        if session.cancel.is_set():
+            raise Cancelled(f"{provider}: cancelled while waiting for the account to be registered")
         raise LockBusy(f"{provider}: another process is registering the account; try again shortly")
     try:
         directory = session.provider.directory
