@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .fsutil import ensure_dir, storage_error
+from .locks import lock_taken
 
 MARK_FILE = "daemon.lock"
 
@@ -33,20 +34,7 @@ def daemon_running(data_dir: Path) -> Iterator[None]:
 
 def daemon_holds(data_dir: Path) -> bool:
     """True when a daemon of this host is using ``data_dir`` right now."""
-    path = Path(data_dir) / MARK_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return False  # no daemon ever ran here
-    except OSError as exc:
-        raise storage_error("read", path, exc) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return lock_taken(Path(data_dir) / MARK_FILE, exclusive=True)
 
 
 def _open(data_dir: Path) -> int:

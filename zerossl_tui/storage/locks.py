@@ -139,7 +139,12 @@ def is_locked(locks_dir: Path, name: str) -> bool:
     It tests by taking a shared lock for an instant, so a ``try_acquire`` at that very moment can fail
     once: issuers should wait with ``acquire(timeout=...)`` rather than give up after one try.
     """
-    path = lock_path(locks_dir, name)
+    return lock_taken(lock_path(locks_dir, name))
+
+
+def lock_taken(path: Path, *, exclusive: bool = False) -> bool:
+    """True when another open file holds an ``flock`` on ``path`` that a shared (or, with ``exclusive``, any)
+    lock would conflict with; False when the file does not exist. Tested by locking for an instant."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
@@ -147,7 +152,7 @@ def is_locked(locks_dir: Path, name: str) -> bool:
     except OSError as exc:
         raise _open_error(path, exc) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
     finally:
