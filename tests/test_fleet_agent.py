@@ -5,7 +5,6 @@ version another host makes current is deployed here within seconds, with this ho
 from __future__ import annotations
 
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from helpers import poll
 from pgserver import free_port, pg_dsn, pg_server  # noqa: F401
 
 from zerossl_tui.service.fleet import FleetAgent
@@ -73,15 +73,6 @@ def agent_home(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> 
         agent.stop()
         other.close()
         service.close()
-
-
-def poll(check: object, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def fetch(port: int, token: str) -> str | None:

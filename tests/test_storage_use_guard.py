@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Home
+from helpers import poll
 from pgserver import pg_dsn, pg_server  # noqa: F401
 
 from zerossl_tui.devtools.pebble import PebbleServer
@@ -45,15 +46,6 @@ def refused(done: subprocess.CompletedProcess[str]) -> str:
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     return done.stderr
-
-
-def poll(check: object, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_storage_use_refuses_while_a_daemon_runs_or_an_order_holds_a_certificate(
