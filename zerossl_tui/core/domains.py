@@ -89,8 +89,8 @@ def validate_name(name: str, *, allow_wildcard: bool = False) -> str:
     if labels[0] == "*":
         if not allow_wildcard:
             raise UsageError(
-                f"wildcard {name!r} needs a dns-01 challenge, which this tool does not solve; "
-                "http-01 can only prove single names: list each name instead"
+                f"wildcard {name!r} needs the dns-01 challenge (http-01 can only prove single names): use "
+                "--challenge dns-01 --dns NAME, or list each name instead"
             )
         labels = labels[1:]
     if len(ascii_name) > 253:
