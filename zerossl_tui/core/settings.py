@@ -119,14 +119,18 @@ def _table_pattern(table: str) -> str:
 
 
 def parse_settings(
-    data: dict[str, Any], text: str = "", source: str = "settings", base_dir: str = ""
+    data: dict[str, Any], text: str = "", source: str = "settings", base_dir: str = "",
+    checked: dict[str, CertificateSpec] | None = None,
 ) -> Settings:
     """Validate a dict loaded from TOML; raise ConfigError naming the file, key and line when wrong.
 
     Paths (certfile, keyfile, webroot, ca_bundle, data_dir, ...) get ``~`` expanded, and relative ones are
     taken relative to ``base_dir`` (the settings file's folder), so that they mean the same whatever the
-    working directory of a later command.
+    working directory of a later command. ``checked``: certificates whose tables (the very same text and
+    ``base_dir``) were validated before, taken as they are (storage/settings_cache.py); the checks across
+    tables still run.
     """
+    done = checked or {}
     loc = _Locator(text)
 
     def fail(table: str, key: str | None, why: str) -> ConfigError:
@@ -144,7 +148,7 @@ def parse_settings(
         name: _parse_provider(name, body, fail, base_dir) for name, body in _subtables(data, "providers", fail)
     }
     certificates = {
-        name: _parse_certificate(name, body, fail, base_dir)
+        name: done.get(name) or _parse_certificate(name, body, fail, base_dir)
         for name, body in _subtables(data, "certificates", fail)
     }
     _check_events(tables["notify"].get("events", []), fail)

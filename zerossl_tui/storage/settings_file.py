@@ -31,6 +31,7 @@ from ..core.settings import (
     table_document,
 )
 from ..core.text import escaped
+from . import settings_cache
 from .fsutil import atomic_write, ensure_dir, kept_mode, read_bytes_or_none, through_link
 from .paths import Paths
 
@@ -51,19 +52,34 @@ def load_settings(paths: Paths) -> Settings:
     text = _read_config_text(paths.config_file)
     if text is None:
         return Settings()
-    data = parse_toml(text, paths.config_file)
+    kept = settings_cache.lookup(paths.config_file, text)  # a large file parsed before, same bytes
+    data = kept.data if kept is not None else parse_toml(text, paths.config_file)
     secrets = load_all_secrets(paths.secrets_file)
     merged = merge_dns_secrets(merge_secrets(data, secrets.get("providers", {})), secrets.get("dns", {}))
     merged = _merge_storage_password(merged, load_storage_password(paths.secrets_file))
     try:
-        return parse_settings(merged, text, source=str(paths.config_file), base_dir=str(paths.config_file.parent))
+        settings = parse_settings(merged, text, source=str(paths.config_file),
+                                  base_dir=str(paths.config_file.parent),
+                                  checked=kept.certificates if kept is not None else None)
     except ConfigError as exc:
         raise ConfigError(escaped(_without_secrets(exc.message, merged))) from None
+    if kept is None and not _secret_values(data):  # never a second copy of a secret
+        settings_cache.store(paths.config_file, text, data, settings.certificates)
+    return settings
 
 
 def _without_secrets(message: str, data: dict[str, Any]) -> str:
     """``message`` with any secret value of ``data`` (even one of the wrong type, which the schema's error
     would quote) replaced by ``<secret>``."""
+    values = _secret_values(data)
+    for text in sorted({form for v in values for form in (repr(v), str(v))}, key=len, reverse=True):
+        if len(text) >= 4:
+            message = message.replace(text, "<secret>")
+    return message
+
+
+def _secret_values(data: dict[str, Any]) -> list[Any]:
+    """Every secret value in ``data`` (provider keys, [dns.NAME] secrets, the [storage] password)."""
     providers = data.get("providers")
     bodies = providers.values() if isinstance(providers, dict) else ()
     values = [body[k] for body in bodies if isinstance(body, dict) for k in SECRET_KEYS if body.get(k)]
@@ -71,10 +87,7 @@ def _without_secrets(message: str, data: dict[str, Any]) -> str:
     storage = data.get("storage")
     if isinstance(storage, dict) and storage.get(STORAGE_SECRET):
         values.append(storage[STORAGE_SECRET])
-    for text in sorted({form for v in values for form in (repr(v), str(v))}, key=len, reverse=True):
-        if len(text) >= 4:
-            message = message.replace(text, "<secret>")
-    return message
+    return values
 
 
 def _dns_secret_values(data: dict[str, Any]) -> list[Any]:
