@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -228,6 +229,9 @@ def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-
 
 
 def _list(args: argparse.Namespace) -> int:
+    # A short process building a few objects per certificate, none in a cycle: at 10,000 certificates the
+    # cyclic collector's passes (two of them over every object) cost ~0.15 s of CPU and free nothing.
+    gc.disable()
     service = _service(args)
     output.views(service.views(), as_json=args.json, served_by=service.served_by() if args.json else None)
     return 0

@@ -80,7 +80,7 @@ def view_dict(view: CertificateView) -> dict[str, Any]:
         "provider": view.spec.provider,
         "challenge": view.spec.challenge,
         "dns": view.spec.dns or None,
-        "status": view.status.value,
+        "status": view.status,  # a StrEnum: JSON writes its value (`.value` is a slow property, 10,000 calls)
         "not_after": rfc3339(view.info.not_after) if view.info else None,
         "next_renewal": rfc3339(view.next_renewal),
         "renewal_source": view.renewal_source,

@@ -262,7 +262,7 @@ class CertificateService(OperationsApi):
         self, spec: CertificateSpec, now: datetime, state: RenewalState | None, last: OrderRecord | None,
         info: CertInfo | None,
     ) -> CertificateView:
-        state = state or RenewalState()
+        state = state or _NO_STATE
         running = spec.name in self.running or (last is not None and last.result == "running")
         decision = next_renewal(info, state, now)
         return CertificateView(
@@ -342,6 +342,9 @@ class CertificateService(OperationsApi):
     def mark_running(self, name: str, running: bool) -> None:
         """Note that an order for ``name`` runs in this process (views show it as issuing)."""
         self.running.mark(name, running)
+
+
+_NO_STATE = RenewalState()  # shared by every row without a stored state (frozen: 10,000 fewer objects)
 
 
 def _window(state: RenewalState) -> tuple[datetime, datetime] | None:
