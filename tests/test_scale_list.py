@@ -165,3 +165,28 @@ def test_a_small_settings_file_gets_no_copy(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("ZEROSSL_TUI_DATA_DIR", str(tmp_path / "data"))
     assert CertificateService(str(config)).settings.certificates["shop"].provider == "local"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.toml"]
+
+
+def meta_file(config: Path, name: str) -> Path:
+    folder = config.parent.parent / "data" / "certificates" / name
+    return folder / "versions" / (folder / "current").read_text().strip() / "meta.json"
+
+
+def test_a_meta_json_edited_in_place_behind_the_index_is_shown(home: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    """A hand edit that keeps the size and sets the modification time back still shows (the index
+    compares change times, which no tool can set back)."""
+    listed(home, capsys)  # the index holds every row
+    meta = meta_file(home, "valid")
+    text = meta.read_text()
+    rewrite(meta, text.replace('"0001AB"', '"0001AC"'))
+    row = next(r for r in json.loads(listed(home, capsys)) if r["name"] == "valid")
+    assert row["serial"] == "0001AC"
+
+
+def test_a_deleted_current_version_falls_back_as_without_the_index(home: Path, capsys: pytest.CaptureFixture[str]
+                                                                   ) -> None:
+    listed(home, capsys)
+    meta_file(home, "valid").unlink()  # the current version is now incomplete: no certificate to show
+    row = next(r for r in json.loads(listed(home, capsys)) if r["name"] == "valid")
+    assert (row["serial"], row["status"]) == (None, "never-issued")

@@ -1,12 +1,15 @@
 """An index of every certificate's current metadata, so that ``list`` and the dashboard read one small
 SQLite table instead of two files per certificate (at 10,000 certificates: 20,000 opens and reads).
 
-The files stay the truth. Each row keeps the ``current`` pointer's version and its modification time
-(ns) and size when the row was written; a reader stats the pointer (cheap: no open, no read) and uses the
-row only when all three still match. Anything else (no row, a pointer rewritten by another program or an
-older zerossl-tui, a restored backup) falls back to reading the files, and the row is refreshed. Any SQLite
-trouble (a read-only folder, a damaged index) just means the files are read: the index is a cache, never
-needed for correctness, and deleting it loses nothing.
+The files stay the truth. Each row keeps the ``current`` pointer's version and a stamp of both files it
+stands for, the pointer and that version's ``meta.json`` (status-change time in ns, size and inode of
+each), taken when the row was written; a reader stats the two (cheap: no open, no read) and uses the row
+only when the stamp still matches. Anything else (no row, a pointer rewritten by another program or an
+older zerossl-tui, a meta.json edited or deleted by hand, a restored backup) falls back to reading the
+files, and the row is refreshed. The change time (``st_ctime_ns``) is used, not the modification time: a
+tool that writes in place and sets the modification time back still changes it. Any SQLite trouble (a
+read-only folder, a damaged index) just means the files are read: the index is a cache, never needed for
+correctness, and deleting it loses nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from typing import Any
 
 INDEX_FILE = "meta-index.sqlite3"
 BUSY_TIMEOUT_MS = 5000
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
-           "mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, ino INTEGER NOT NULL, meta TEXT NOT NULL)")
-Stamp = tuple[int, int, int]  # the pointer's (mtime_ns, size, inode): a rewrite (a rename) changes the inode
+POINTER = "current"
+META_FILE = "meta.json"
+# current_meta (before): stamped the pointer alone, by its modification time; its rows are not trusted.
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
+           "stamp TEXT NOT NULL, meta TEXT NOT NULL)")
+Stamp = str  # "ctime_ns:size:inode" of the pointer, "/", the same of the version's meta.json
 Meta = dict[str, Any]
 
 
@@ -43,14 +49,14 @@ class MetaIndex:
             if db is None:
                 return {}
             try:
-                found = db.execute("SELECT name, version, mtime_ns, size, ino, meta FROM current_meta").fetchall()
+                found = db.execute("SELECT name, version, stamp, meta FROM current_meta_v2").fetchall()
             except sqlite3.Error:
                 return {}
-        return {row[0]: (row[1], (row[2], row[3], row[4]), row[5]) for row in found}
+        return {row[0]: (row[1], row[2], row[3]) for row in found}
 
     def put(self, entries: Iterable[tuple[str, str, Stamp, Meta]]) -> None:
         """Record (name, version, pointer stamp, meta) rows, in one transaction."""
-        values = [(n, v, *s, json.dumps(m, sort_keys=True, default=str)) for n, v, s, m in entries]
+        values = [(n, v, s, json.dumps(m, sort_keys=True, default=str)) for n, v, s, m in entries]
         if not values:
             return
         with self._guard:
@@ -59,7 +65,7 @@ class MetaIndex:
                 return
             try:
                 with db:
-                    db.executemany("INSERT OR REPLACE INTO current_meta VALUES (?, ?, ?, ?, ?, ?)", values)
+                    db.executemany("INSERT OR REPLACE INTO current_meta_v2 VALUES (?, ?, ?, ?)", values)
             except sqlite3.Error:
                 self._broken = True
 
@@ -81,6 +87,7 @@ class MetaIndex:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last rows on power loss is fine
             db.execute(_SCHEMA)
+            db.execute("DROP TABLE IF EXISTS current_meta")  # the older index's rows (see _SCHEMA)
         except sqlite3.Error:
             self._broken = True
             return None
@@ -88,44 +95,59 @@ class MetaIndex:
         return db
 
 
-def pointer_stamp(pointer: str | Path) -> tuple[str, Stamp] | None:
-    """(the version named in ``pointer``, its stamp); None when it is missing or unreadable."""
+def pointer_version(pointer: str | Path) -> tuple[str, str] | None:
+    """(the version named in ``pointer``, the pointer's stamp as read); None when missing or unreadable."""
     try:
         with open(pointer, "rb") as handle:
-            stat = os.fstat(handle.fileno())
-            return handle.read(200).decode("ascii", "replace").strip(), (stat.st_mtime_ns, stat.st_size,
-                                                                         stat.st_ino)
+            return handle.read(200).decode("ascii", "replace").strip(), _stamp(os.fstat(handle.fileno()))
     except OSError:
         return None
 
 
-def stat_stamp(pointer: str | Path) -> Stamp | None:
-    """The pointer's stamp without reading it; None when it is missing."""
+def current_stamp(folder: str, version: str) -> Stamp | None:
+    """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator) for
+    ``version``: its pointer and that version's meta.json; None when either is missing."""
     try:
-        stat = os.stat(pointer)
-    except OSError:
+        pointer = os.stat(folder + POINTER)
+        meta = os.stat(f"{folder}versions{os.sep}{version}{os.sep}{META_FILE}")
+    except (OSError, ValueError):
         return None
-    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+    return f"{_stamp(pointer)}/{_stamp(meta)}"
 
 
-def cached_metas(index: MetaIndex, names: Iterable[str], pointer_of: Callable[[str], str | Path],
+def _stamp(stat: os.stat_result) -> str:
+    return f"{stat.st_ctime_ns}:{stat.st_size}:{stat.st_ino}"
+
+
+def stamped_entry(folder: str) -> tuple[str, Stamp] | None:
+    """(current version, its stamp) when the pointer read and the stamp taken agree; None otherwise (being
+    rewritten, or missing)."""
+    read = pointer_version(folder + POINTER)
+    if read is None:
+        return None
+    stamp = current_stamp(folder, read[0])
+    return (read[0], stamp) if stamp is not None and stamp.startswith(read[1] + "/") else None
+
+
+def cached_metas(index: MetaIndex, names: Iterable[str], folder_of: Callable[[str], str],
                  read: Callable[[str], Meta | None]) -> dict[str, Meta | None]:
-    """The current meta of every name: from the index where the pointer is unchanged, else ``read(name)``
-    (the files), refreshing the index with what was read."""
+    """The current meta of every name: from the index where its pointer and meta.json are unchanged, else
+    ``read(name)`` (the files), refreshing the index with what was read. ``folder_of(name)``: the
+    certificate's folder, ending with a separator."""
     rows = index.rows()
     out: dict[str, Meta | None] = {}
     hits: list[tuple[str, str]] = []
     fresh: list[tuple[str, str, Stamp, Meta]] = []
     for name in names:
-        pointer = pointer_of(name)
+        folder = folder_of(name)
         row = rows.get(name)
-        if row is not None and stat_stamp(pointer) == row[1]:
+        if row is not None and current_stamp(folder, row[0]) == row[1]:
             hits.append((name, row[2]))
             continue
-        stamped = pointer_stamp(pointer)  # before reading: a rewrite meanwhile shows as a changed stamp
+        before = stamped_entry(folder)  # before reading: a rewrite meanwhile shows as a changed stamp
         out[name] = meta = read(name)
-        if meta is not None and stamped is not None and stat_stamp(pointer) == stamped[1]:
-            fresh.append((name, stamped[0], stamped[1], meta))
+        if meta is not None and before is not None and current_stamp(folder, before[0]) == before[1]:
+            fresh.append((name, before[0], before[1], meta))
     for (name, _text), meta in zip(hits, _loads_all([text for _name, text in hits]), strict=True):
         out[name] = meta if meta is not None else read(name)
     index.put(fresh)

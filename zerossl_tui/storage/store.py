@@ -32,7 +32,7 @@ from ..core.errors import StorageError, UsageError
 from ..core.models import CertificateSpec, PendingDeploy, StoredCert
 from .deploy import Target, deploy_files, remove_stale_temps, targets
 from .fsutil import atomic_write, ensure_dir, fsync_dir, read_bytes_or_none, replace_with, storage_error, write_temp
-from .meta_index import MetaIndex, cached_metas, pointer_stamp
+from .meta_index import MetaIndex, cached_metas, stamped_entry
 from .paths import accounts_dir, cert_dir, safe_name
 
 KEY_FILE = "privkey.pem"
@@ -84,8 +84,8 @@ class CertStore:
         stored = self._load(name, version)
         if stored is None:
             raise StorageError(f"cannot read back {versions / version} right after writing it")
-        if (stamped := pointer_stamp(pointer)) is not None and stamped[0] == version:
-            self._index.put([(name, version, stamped[1], stored.meta)])
+        if (entry := stamped_entry(f"{pointer.parent}{os.sep}")) is not None and entry[0] == version:
+            self._index.put([(name, version, entry[1], stored.meta)])
         return stored
 
     def current(self, name: str) -> StoredCert | None:
@@ -108,10 +108,10 @@ class CertStore:
         return stored.meta if stored else None
 
     def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        """``current_meta`` of every name, from the index where the ``current`` pointer is unchanged (one
-        stat per certificate instead of two file reads: see meta_index.py)."""
+        """``current_meta`` of every name, from the index where the ``current`` pointer and its meta.json
+        are unchanged (two stats per certificate instead of two file reads: see meta_index.py)."""
         base = f"{self.data_dir}{os.sep}certificates{os.sep}"  # strings: pathlib costs more than the stat
-        return cached_metas(self._index, names, lambda n: f"{base}{safe_name(n, 'certificate')}{os.sep}{POINTER}",
+        return cached_metas(self._index, names, lambda n: f"{base}{safe_name(n, 'certificate')}{os.sep}",
                             self.current_meta)
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
