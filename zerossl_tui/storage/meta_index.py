@@ -26,7 +26,8 @@ INDEX_FILE = "meta-index.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 POINTER = "current"
 META_FILE = "meta.json"
-# current_meta (before): stamped the pointer alone, by its modification time; its rows are not trusted.
+# current_meta (the older table): stamped the pointer alone, by its modification time. Its rows are not read;
+# it is left for an older zerossl-tui sharing this folder (dropping it would make that one rebuild it each run).
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
            "stamp TEXT NOT NULL, meta TEXT NOT NULL)")
 Stamp = str  # "ctime_ns:size:inode" of the pointer, "/", the same of the version's meta.json
@@ -87,7 +88,6 @@ class MetaIndex:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last rows on power loss is fine
             db.execute(_SCHEMA)
-            db.execute("DROP TABLE IF EXISTS current_meta")  # the older index's rows (see _SCHEMA)
         except sqlite3.Error:
             self._broken = True
             return None
