@@ -68,7 +68,7 @@ def lookup(config_file: Path, text: str) -> Parsed | None:
 def store(config_file: Path, text: str, data: dict[str, Any], certificates: dict[str, CertificateSpec]) -> None:
     """Keep ``data`` (settings.toml's TOML, without secrets: the caller checks) and the validated
     ``certificates`` for the next load; best effort."""
-    if len(text) < MIN_BYTES:
+    if len(text) < MIN_BYTES or not _ours(config_file.parent):
         return
     raw = data.get("certificates") or {}
     kept = {name: _values(spec) for name, spec in certificates.items() if not _reads_passwd(raw.get(name))}
@@ -77,6 +77,15 @@ def store(config_file: Path, text: str, data: dict[str, Any], certificates: dict
         atomic_write(cache_path(config_file), body.encode("utf-8"), 0o600)
     except (OSError, ValueError, TypeError, ZtError):
         pass  # a TOML date (not JSON), a read-only folder: no copy, the file is parsed each time
+
+
+def _ours(folder: Path) -> bool:
+    """Whether ``folder`` belongs to this user: root listing a user's settings leaves no root-owned copy
+    there (the user's runs would ignore it, see ``_read``)."""
+    try:
+        return folder.stat().st_uid == os.geteuid()
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> dict[str, Any] | None:
