@@ -5,8 +5,9 @@ The settings file stays the truth: the copy is used only when the SHA-256 of the
 every load, equals the digest the copy was made from, so any change (an edit by hand, another process's
 save, a restored backup) is a miss and the file is parsed again. What a certificate table's validation
 reads besides its own text is in the key too: the settings file's folder (relative paths), ``$HOME``
-(``~/`` paths) and the stamps of the validating code (``zerossl_tui/core``); a table with a ``~user`` path
-(the password database) is never kept validated and is checked again at each load.
+(``~/`` paths), the stamps of the validating code (``zerossl_tui/core``) and the versions of Python and
+``idna``; a table with a ``~user`` path (the password database) is never kept validated and is checked
+again at each load.
 
 Kept: settings.toml's own data only, never secrets.toml's, and nothing when settings.toml itself holds a
 secret (the caller checks): no second copy of any secret. The copy is JSON (loading it runs no code), 0600,
@@ -104,9 +105,14 @@ def _read(path: Path) -> dict[str, Any] | None:
 def _key(config_file: Path, text: str) -> str:
     """Everything the parsed and validated result depends on, as one digest."""
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
-    digest.update(repr((FORMAT, sys.version_info[:2], str(config_file.parent), os.environ.get("HOME"),
+    digest.update(repr((FORMAT, sys.version, _idna_version(), str(config_file.parent), os.environ.get("HOME"),
                         _code_stamp())).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def _idna_version() -> str:
+    """The version of ``idna``, which the name rules use (core/domains.py imports it)."""
+    return str(getattr(sys.modules.get("idna"), "__version__", ""))
 
 
 def _code_stamp() -> list[tuple[str, int, int]]:
