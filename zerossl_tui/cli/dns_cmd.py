@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 from ..core.dnsconf import masked, parse_options
-from ..core.models import ProgressEvent
+from ..core.errors import DnsError, ZtError
+from ..core.models import EventKind, ProgressEvent
 from .manual import manual_factory
 from .output import progress as print_progress
 from .output import say
@@ -65,12 +66,27 @@ def _text(value: Any) -> str:
 def _test(service: Any, args: argparse.Namespace, cancel: threading.Event) -> int:
     service.manual_dns = manual_factory(args.non_interactive)
     lock = threading.Lock()
+    held: list[ProgressEvent] = []
 
     def emit(event: ProgressEvent) -> None:
-        if not args.quiet:
+        if event.kind is EventKind.DNS_CLEANUP_FAILED:
+            held.append(event)  # said once, in the error line that follows
+        elif not args.quiet:
             with lock:
                 print_progress(event)
 
-    fqdn = service.test_dns(args.name, args.domain, progress=emit, cancel=cancel)
+    try:
+        fqdn = service.test_dns(args.name, args.domain, progress=emit, cancel=cancel)
+    except DnsError as exc:
+        raise DnsError(exc.message + (LEFT_BEHIND if held else "")) from None
+    except ZtError:
+        for event in held:  # cancelled: the removal's failure is news of its own
+            print_progress(event)
+        raise
     say(f"DNS provider {args.name}: ok: a TXT record at {fqdn} was added, seen by every resolver and removed")
     return 0
+
+
+# A failed test whose record could not be removed either: the record is journaled, and the next renew,
+# daemon start or dashboard removes it (one error line, not a second line about the removal).
+LEFT_BEHIND = "; its test record may remain in the zone: the next renew or daemon start removes it"

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from ...core.errors import DnsError, UsageError
 from .lookup import ZoneFinder, absolute, plain
@@ -115,7 +116,8 @@ class LexiconProvider(DnsProvider):
             return kind(f"{self.who}: {where} refused the request: HTTP {status} {reason}{hint}")
         if isinstance(exc, requests.exceptions.ConnectionError):
             where = urlsplit(getattr(exc.request, "url", "") or "").netloc or "the provider's API"
-            return DnsError(f"{self.who}: cannot connect to {where}: check its address and the network")
+            kind = DnsRefused if _never_sent(exc) else DnsError  # no connection: nothing was added
+            return kind(f"{self.who}: cannot connect to {where}: check its address and the network")
         if isinstance(exc, requests.exceptions.Timeout):
             return DnsError(f"{self.who}: the provider's API did not answer in time")
         return DnsError(f"{self.who}: {type(exc).__name__}: {self._scrub(str(exc))}")
@@ -126,3 +128,11 @@ class LexiconProvider(DnsProvider):
             if value and len(value) >= 4 and SECRET_OPTION.search(key):
                 line = line.replace(value, "***")
         return line or "no details"
+
+
+def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether the request never left: no connection was made (refused, no route, name unknown, connect
+    timeout), so the provider cannot have added anything and there is nothing to remove."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(
+        reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
