@@ -1,7 +1,8 @@
 """The renewal scheduler shared by the dashboard and `zerossl-tui daemon`.
 
 It sleeps until the earliest next-renewal moment (not on a fixed poll), wakes early when told (settings
-changed, cancel), and renews what is due with the service's concurrency limit.
+changed, cancel) or when another process changed the journal (a `revoke` makes a certificate due at once),
+and renews what is due with the service's concurrency limit.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ MAX_SLEEP = 3600.0
 MIN_SLEEP = 0.5
 MIN_RETRY = 2.0  # after a failed look (storage away): 2, 4, 8 ... seconds
 MAX_RETRY = 60.0
+# How often a sleeping scheduler asks whether another process changed the journal: a revoke is noticed
+# within seconds, and a dashboard or cron run writing all the time wakes it at most this often.
+STORE_EVERY = 2.0
 
 
 class Scheduler:
@@ -129,14 +133,30 @@ class Scheduler:
         return max(MIN_SLEEP, min(MAX_SLEEP, delay))
 
     def _sleep(self, seconds: float) -> None:
-        """Sleep until ``seconds`` pass, a wake-up, a cancel, or a change of the settings file."""
-        end = self.service.clock.monotonic() + seconds
+        """Sleep until ``seconds`` pass, a wake-up, a cancel, a change of the settings file, or a change that
+        another process made to the journal (a `revoke` makes a certificate due at once)."""
+        clock = self.service.clock
+        end = clock.monotonic() + seconds
         stamp = _mtime(self.service.config_file)
+        store, store_look = self._store_stamp(), clock.monotonic() + STORE_EVERY
         while not self.cancel.is_set() and not self._wake.is_set():
-            left = end - self.service.clock.monotonic()
+            left = end - clock.monotonic()
             if left <= 0 or _mtime(self.service.config_file) != stamp:
                 return
+            if clock.monotonic() >= store_look:
+                if self._store_stamp() != store:
+                    return
+                store_look = clock.monotonic() + STORE_EVERY
             self._wake.wait(min(left, 1.0))
+
+    def _store_stamp(self) -> object:
+        """What changes when another process writes renewal state (None when the backend cannot tell: a
+        fleet's PostgreSQL, or a service without a journal)."""
+        version = getattr(getattr(self.service, "journal", None), "data_version", None)
+        try:
+            return version() if version is not None else None
+        except ZtError:
+            return None  # storage away: the next look reports it
 
 
 def _mtime(path: Path) -> float:

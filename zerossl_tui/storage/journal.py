@@ -197,6 +197,15 @@ class Journal:
             rows = db.execute("SELECT result, COUNT(*) FROM orders GROUP BY result").fetchall()
         return {str(result): int(count) for result, count in rows}
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another process: a `revoke`, the dashboard)
+        commits to the journal, and not for this one's own writes: SQLite's ``PRAGMA data_version``."""
+        with self._lock:
+            try:
+                return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+
     # -- dns-01 records ------------------------------------------------------------------------------
 
     def add_dns_record(self, record: DnsRecord) -> None:
