@@ -23,6 +23,7 @@ _KID = re.compile(r"[\x21-\x7e]{1,256}")
 _URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 PATH_MAX, NAME_MAX = 4096, 255  # Linux limits: a longer path is accepted here but fails at every write
 URL_MAX = 2048  # what HTTP clients and servers reliably accept in a request line
+ENDPOINTS_MAX = 100  # as many as a certificate may have names
 SHOWN_VALUE = 60  # characters of a wrong value quoted in an error (a 5 MB value must not fill the screen)
 
 
@@ -115,6 +116,26 @@ def check_text(field: str, value: Any) -> Any:
     return value
 
 
+TEXT_MAX = 4096  # a hook command, profile or root name: longer is a paste gone wrong, not a setting
+LINE_FIELDS = ("deploy_hook", "failure_hook", "profile", "required_profile", "preferred_chain", "http_bind",
+               "owner", "group")
+# Control characters but tab and newline (a shell hook may span lines): an escape sequence in a setting would
+# be replayed on the terminal of whoever reads it later.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def check_line(field: str, value: str) -> str:
+    """A short text setting (a hook, a profile, a root's name): at most TEXT_MAX characters, no control
+    characters such as escape sequences. Never echoes the value."""
+    check_text(field, value)
+    name = field.replace("_", "-")
+    if len(value) > TEXT_MAX:
+        raise UsageError(f"{name} is {len(value)} characters long: give at most {TEXT_MAX}")
+    if _CONTROL.search(value):
+        raise UsageError(f"{name} contains a control character (such as an escape sequence): type plain text")
+    return value
+
+
 def check_port(port: int | str) -> int:
     """A TCP port from 1 to 65535."""
     try:
@@ -169,7 +190,10 @@ def build_certificate(
         raise UsageError("no provider given: name one with --provider (see `provider add`)")
     values = {k: v for k, v in changes.items() if v is not None}
     for key, value in values.items():
-        check_text(key, value)
+        if key in LINE_FIELDS:
+            check_line(key, value)
+        else:
+            check_text(key, value)
     if values.get("dns") and "challenge" not in values:
         values["challenge"] = "dns-01"  # naming a DNS provider says which challenge is meant
     _absolute_paths(values, CERTIFICATE_PATHS)
@@ -248,8 +272,11 @@ def build_provider(
 
 def check_endpoints(endpoints: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6) endpoints to verify, as a tuple; UsageError naming a bad one."""
+    if len(endpoints) > ENDPOINTS_MAX:
+        raise UsageError(f"{len(endpoints)} verify endpoints given: give at most {ENDPOINTS_MAX}")
     for endpoint in endpoints:
-        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", endpoint)
+        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]{1,253}):(\d{1,5})", endpoint)
         if not match or not 1 <= int(match.group(2)) <= 65535:
-            raise UsageError(f"verify endpoint {endpoint!r} must be HOST:PORT, like 127.0.0.1:443 or [::1]:443")
+            raise UsageError(f"verify endpoint {shown(endpoint)} must be HOST:PORT, like 127.0.0.1:443 or "
+                             "[::1]:443")
     return tuple(endpoints)

@@ -26,6 +26,8 @@ from ...core.validate import build_certificate, check_domains, check_port, check
 from ..blocking import error_text, run_blocking
 from ..messages import Answer
 from ..text import literal
+from .cert_more import LABELS as MORE_LABELS
+from .cert_more import more_checks, more_rows, more_values
 from .touched import Touched
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
                 yield self._row("Keyfile", Input(spec.keyfile if spec else "", id="keyfile",
                                                  placeholder="(optional) /etc/ssl/site/privkey.pem",
                                                  tooltip=DOCS["keyfile"]))
+                yield from more_rows(spec)
             if not editing:
                 yield Checkbox("Issue it now", value=True, id="issue_now")
             yield Label("", id="error")
@@ -145,6 +148,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
             options["http_port"] = text["http_port"] or "80"
             options["webroot"] = ""
         options.update(self._challenge_values())
+        options.update(more_values(self))
         provider = self.query_one("#provider", Select).value
         return text["name"], split_domains(text["domains"]), str(provider), options
 
@@ -187,7 +191,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
         if bool(options["certfile"]) != bool(options["keyfile"]):
             missing = "keyfile" if options["certfile"] else "certfile"
             checks.append((missing, _raiser("Certfile and Keyfile go together: fill in both or neither")))
-        return checks
+        return checks + more_checks(options)
 
     def _check_name(self, name: str) -> None:
         if self.spec is not None:
@@ -277,7 +281,7 @@ class CertificateForm(ModalScreen[FormResult | None]):
 
 LABELS = {"name": "Name", "domains": "Domains", "provider": "Provider", "http_port": "HTTP port",
           "http_bind": "Bind address", "challenge": "Challenge", "dns": "DNS provider",
-          "webroot": "Webroot", "certfile": "Certfile", "keyfile": "Keyfile"}
+          "webroot": "Webroot", "certfile": "Certfile", "keyfile": "Keyfile", **MORE_LABELS}
 
 
 def _check_domains(domains: list[str], challenge: str) -> None:
