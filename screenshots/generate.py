@@ -81,9 +81,13 @@ async def timeline_day(app: Dashboard, pilot: Pilot[int]) -> None:
 
 
 async def add_form(app: Dashboard, pilot: Pilot[int]) -> None:
-    """The add form, with a mistake being pointed out as it is typed."""
+    """The add form scrolled to its hooks and verify endpoints, with a mistake being pointed out as it is
+    typed."""
     await loaded(app, pilot)
     await pilot.press("a", *"news", "tab", *"news.example.com, *.example.com")
+    while app.focused is not None and app.focused.id != "deploy_hook":
+        await pilot.press("tab")
+    await pilot.press(*"systemctl reload nginx", "tab", "tab", *"127.0.0.1:443")
 
 
 async def eab(app: Dashboard, pilot: Pilot[int]) -> None:
