@@ -134,7 +134,7 @@ def test_edit_form_shows_saved_settings_and_clears_one(demo: CertificateService)
     ("deploy_hook", "--deploy-hook", "x" * 100_000),
     ("preferred_chain", "--preferred-chain", "\x9b31mRoot"),
     ("verify", "--verify", "h" * 100_000 + ":443"),
-])
+], ids=["escape-sequence", "100kB-hook", "c1-csi", "100kB-endpoint"])
 def test_hostile_values_are_refused_in_the_command_lines_words(demo: CertificateService, home: Home, field: str,
                                                               option: str, value: str) -> None:
     done = home.run("add", "cli", "-d", "cli.example.com", "--provider", "zerossl", option, value)

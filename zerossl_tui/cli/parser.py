@@ -168,6 +168,8 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--keyfile", metavar="F", help=DOCS["keyfile"])
     p.add_argument("--fullchain", metavar="F", help=DOCS["fullchain"])
     p.add_argument("--chainfile", metavar="F", help=DOCS["chainfile"])
+    p.add_argument("--owner", metavar="USER", help=DOCS["owner"])
+    p.add_argument("--group", metavar="GROUP", help=DOCS["group"])
     p.add_argument("--reuse-key", action=argparse.BooleanOptionalAction, default=None, help=DOCS["reuse_key"])
     p.add_argument("--deploy-hook", metavar="CMD", help=DOCS["deploy_hook"])
     p.add_argument("--failure-hook", metavar="CMD", help=DOCS["failure_hook"])
@@ -239,7 +241,7 @@ DNS_OPTION_KEYS = ("type", "server", "tsig_key_name", "tsig_secret", "tsig_algor
 
 CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile", "keyfile", "fullchain",
                     "chainfile", "reuse_key", "deploy_hook", "failure_hook", "profile", "required_profile",
-                    "verify", "preferred_chain", "challenge", "dns")
+                    "verify", "preferred_chain", "challenge", "dns", "owner", "group")
 
 
 def _ops_commands(cmd: Any) -> None:

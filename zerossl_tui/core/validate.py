@@ -136,6 +136,24 @@ def check_line(field: str, value: str) -> str:
     return value
 
 
+def check_account(field: str, name: str) -> str:
+    """``owner`` (a user) or ``group`` of the served files: a number, or a name this system knows (the
+    deploy would otherwise fail at the first renewal, long after the typo). Empty stays empty."""
+    import grp
+    import pwd
+
+    if not name or name.isdecimal():
+        return name
+    lookup = pwd.getpwnam if field == "owner" else grp.getgrnam
+    try:
+        lookup(name)
+    except KeyError:
+        kind = "user" if field == "owner" else "group"
+        raise UsageError(f"{field} {shown(name)}: there is no {kind} of that name on this system: give an "
+                         f"existing {kind} or its number") from None
+    return name
+
+
 def check_port(port: int | str) -> int:
     """A TCP port from 1 to 65535."""
     try:
@@ -197,6 +215,8 @@ def build_certificate(
     if values.get("dns") and "challenge" not in values:
         values["challenge"] = "dns-01"  # naming a DNS provider says which challenge is meant
     _absolute_paths(values, CERTIFICATE_PATHS)
+    for key in ("owner", "group"):
+        check_account(key, values.get(key, ""))
     if "key_type" in values:
         check_key_type(values["key_type"])
     if "verify" in values:
@@ -251,7 +271,8 @@ def build_provider(
 ) -> ProviderSpec:
     """A validated ProviderSpec from user input; unset values keep ``base``'s."""
     validate_entry_name(name, "provider")
-    values = {k: check_text(k, v.strip()) for k, v in changes.items() if v is not None}
+    values = {k: (check_line if k in LINE_FIELDS else check_text)(k, v.strip()) for k, v in changes.items()
+              if v is not None}
     _absolute_paths(values, ("ca_bundle",))
     spec = base or ProviderSpec(name=name, directory=BUILTIN_PROVIDERS.get(name, ""))
     directory = values.get("directory", spec.directory)

@@ -12,7 +12,7 @@ from ..core.errors import UsageError
 from ..core.models import DnsSpec
 from ..core.settings import Settings
 
-COMMON = ("zone", "resolvers", "propagation_timeout")
+COMMON = ("zone", "resolvers", "propagation_timeout", "ttl")
 TYPE_FIELDS: dict[str, tuple[str, ...]] = {
     "rfc2136": ("server", "tsig_key_name", "tsig_algorithm", "tsig_secret"),
     "lexicon": ("lexicon_provider", "options"),
@@ -24,7 +24,7 @@ SECRET_FIELDS = ("tsig_secret", "options")  # password inputs; left empty on edi
 LABELS = {"server": "Server", "tsig_key_name": "TSIG key name", "tsig_algorithm": "TSIG algorithm",
           "tsig_secret": "TSIG secret", "lexicon_provider": "Lexicon provider", "options": "Options",
           "command": "Command", "timeout": "Timeout (s)", "zone": "Zone", "resolvers": "Resolvers",
-          "propagation_timeout": "Propagation (s)"}
+          "propagation_timeout": "Propagation (s)", "ttl": "TXT TTL (s)"}
 TARGET = {"rfc2136": "server", "lexicon": "lexicon_provider", "exec": "command"}
 
 
@@ -64,6 +64,7 @@ def form_text(spec: DnsSpec) -> dict[str, str]:
     text["resolvers"] = ", ".join(spec.resolvers)
     text["propagation_timeout"] = f"{spec.propagation_timeout:g}"
     text["timeout"] = f"{spec.timeout:g}"
+    text["ttl"] = str(spec.ttl)
     text["tsig_algorithm"] = spec.tsig_algorithm
     return text
 
@@ -74,7 +75,7 @@ def values_of(kind: str, text: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {"type": kind}
     for key in (*TYPE_FIELDS.get(kind, ()), *COMMON):
         raw = text.get(key, "").strip()
-        if not raw and (key in SECRET_FIELDS or key in ("propagation_timeout", "timeout")):
+        if not raw and (key in SECRET_FIELDS or key in ("propagation_timeout", "timeout", "ttl")):
             continue
         values[key] = _parse(key, raw)
     return values
@@ -85,6 +86,10 @@ def _parse(key: str, raw: str) -> Any:
         return [part for part in re.split(r"[\s,]+", raw) if part]
     if key == "options":
         return parse_options(raw.split())
+    if key == "ttl":
+        if not raw.isdecimal():
+            raise UsageError(f"{LABELS[key]}: type a whole number of seconds, such as 60")
+        return int(raw)
     if key in ("propagation_timeout", "timeout"):
         try:
             number = float(raw)

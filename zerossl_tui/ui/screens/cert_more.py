@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Input, Label
 from ...core.errors import UsageError
 from ...core.models import CertificateSpec
 from ...core.settings import CERTIFICATE_FIELDS
-from ...core.validate import check_endpoints, check_line, check_path, check_text
+from ...core.validate import check_account, check_endpoints, check_line, check_path, check_text
 
 DOCS = {f.key: f.doc for f in CERTIFICATE_FIELDS}
 
@@ -42,6 +42,8 @@ MORE = (
     More("required_profile", "Need profile", "(optional) refuse the order without this profile"),
     More("fullchain", "Fullchain", "(optional) /etc/ssl/site/fullchain.pem"),
     More("chainfile", "Chain file", "(optional) /etc/ssl/site/chain.pem"),
+    More("owner", "Files' owner", "(optional) user owning the served files"),
+    More("group", "Files' group", "(optional) group of the served files: key 0640"),
 )
 MORE_KEYS = tuple(field.key for field in MORE)
 LABELS = {field.key: field.label for field in MORE} | {"reuse_key": "Reuse key"}
@@ -86,6 +88,8 @@ def more_checks(values: dict[str, Any]) -> list[tuple[str, Any]]:
     for key in MORE_KEYS:
         if key in PATHS:
             checks.append((key, lambda key=key: _check_file(key, values[key])))
+        elif key in ("owner", "group"):
+            checks.append((key, lambda key=key: check_account(key, check_line(key, values[key]))))
         elif key != "verify":
             checks.append((key, lambda key=key: check_line(key, values[key])))
     return checks

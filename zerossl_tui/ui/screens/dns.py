@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 PLACEHOLDERS = {"server": "127.0.0.1:53", "tsig_key_name": "acme", "tsig_secret": "base64 secret",
                 "lexicon_provider": "cloudflare, route53, powerdns, …", "options": "auth_token=… KEY=VALUE",
                 "command": "/usr/local/bin/dns-hook", "timeout": "60", "zone": "(found by SOA queries)",
-                "resolvers": "(the zone's authoritative servers)", "propagation_timeout": "120"}
+                "resolvers": "(the zone's authoritative servers)", "propagation_timeout": "120",
+                "ttl": "60"}
 
 
 @dataclass

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 DOCS = {f.key: f.doc for f in PROVIDER_FIELDS}
 FIELDS = (("Name", "name", "myca"), ("Directory", "directory", "https://acme.example.com/directory"),
-          ("CA bundle", "ca_bundle", "(optional) /path/to/ca.pem"), ("Email", "email", "ops@example.com"))
+          ("CA bundle", "ca_bundle", "(optional) /path/to/ca.pem"), ("Email", "email", "ops@example.com"),
+          ("Prefer chain", "preferred_chain", "(optional) root's name, such as ISRG Root X1"))
 
 
 class ProviderForm(ModalScreen[str | None]):
@@ -37,7 +38,7 @@ class ProviderForm(ModalScreen[str | None]):
         self.saving = False
 
     def compose(self) -> ComposeResult:
-        """The four inputs, the error line, the buttons."""
+        """The inputs, the error line, the buttons."""
         with Vertical(classes="dialog"):
             yield Label("Add a provider", classes="title")
             for label, key, placeholder in FIELDS:
