@@ -148,3 +148,11 @@ def test_dns_form_gives_the_txt_ttl(demo: CertificateService) -> None:
                                    "tsig_algorithm": "hmac-sha256", "ttl": "30"})
     spec = demo.set_dns("bind", **values)
     assert spec.ttl == 30 and demo.reload().dns["bind"].ttl == 30
+
+
+@pytest.mark.parametrize("command", [["provider", "list"], ["dns", "list"], ["dns", "remove"], ["dns", "test"],
+                                     ["notify", "list"], ["notify", "remove"], ["notify", "test"]])
+def test_every_command_help_says_what_it_does(home: Home, command: list[str]) -> None:
+    text = home.run(*command, "--help", check=True).stdout
+    described = text.split("\n\n")[1]  # after the usage: what it does, before the arguments
+    assert not described.startswith(("positional arguments", "options")), text

@@ -109,7 +109,19 @@ def build_parser() -> Parser:
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
     _ops_commands(cmd)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand without a description its one-line help as one, so that its ``--help`` says
+    what it does above its options (``dns test --help`` used to show only the usage)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                sub.description = sub.description or helps.get(name)
+                _describe(sub)
 
 
 def _output_options(p: argparse.ArgumentParser) -> None:
