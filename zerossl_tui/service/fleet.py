@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..core.errors import ZtError
-from ..core.models import CertificateSpec, EventKind
+from ..core.models import CertificateSpec, EventKind, StoredCert
 from ..storage.backend import Backend
 from .deploys import pending_deploys
 from .deps import Deps, info_from_meta
@@ -118,11 +118,17 @@ def _served_versions(deps: Deps) -> dict[str, str]:
 
 
 def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -> bool:
-    stored = deps.store.current(spec.name)
-    info = info_from_meta(stored.meta) if stored is not None else None
-    if stored is None or info is None:
+    # The version is read, and the files written, under this host's deploy lock of the certificate: a
+    # `renew --force` on this host may be deploying its own new version right now.
+    deploy: Callable[[CertificateSpec], tuple[StoredCert, list[str]] | None] | None = getattr(
+        deps.store, "deploy_current", None)
+    done = deploy(spec) if deploy is not None else None  # also records what this host serves
+    if done is None:
         return False
-    written = deps.store.deploy(spec, stored)  # also records what this host serves
+    stored, written = done
+    info = info_from_meta(stored.meta)
+    if info is None:
+        return False
     log(f"{spec.name}: serving serial {info.serial}" + (f" (wrote {', '.join(written)})" if written else ""))
     deploy_hook(deps, spec, info, HostLog(deps, spec.name, log), stored)
     return True

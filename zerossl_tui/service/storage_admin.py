@@ -41,7 +41,9 @@ def open_backend(storage: StorageSettings, paths: Paths, now: datetime, *, lease
     from ..storage.postgres.dsn import check_no_password, with_password
 
     check_no_password(storage.dsn)
-    extra: dict[str, Any] = {} if lease is None else {"lease": lease}
+    extra: dict[str, Any] = {"deploy_locks": paths.locks_dir / "deploy"}
+    if lease is not None:
+        extra["lease"] = lease
     return open_postgresql(with_password(storage.dsn, storage.password), host_id(storage),
                            key_file(storage, paths), now, **extra)
 
