@@ -326,3 +326,23 @@ def test_status_lists_backend_schema_hosts_served_serials_and_locks(hosts, tmp_p
         assert storage_status(local).hosts == ()
     finally:
         local.close()
+
+
+def test_many_certificates_are_locked_all_at_once_or_not_at_all_with_one_lease_thread(hosts) -> None:
+    names = [f"site{i:03d}" for i in range(200)]
+    before = threading.active_count()
+    group = hosts("web-1", lease=1.0).locker.certificates(names)  # what `storage use` holds while copying
+    rival = hosts("web-2")
+    assert group.try_acquire()
+    assert threading.active_count() <= before + 1  # one renewal thread, not one per certificate
+    threading.Event().wait(2.5)  # past its lease: renewed for every row at once
+    assert not any(rival.locker.certificate(n).try_acquire() for n in ("site000", "site123", "site199"))
+    group.release()
+    busy = rival.locker.certificate("site150")
+    assert busy.try_acquire()
+    again = hosts("web-3").locker.certificates(names)
+    assert not again.try_acquire() and again.busy == "site150"  # named in storage use's refusal
+    free = rival.locker.certificate("site000")
+    assert free.try_acquire()  # the failed group left nothing behind
+    free.release()
+    busy.release()
