@@ -346,3 +346,15 @@ def test_many_certificates_are_locked_all_at_once_or_not_at_all_with_one_lease_t
     assert free.try_acquire()  # the failed group left nothing behind
     free.release()
     busy.release()
+
+
+def test_the_next_lock_holder_closes_a_dead_holders_order_of_that_certificate_only(hosts) -> None:
+    dead, me = hosts("web-2"), hosts("web-1")
+    cut = dead.journal.start_order("shop", NOW)
+    other = dead.journal.start_order("blog", NOW)
+    assert me.journal.heal_orphans("shop", NOW) == [cut]  # type: ignore[attr-defined]
+    (order, *_) = me.journal.orders("shop")
+    assert (order.result, order.error_type) == ("failed", "interrupted")
+    assert [e.kind for e in order.events] == ["failed"]  # the event says why, in the same statement
+    assert me.journal.order_result(other, "blog") == "running"
+    assert me.journal.heal_orphans("shop", NOW) == []  # type: ignore[attr-defined]
