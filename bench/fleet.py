@@ -293,7 +293,16 @@ def propagation(server: PgServer, database: str) -> dict[str, Any]:
     values = [float(x) for x in server.psql(sql, database).split()]
     if not values:
         return {"samples": 0}
-    return {"samples": len(values), "median_s": round(statistics.median(values), 3), "worst_s": round(max(values), 3)}
+    # The five slowest, each as [seconds, host, seconds since the first renewed version was made]: late in
+    # the wave (a busy host) or early (a host still starting).
+    worst = ("SELECT round(extract(epoch FROM s.at - v.created)::numeric, 2), s.host_id, round(extract(epoch FROM"
+             " v.created - min(v.created) OVER ())::numeric, 2) FROM served s JOIN versions v ON v.cert = s.cert AND"
+             " v.version = s.version JOIN orders o ON o.serial = s.serial AND o.result = 'issued' WHERE"
+             " s.host_id <> o.host_id AND v.seq > 1 ORDER BY 1 DESC LIMIT 5")
+    slowest = [[float(r.split("|")[0]), r.split("|")[1], float(r.split("|")[2])]
+               for r in server.psql(worst, database).split()]
+    return {"samples": len(values), "median_s": round(statistics.median(values), 3), "worst_s": round(max(values), 3),
+            "slowest": slowest}
 
 
 def main() -> int:
