@@ -5,7 +5,8 @@
   answers every token in the database (the CA's request may reach any host behind a load balancer);
 - webroot hosts write the tokens presented in the database into their own web root (told by a
   notification, checked on the timer too) and remove them once withdrawn;
-- deploy everywhere: when a version becomes current (a notification, or the periodic check as fallback),
+- deploy everywhere: when a version becomes current (a notification naming it, deployed as it arrives,
+  or the periodic check as fallback),
   this host writes it to its own certfile/keyfile, runs its own deploy hook, and records what it serves.
 
 PostgreSQL away: the files on disk keep being served, each step fails in one logged line, and the listener
@@ -134,6 +135,53 @@ def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -
     return True
 
 
+class DeployQueue:
+    """Deploys the certificates named by notifications as they arrive, DEPLOY_WORKERS at a time: a version
+    made current in the middle of a wave of deployments starts at once instead of after the wave (which on
+    a busy host took seconds), and nothing is read for the certificates that did not change. A name
+    already queued or deploying is not queued twice; the deploy lock and the look at what this host serves
+    under it make a deployment that races the agent's full check harmless."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:  # noqa: D107
+        self.log = log
+        self.recheck = False  # a name was left to an order of this host, or failed: look again soon
+        self._busy: set[str] = set()
+        self._guard = threading.Lock()
+        self._pool: Any = None
+
+    def submit(self, deps: Deps, names: list[str]) -> None:
+        """Deploy each of ``names`` that this host serves (in the background)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._guard:
+            todo = [n for n in dict.fromkeys(names) if n in deps.settings.certificates and n not in self._busy]
+            self._busy.update(todo)
+            if todo and self._pool is None:
+                self._pool = ThreadPoolExecutor(DEPLOY_WORKERS, thread_name_prefix="fleet deploy")
+            for name in todo:
+                self._pool.submit(self._one, deps, name)
+
+    def _one(self, deps: Deps, name: str) -> None:
+        try:
+            if name in deps.running or pending_deploys(deps, [name]):
+                self.recheck = True  # an order or a heal of this host deploys it (with its hooks)
+            elif _deploy_logged(deps, self.log, name) is None:
+                self.recheck = True
+        except ZtError as exc:
+            self.log(f"{name}: deploying the fleet's current version failed: {exc.message}")
+            self.recheck = True
+        finally:
+            with self._guard:
+                self._busy.discard(name)
+
+    def close(self) -> None:
+        """Finish what runs, drop what waits."""
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def sync_webroot_tokens(deps: Deps, written: set[str], log: Callable[[str], None]) -> None:
     """Make the web root of every webroot certificate of this host hold exactly the tokens presented in the
     database: new ones written, withdrawn ones (that this host wrote) removed. ``written`` is updated."""
@@ -184,6 +232,7 @@ class FleetAgent:
         self._next_beat = self._next_check = self._next_deploy = 0.0
         self._written: set[str] = set()  # tokens this host wrote into its web roots
         self._relisten = False
+        self._queue = DeployQueue(log)
 
     def start(self) -> None:
         """Start responders and the background loop."""
@@ -195,6 +244,7 @@ class FleetAgent:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._queue.close()
         for responder in self._responders.values():
             responder.stop()
         self._responders.clear()
@@ -242,6 +292,9 @@ class FleetAgent:
             ok = all([self._step(duty) for duty in duties])  # a list: every duty runs even after a failure
             self._next_check = now + (self.check if ok else RETRY_SECONDS)
             self._next_deploy = min(self._next_deploy, now)  # the fallback look at current versions
+        if self._queue.recheck:
+            self._queue.recheck = False
+            self._next_deploy = min(self._next_deploy, now + RECHECK_SECONDS)
         if now >= self._next_deploy:
             self._next_deploy = now + self._deploy(deps)
         soonest = min(self._next_beat, self._next_check, self._next_deploy, now + 1.0)
@@ -262,12 +315,15 @@ class FleetAgent:
         return RECHECK_SECONDS if done.waiting else self.check
 
     def _on_notes(self, deps: Deps, notes: list[tuple[str, str]]) -> None:
-        """A new current version somewhere: deploy now. A token presented or withdrawn: sync web roots."""
+        """A new current version somewhere: deploy the certificate it names now. A token presented or
+        withdrawn: sync web roots."""
         from ..storage.postgres import CURRENT_CHANNEL
 
         channels = {channel for channel, _ in notes}
-        if CURRENT_CHANNEL in channels:
-            self._next_deploy = 0.0
+        named = [payload for channel, payload in notes if channel == CURRENT_CHANNEL and payload]
+        self._queue.submit(deps, named)
+        if CURRENT_CHANNEL in channels and len(named) < len([c for c, _ in notes if c == CURRENT_CHANNEL]):
+            self._next_deploy = 0.0  # a notification without a name: look at everything
         if channels - {CURRENT_CHANNEL}:
             self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
 
