@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -103,6 +104,7 @@ class Host:
         self.root, self.host_id, self.port = root, host_id, port
         self.config = root / "config" / "settings.toml"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._seen: dict[str, tuple[Any, str]] = {}  # name -> ((inode, mtime), serial)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "ZEROSSL_TUI_CONFIG": str(self.config), "ZEROSSL_TUI_DATA_DIR": str(self.root / "data"),
@@ -138,12 +140,67 @@ class Host:
             self.proc.wait(60)
 
     def serials(self, names: list[str]) -> dict[str, str]:
+        """name -> serial each certfile holds now; a file is parsed again only once it was replaced (the
+        bench polls 300 files 5 times a second: parsing them all each time took CPU from the daemons)."""
         out = {}
         for name in names:
+            path = self.certfile(name)
             try:
-                out[name] = parse_cert(self.certfile(name).read_bytes()).serial
+                stamp = (path.stat().st_ino, path.stat().st_mtime_ns)
+                if self._seen.get(name, (None,))[0] != stamp:
+                    self._seen[name] = (stamp, parse_cert(path.read_bytes()).serial)
+                out[name] = self._seen[name][1]
             except (OSError, ValueError, Exception):  # noqa: BLE001 - not there yet, or being replaced
                 continue
+        return out
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one live process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_pids(server: PgServer) -> list[int]:
+    """The postmaster and every process it started (backends, checkpointer, ...)."""
+    master = int((server.data / "postmaster.pid").read_text().split()[0])
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds per process group of the timed phase: each daemon, PostgreSQL, Pebble."""
+
+    def __init__(self, pg: PgServer | None, pebble: PebbleServer) -> None:
+        self.pg, self.pebble = pg, pebble
+        self.start = self._others()
+        self.bench = cpu_seconds(os.getpid())
+
+    def _others(self) -> dict[str, dict[int, float]]:
+        groups = {"pebble": {p.pid: cpu_seconds(p.pid) for p in self.pebble._procs}}
+        if self.pg is not None:
+            groups["postgresql"] = {pid: cpu_seconds(pid) for pid in postgres_pids(self.pg)}
+        return groups
+
+    def end(self, hosts: list[Host]) -> dict[str, float]:
+        """Seconds used since the meter was made (daemons started after it: their whole life)."""
+        out = {h.host_id: round(cpu_seconds(h.proc.pid), 2) for h in hosts if h.proc is not None}
+        out["bench"] = round(cpu_seconds(os.getpid()) - self.bench, 2)  # its polling and balancer
+        for group, pids in self._others().items():
+            out[group] = round(sum(now - self.start[group].get(pid, 0.0) for pid, now in pids.items()), 2)
         return out
 
 
@@ -157,7 +214,7 @@ def wait_until(check: Any, timeout: float, what: str) -> float:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def scenario(hosts: list[Host], names: list[str], lifetime: int) -> dict[str, Any]:
+def scenario(hosts: list[Host], names: list[str], lifetime: int, meter: Any, profile: Path | None) -> dict[str, Any]:
     """Warm up (issue, every host serves), wait until due, then time the renewal of everything everywhere."""
     hosts[0].cli("renew", "--force")
     for host in hosts:
@@ -170,19 +227,42 @@ def scenario(hosts: list[Host], names: list[str], lifetime: int) -> dict[str, An
     due_in = lifetime / 2 - (datetime.now(UTC) - issued).total_seconds() + 2
     log(f"waiting {max(0.0, due_in):.0f} s until all {len(names)} are due")
     time.sleep(max(0.0, due_in))
+    cpu = meter()
     start = time.perf_counter()
     for host in hosts:
         host.start()
+    spies = [] if profile is None else [py_spy(h, profile) for h in hosts]
 
     def renewed() -> bool:
         return all(all(s != old[h.host_id].get(n) for n, s in h.serials(names).items())
                    and len(h.serials(names)) == len(names) for h in hosts)
 
     seconds = wait_until(renewed, 1800, "every host to serve every renewed certificate")
+    used = cpu.end(hosts)
     for host in hosts:
         host.stop()
+    for spy in spies:
+        spy.wait(60)
     return {"seconds": round(seconds, 2), "hosts": len(hosts), "certificates": len(names),
-            "since": round(time.perf_counter() - start, 2)}
+            "since": round(time.perf_counter() - start, 2), "cpu_seconds": used,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def py_spy(host: Host, folder: Path) -> subprocess.Popen[bytes]:
+    """Sample one daemon with py-spy until it exits: collapsed stacks of the thread holding the GIL (where
+    its Python CPU time goes; waits for the network, the disk or the GIL are left out)."""
+    assert host.proc is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([spy, "record", "--pid", str(host.proc.pid), "--rate", "200", "--format", "raw",
+                             "--nonblocking", "--gil", "-o", str(folder / f"{host.host_id}.txt")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def statement_counts(server: PgServer, database: str) -> str:
+    """The statements PostgreSQL ran in the timed phase, most called first (pg_stat_statements)."""
+    return server.psql("SELECT calls, round(total_exec_time::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'),"
+                       " 160) FROM pg_stat_statements ORDER BY calls DESC LIMIT 40", database)
 
 
 def lock_latency(dsn: str, key_file: Path, data: Path) -> dict[str, Any]:
@@ -213,7 +293,16 @@ def propagation(server: PgServer, database: str) -> dict[str, Any]:
     values = [float(x) for x in server.psql(sql, database).split()]
     if not values:
         return {"samples": 0}
-    return {"samples": len(values), "median_s": round(statistics.median(values), 3), "worst_s": round(max(values), 3)}
+    # The five slowest, each as [seconds, host, seconds since the first renewed version was made]: late in
+    # the wave (a busy host) or early (a host still starting).
+    worst = ("SELECT round(extract(epoch FROM s.at - v.created)::numeric, 2), s.host_id, round(extract(epoch FROM"
+             " v.created - min(v.created) OVER ())::numeric, 2) FROM served s JOIN versions v ON v.cert = s.cert AND"
+             " v.version = s.version JOIN orders o ON o.serial = s.serial AND o.result = 'issued' WHERE"
+             " s.host_id <> o.host_id AND v.seq > 1 ORDER BY 1 DESC LIMIT 5")
+    slowest = [[float(r.split("|")[0]), r.split("|")[1], float(r.split("|")[2])]
+               for r in server.psql(worst, database).split()]
+    return {"samples": len(values), "median_s": round(statistics.median(values), 3), "worst_s": round(max(values), 3),
+            "slowest": slowest}
 
 
 def main() -> int:
@@ -222,6 +311,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--lifetime", type=int, default=LIFETIME, help="certificate lifetime in seconds")
     parser.add_argument("--dry", action="store_true", help="print the result, do not write results.json")
+    parser.add_argument("--key", default="fleet", help="the results.json key to write")
+    parser.add_argument("--profile", type=Path, help="py-spy every daemon and count PostgreSQL statements into DIR")
+    parser.add_argument("--only", choices=["single_filesystem", "fleet_postgresql"], help="run one scenario")
     args = parser.parse_args()
     lifetime = args.lifetime
     # As bench/run.py: an installed package has its .pyc files. Without them every daemon compiles the
@@ -232,14 +324,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="zt-bench-fleet-"))
     pg = PgServer(_postgres_owned_folder())
     pg.init()
+    if args.profile is not None:
+        with (pg.data / "postgresql.conf").open("a") as conf:
+            conf.write("\nshared_preload_libraries = 'pg_stat_statements'\n")
     pg.start()
     result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "lifetime_s": lifetime, "cores": os.cpu_count(),
                               "load_average_at_start": list(os.getloadavg()),
                               "bytecode": "package byte-compiled before timing, PYTHONDONTWRITEBYTECODE removed"}
     try:
         pg.psql("CREATE DATABASE fleet")
+        if args.profile is not None:
+            pg.psql("CREATE EXTENSION pg_stat_statements", "fleet")
         dsn, key_file = pg.dsn("fleet"), work / "fleet.key"
         for label, count in (("single_filesystem", 1), ("fleet_postgresql", 3)):
+            if args.only not in (None, label):
+                continue
             pebble_port = free_port()
             pebble = PebbleServer(work / f"pebble-{label}", PebbleOptions(
                 validity_seconds=lifetime, http_port=pebble_port, nonce_reject=0, authz_reuse=0))
@@ -256,15 +355,24 @@ def main() -> int:
             balancer = Balancer(pebble_port, [h.port for h in hosts])
             try:
                 log(f"{label}: {count} host(s), {len(names)} certificates")
-                result[label] = scenario(hosts, names, lifetime)
+                def meter(pebble: PebbleServer = pebble, fleet: bool = count > 1) -> CpuMeter:
+                    if fleet and args.profile is not None:
+                        pg.psql("SELECT pg_stat_statements_reset()", "fleet")
+                    return CpuMeter(pg if fleet else None, pebble)
+
+                spy = None if args.profile is None else args.profile / label
+                result[label] = scenario(hosts, names, lifetime, meter, spy)
+                if count > 1 and args.profile is not None:
+                    (args.profile / "statements.txt").write_text(statement_counts(pg, "fleet"))
                 log(f"{label}: {result[label]['seconds']} s")
             finally:
                 for host in hosts:
                     host.stop()
                 balancer.close()
                 pebble.stop()
-        result["ratio_fleet_over_single"] = round(result["fleet_postgresql"]["seconds"]
-                                                  / result["single_filesystem"]["seconds"], 3)
+        if args.only is None:
+            result["ratio_fleet_over_single"] = round(result["fleet_postgresql"]["seconds"]
+                                                      / result["single_filesystem"]["seconds"], 3)
         result["goal_ratio"] = GOAL_RATIO
         result["lock_latency"] = lock_latency(dsn, key_file, work / "locks")
         result["deploy_propagation"] = propagation(pg, "fleet")
@@ -276,7 +384,7 @@ def main() -> int:
         return 0
     path = ROOT / "bench" / "results.json"
     doc = json.loads(path.read_text()) if path.exists() else {}
-    doc["fleet"] = result
+    doc[args.key] = result
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 

@@ -326,3 +326,35 @@ def test_status_lists_backend_schema_hosts_served_serials_and_locks(hosts, tmp_p
         assert storage_status(local).hosts == ()
     finally:
         local.close()
+
+
+def test_many_certificates_are_locked_all_at_once_or_not_at_all_with_one_lease_thread(hosts) -> None:
+    names = [f"site{i:03d}" for i in range(200)]
+    before = threading.active_count()
+    group = hosts("web-1", lease=1.0).locker.certificates(names)  # what `storage use` holds while copying
+    rival = hosts("web-2")
+    assert group.try_acquire()
+    assert threading.active_count() <= before + 1  # one renewal thread, not one per certificate
+    threading.Event().wait(2.5)  # past its lease: renewed for every row at once
+    assert not any(rival.locker.certificate(n).try_acquire() for n in ("site000", "site123", "site199"))
+    group.release()
+    busy = rival.locker.certificate("site150")
+    assert busy.try_acquire()
+    again = hosts("web-3").locker.certificates(names)
+    assert not again.try_acquire() and again.busy == "site150"  # named in storage use's refusal
+    free = rival.locker.certificate("site000")
+    assert free.try_acquire()  # the failed group left nothing behind
+    free.release()
+    busy.release()
+
+
+def test_the_next_lock_holder_closes_a_dead_holders_order_of_that_certificate_only(hosts) -> None:
+    dead, me = hosts("web-2"), hosts("web-1")
+    cut = dead.journal.start_order("shop", NOW)
+    other = dead.journal.start_order("blog", NOW)
+    assert me.journal.heal_orphans("shop", NOW) == [cut]  # type: ignore[attr-defined]
+    (order, *_) = me.journal.orders("shop")
+    assert (order.result, order.error_type) == ("failed", "interrupted")
+    assert [e.kind for e in order.events] == ["failed"]  # the event says why, in the same statement
+    assert me.journal.order_result(other, "blog") == "running"
+    assert me.journal.heal_orphans("shop", NOW) == []  # type: ignore[attr-defined]

@@ -129,3 +129,32 @@ def test_a_host_joining_a_fleet_keeps_the_fleets_newer_certificate_current(
     again = joiner.run("storage", "use", "postgresql", "--dsn", pg_dsn, "--host-id", "web-2", "--key-file",
                        str(key_file))
     assert again.returncode == 0 and "nothing changed" in again.stdout, again.stderr
+
+
+def test_leaving_a_fleet_is_refused_while_another_host_orders_one_of_its_certificates(
+    local_home: Home, pebble: PebbleServer, pg_dsn: str,  # noqa: F811
+) -> None:
+    home = local_home
+    for name in ("shop", "blog"):
+        add_cert(home, pebble, name)
+        home.run("issue", name, check=True)
+    key_file = home.root / "fleet.key"
+    joined = home.run("storage", "use", "postgresql", "--dsn", pg_dsn, "--key-file", str(key_file))
+    assert joined.returncode == 0, joined.stderr
+    settings = home.config.read_bytes()
+    other = database_of(pg_dsn, key_file)
+    order = other.locker.certificate("shop")  # another host of the fleet is ordering shop
+    assert order.try_acquire()
+    try:
+        line = refused(home.run("storage", "use", "filesystem"))
+        assert "an order for shop is running" in line
+        assert home.config.read_bytes() == settings
+        blog = other.locker.certificate("blog")
+        assert blog.try_acquire()  # the refused switch left no lock of its own behind
+        blog.release()
+    finally:
+        order.release()
+        other.close()
+    left = home.run("storage", "use", "filesystem")
+    assert left.returncode == 0, left.stderr
+    assert 'backend = "postgresql"' not in home.config.read_text()

@@ -5,7 +5,8 @@
   answers every token in the database (the CA's request may reach any host behind a load balancer);
 - webroot hosts write the tokens presented in the database into their own web root (told by a
   notification, checked on the timer too) and remove them once withdrawn;
-- deploy everywhere: when a version becomes current (a notification, or the periodic check as fallback),
+- deploy everywhere: when a version becomes current (a notification naming it, deployed as it arrives,
+  or the periodic check as fallback),
   this host writes it to its own certfile/keyfile, runs its own deploy hook, and records what it serves.
 
 PostgreSQL away: the files on disk keep being served, each step fails in one logged line, and the listener
@@ -21,7 +22,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..core.errors import ZtError
-from ..core.models import CertificateSpec, EventKind
+from ..core.models import CertificateSpec, EventKind, StoredCert
 from ..storage.backend import Backend
 from .deploys import pending_deploys
 from .deps import Deps, info_from_meta
@@ -118,14 +119,67 @@ def _served_versions(deps: Deps) -> dict[str, str]:
 
 
 def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -> bool:
-    stored = deps.store.current(spec.name)
-    info = info_from_meta(stored.meta) if stored is not None else None
-    if stored is None or info is None:
+    # The version is read, and the files written, under this host's deploy lock of the certificate: a
+    # `renew --force` on this host may be deploying its own new version right now.
+    deploy: Callable[[CertificateSpec], tuple[StoredCert, list[str]] | None] | None = getattr(
+        deps.store, "deploy_current", None)
+    done = deploy(spec) if deploy is not None else None  # also records what this host serves
+    if done is None:
         return False
-    written = deps.store.deploy(spec, stored)  # also records what this host serves
+    stored, written = done
+    info = info_from_meta(stored.meta)
+    if info is None:
+        return False
     log(f"{spec.name}: serving serial {info.serial}" + (f" (wrote {', '.join(written)})" if written else ""))
     deploy_hook(deps, spec, info, HostLog(deps, spec.name, log), stored)
     return True
+
+
+class DeployQueue:
+    """Deploys the certificates named by notifications as they arrive, DEPLOY_WORKERS at a time: a version
+    made current in the middle of a wave of deployments starts at once instead of after the wave (which on
+    a busy host took seconds), and nothing is read for the certificates that did not change. A name
+    already queued or deploying is not queued twice; the deploy lock and the look at what this host serves
+    under it make a deployment that races the agent's full check harmless."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:  # noqa: D107
+        self.log = log
+        self.recheck = False  # a name was left to an order of this host, or failed: look again soon
+        self._busy: set[str] = set()
+        self._guard = threading.Lock()
+        self._pool: Any = None
+
+    def submit(self, deps: Deps, names: list[str]) -> None:
+        """Deploy each of ``names`` that this host serves (in the background)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._guard:
+            todo = [n for n in dict.fromkeys(names) if n in deps.settings.certificates and n not in self._busy]
+            self._busy.update(todo)
+            if todo and self._pool is None:
+                self._pool = ThreadPoolExecutor(DEPLOY_WORKERS, thread_name_prefix="fleet deploy")
+            for name in todo:
+                self._pool.submit(self._one, deps, name)
+
+    def _one(self, deps: Deps, name: str) -> None:
+        try:
+            if name in deps.running or pending_deploys(deps, [name]):
+                self.recheck = True  # an order or a heal of this host deploys it (with its hooks)
+            elif _deploy_logged(deps, self.log, name) is None:
+                self.recheck = True
+        except ZtError as exc:
+            self.log(f"{name}: deploying the fleet's current version failed: {exc.message}")
+            self.recheck = True
+        finally:
+            with self._guard:
+                self._busy.discard(name)
+
+    def close(self) -> None:
+        """Finish what runs, drop what waits."""
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def sync_webroot_tokens(deps: Deps, written: set[str], log: Callable[[str], None]) -> None:
@@ -178,6 +232,7 @@ class FleetAgent:
         self._next_beat = self._next_check = self._next_deploy = 0.0
         self._written: set[str] = set()  # tokens this host wrote into its web roots
         self._relisten = False
+        self._queue = DeployQueue(log)
 
     def start(self) -> None:
         """Start responders and the background loop."""
@@ -189,6 +244,7 @@ class FleetAgent:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._queue.close()
         for responder in self._responders.values():
             responder.stop()
         self._responders.clear()
@@ -236,6 +292,9 @@ class FleetAgent:
             ok = all([self._step(duty) for duty in duties])  # a list: every duty runs even after a failure
             self._next_check = now + (self.check if ok else RETRY_SECONDS)
             self._next_deploy = min(self._next_deploy, now)  # the fallback look at current versions
+        if self._queue.recheck:
+            self._queue.recheck = False
+            self._next_deploy = min(self._next_deploy, now + RECHECK_SECONDS)
         if now >= self._next_deploy:
             self._next_deploy = now + self._deploy(deps)
         soonest = min(self._next_beat, self._next_check, self._next_deploy, now + 1.0)
@@ -256,12 +315,15 @@ class FleetAgent:
         return RECHECK_SECONDS if done.waiting else self.check
 
     def _on_notes(self, deps: Deps, notes: list[tuple[str, str]]) -> None:
-        """A new current version somewhere: deploy now. A token presented or withdrawn: sync web roots."""
+        """A new current version somewhere: deploy the certificate it names now. A token presented or
+        withdrawn: sync web roots."""
         from ..storage.postgres import CURRENT_CHANNEL
 
         channels = {channel for channel, _ in notes}
-        if CURRENT_CHANNEL in channels:
-            self._next_deploy = 0.0
+        named = [payload for channel, payload in notes if channel == CURRENT_CHANNEL and payload]
+        self._queue.submit(deps, named)
+        if CURRENT_CHANNEL in channels and len(named) < len([c for c, _ in notes if c == CURRENT_CHANNEL]):
+            self._next_deploy = 0.0  # a notification without a name: look at everything
         if channels - {CURRENT_CHANNEL}:
             self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import LockBusy, UsageError
-from ..core.interfaces import Lock
+from ..core.interfaces import Lock, Locker
 from ..core.schema import STORAGE_BACKENDS, StorageSettings
 from ..core.settings import BUILTIN_PROVIDERS, Settings
 from ..storage.backend import Backend, open_filesystem
@@ -41,7 +41,9 @@ def open_backend(storage: StorageSettings, paths: Paths, now: datetime, *, lease
     from ..storage.postgres.dsn import check_no_password, with_password
 
     check_no_password(storage.dsn)
-    extra: dict[str, Any] = {} if lease is None else {"lease": lease}
+    extra: dict[str, Any] = {"deploy_locks": paths.locks_dir / "deploy"}
+    if lease is not None:
+        extra["lease"] = lease
     return open_postgresql(with_password(storage.dsn, storage.password), host_id(storage),
                            key_file(storage, paths), now, **extra)
 
@@ -88,16 +90,25 @@ def store_held(paths: Paths, names: Iterable[str], current: Callable[[], Backend
                        " stop it first (e.g. systemctl stop zerossl-tui), switch, then start it again")
     held: list[Lock] = []
     try:
-        for name in sorted(names):
-            lock = current().locker.certificate(name)
+        for name, lock in _locks(current().locker, sorted(names)):
             if not lock.try_acquire():
-                raise LockBusy(f"storage use: an order for {name} is running; wait until it has finished (or"
+                busy = getattr(lock, "busy", "") or name
+                raise LockBusy(f"storage use: an order for {busy} is running; wait until it has finished (or"
                                " stop the daemon or command running it), then run storage use again")
             held.append(lock)
         yield
     finally:
         for lock in reversed(held):
             lock.release()
+
+
+def _locks(locker: Locker, names: list[str]) -> list[tuple[str, Lock]]:
+    """The locks that hold ``names``: one for all of them where the locker can (PostgreSQL: one statement
+    and one lease renewal thread, where a lock per certificate was a thread each), else one each."""
+    group: Callable[[list[str]], Lock] | None = getattr(locker, "certificates", None)
+    if group is not None:
+        return [(names[0] if names else "", group(names))]
+    return [(name, locker.certificate(name)) for name in names]
 
 
 def target_settings(current: StorageSettings, backend: str, dsn: str | None, host: str | None,

@@ -45,9 +45,10 @@ __all__ = [
 
 
 def open_postgresql(dsn: str, host_id: str, key_file: Path, now: datetime, *,
-                    lease: float = MAX_LEASE_SECONDS) -> Backend:
+                    lease: float = MAX_LEASE_SECONDS, deploy_locks: Path | None = None) -> Backend:
     """The PostgreSQL backend as seen from ``host_id``; ConfigError or StorageError (one line) when the key
-    file is wrong or the database cannot be reached."""
+    file is wrong or the database cannot be reached. ``deploy_locks``: this host's folder of local locks
+    that serialise the deployments of one certificate (the data folder's; None: none)."""
     if not host_id.strip():
         raise ConfigError("[storage] host_id is empty: name this host (default: its host name)")
     box = load_key_file(key_file)
@@ -55,7 +56,7 @@ def open_postgresql(dsn: str, host_id: str, key_file: Path, now: datetime, *,
     try:
         migrate(db)
         _check_key(db, box)
-        store = PgCertificateStore(db, box, host_id)
+        store = PgCertificateStore(db, box, host_id, deploy_locks)
         journal = PgJournal(db, host_id)
         store.hosts.record_heartbeat()
         journal.heal(now)

@@ -50,6 +50,13 @@ class PgHosts:
             cur.execute("SELECT cert, version FROM served WHERE host_id = %s", (self.host_id,))
             return {str(cert): str(version) for cert, version in cur.fetchall()}
 
+    def serves(self, cert: str) -> str | None:
+        """The version of ``cert`` this host last recorded serving; None when none."""
+        with self.db.statement() as cur:
+            cur.execute("SELECT version FROM served WHERE host_id = %s AND cert = %s", (self.host_id, cert))
+            row = cur.fetchone()
+        return str(row[0]) if row else None
+
     def hosts(self) -> list[HostInfo]:
         """Every host that ever checked in, by id, with what it serves."""
         with self.db.transaction() as cur:

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 import weakref
+from typing import TypeVar
 
 from ...core.errors import StorageError
 from ...core.interfaces import Lock, LockHolder
@@ -26,6 +27,7 @@ from .db import Database
 MAX_LEASE_SECONDS = 30.0
 POLL_SECONDS = 0.2
 CERT_PREFIX = "cert:"
+_L = TypeVar("_L", bound="PgLock")
 ACCOUNT_PREFIX = "account:"
 
 
@@ -57,17 +59,20 @@ class PgLock:
                 self._stop.set()  # the lease ran out unrenewed: this object must win the row again
                 self._stop = None
             sent = time.monotonic()
-            with self.db.statement() as cur:
-                cur.execute(
-                    "INSERT INTO locks (name, owner, token, expires) VALUES (%s, %s, %s, now() + make_interval("
-                    "secs => %s)) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,"
-                    " expires = excluded.expires WHERE locks.expires < now() RETURNING token",
-                    (self.key, self.owner, self._token, self.lease))
-                won = cur.fetchone() is not None
+            won = self._take()
             if won:
                 self._valid_until = sent + self.lease
                 self._start_renewing()
             return won
+
+    def _take(self) -> bool:
+        with self.db.statement() as cur:
+            cur.execute(
+                "INSERT INTO locks (name, owner, token, expires) VALUES (%s, %s, %s, now() + make_interval("
+                "secs => %s)) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,"
+                " expires = excluded.expires WHERE locks.expires < now() RETURNING token",
+                (self.key, self.owner, self._token, self.lease))
+            return cur.fetchone() is not None
 
     def acquire(self, timeout: float | None = None, cancel: threading.Event | None = None) -> bool:
         """Wait up to ``timeout`` seconds (None: no limit) or until ``cancel`` is set; True when held."""
@@ -87,8 +92,8 @@ class PgLock:
             stop.set()
             self._valid_until = 0.0
             try:
-                with self.db.statement() as cur:
-                    cur.execute("DELETE FROM locks WHERE name = %s AND token = %s", (self.key, self._token))
+                with self.db.statement() as cur:  # by token alone: a group's rows go in one statement
+                    cur.execute("DELETE FROM locks WHERE token = %s", (self._token,))
             except StorageError:
                 pass  # nobody else can take it before the lease ends, and then anyone may
 
@@ -136,6 +141,37 @@ class PgLock:
             return cur.rowcount == 1
 
 
+class PgLockGroup(PgLock):
+    """The locks of many certificates as one: all taken in one statement or none, one lease renewal thread
+    for all (one token on every row). What `storage use` holds while it copies a fleet's store: a lock
+    object (and a renewal thread) per certificate was thousands of threads for a large store."""
+
+    def __init__(self, db: Database, keys: list[str], owner: str, lease: float) -> None:
+        super().__init__(db, keys[0] if keys else "", f"{len(keys)} certificates", owner, lease)
+        self.keys = keys
+        self.busy = ""  # after a failed try_acquire: a name whose lock someone else holds
+
+    def _take(self) -> bool:
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO locks (name, owner, token, expires) SELECT unnest(%s::text[]), %s, %s, now() +"
+                " make_interval(secs => %s) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token ="
+                " excluded.token, expires = excluded.expires WHERE locks.expires < now() RETURNING name",
+                (self.keys, self.owner, self._token, self.lease))
+            taken = {str(row[0]) for row in cur.fetchall()}
+            if len(taken) == len(set(self.keys)):
+                return True
+            cur.execute("DELETE FROM locks WHERE token = %s", (self._token,))  # all or none
+        self.busy = next((key.removeprefix(CERT_PREFIX) for key in self.keys if key not in taken), "")
+        return False
+
+    def _renew(self) -> bool:
+        with self.db.statement() as cur:
+            cur.execute("UPDATE locks SET expires = now() + make_interval(secs => %s) WHERE token = %s",
+                        (self.lease, self._token))
+            return cur.rowcount == len(set(self.keys))
+
+
 class PgLocker:
     """Hands out fleet-wide certificate and account locks owned by ``host_id:pid``."""
 
@@ -163,12 +199,18 @@ class PgLocker:
         safe_name(provider, "provider")
         return self._issue(PgLock(self.db, ACCOUNT_PREFIX + provider, f"account {provider}", self.owner, self.lease))
 
+    def certificates(self, names: list[str]) -> PgLockGroup:
+        """One lock over the certificates ``names``: taken all at once or not at all."""
+        for name in names:
+            safe_name(name, "certificate")
+        return self._issue(PgLockGroup(self.db, [CERT_PREFIX + n for n in names], self.owner, self.lease))
+
     def release_all(self) -> None:
         """Give back every lock this locker handed out that is still held (the backend is closing)."""
         for lock in list(self._issued):
             lock.release()
 
-    def _issue(self, lock: PgLock) -> PgLock:
+    def _issue(self, lock: _L) -> _L:
         self._issued.add(lock)
         return lock
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -20,6 +22,7 @@ from psycopg.types.json import Jsonb
 from ...core.errors import StorageError
 from ...core.models import CertificateSpec, PendingDeploy, StoredCert
 from ..deploy import Target, deploy_files, remove_stale_temps, targets
+from ..locks import CertLock
 from ..paths import safe_name
 from .crypto import SecretBox
 from .db import Database
@@ -27,6 +30,7 @@ from .hosts import PgHosts
 from .notify import CURRENT_CHANNEL, notify
 
 Pem = str | bytes
+DEPLOY_LOCK_WAIT = 120.0  # another deployment of the same files on this host: writing files and a hook
 _VERSION = re.compile(r"(\d{1,9})(-[0-9a-z]{1,64})?")
 _VERSION_COLUMNS = "version, key_sealed, cert_pem, chain_pem, fullchain_pem, meta"
 _SAVE_ATTEMPTS = 5
@@ -36,11 +40,12 @@ UNIQUE_VIOLATION = "23505"
 class PgCertificateStore:
     """Certificates and ACME accounts of the whole fleet; deployment records of this host."""
 
-    def __init__(self, db: Database, box: SecretBox, host_id: str) -> None:
+    def __init__(self, db: Database, box: SecretBox, host_id: str, deploy_locks: Path | None = None) -> None:
         self.db = db
         self.box = box
         self.host_id = host_id
         self.hosts = PgHosts(db, host_id)
+        self.deploy_locks = deploy_locks  # this host's folder of deploy locks (flock); None: no lock
 
     # -- certificates -------------------------------------------------------------------------------
 
@@ -163,12 +168,55 @@ class PgCertificateStore:
         The note is best effort: the files are right whatever the database says, and the next deployment
         or ``hosts.record_served`` writes it again once PostgreSQL answers.
         """
+        with self.deploy_lock(spec.name):
+            return self._deploy(spec, stored)
+
+    def deploy_current(self, spec: CertificateSpec) -> tuple[StoredCert, list[str]] | None:
+        """Deploy the current version of ``spec`` unless this host serves it already; None: nothing done.
+
+        The current version and what this host serves are read under this host's deploy lock of the
+        certificate (one query), so a deployment that another process of this host (the order of a `renew
+        --force`) made meanwhile is neither undone by an older version nor repeated."""
+        with self.deploy_lock(spec.name):
+            stored, serving = self._current_and_served(spec.name)
+            if stored is None or stored.version == serving:
+                return None
+            return stored, self._deploy(spec, stored)
+
+    def _current_and_served(self, name: str) -> tuple[StoredCert | None, str | None]:
+        with self.db.statement() as cur:
+            cur.execute(f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))}, s.version"
+                        " FROM current_versions c JOIN versions v USING (cert, version) LEFT JOIN served s"
+                        " ON s.cert = c.cert AND s.host_id = %s WHERE c.cert = %s", (self.host_id, name))
+            row = cur.fetchone()
+        if row is None:  # no current pointer: the newest version, as ``current`` finds it
+            return self.current(name), self.hosts.serves(name)
+        return self._stored(name, row[:-1]), (str(row[-1]) if row[-1] is not None else None)
+
+    def _deploy(self, spec: CertificateSpec, stored: StoredCert) -> list[str]:
         written = deploy_files(self._targets(spec, stored))
         try:
             self.hosts.record_served(stored.name, stored.version, str(stored.meta.get("serial", "")))
         except StorageError:
             pass
         return written
+
+    @contextmanager
+    def deploy_lock(self, name: str) -> Iterator[None]:
+        """Hold this host's lock on deploying ``name``: two processes (the daemon's agent and a `renew
+        --force`) or two threads of one never interleave their renames of one certificate's files, which
+        could leave a new certificate beside an old key. Local (flock): other hosts write other files."""
+        if self.deploy_locks is None:
+            yield
+            return
+        lock = CertLock(self.deploy_locks, name)
+        if not lock.acquire(timeout=DEPLOY_LOCK_WAIT):
+            raise StorageError(f"{name}: another deployment of it on this host has not finished in"
+                               f" {DEPLOY_LOCK_WAIT:.0f} s; it is tried again on the next check")
+        try:
+            yield
+        finally:
+            lock.release()
 
     def remove_stale_temps(self, spec: CertificateSpec, stored: StoredCert) -> None:
         """Remove temporary files a killed deployment left beside this host's served files."""
