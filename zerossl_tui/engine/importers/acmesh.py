@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import Unreadable, entry_name, host_of, pair, read
+from .common import Unreadable, entry_name, host_of, pair, port_of, read
 
 STOP_HINT = ("stop acme.sh renewing them: `acme.sh --uninstall-cronjob` (or `acme.sh --remove -d DOMAIN` "
              "for each one); its files were not changed")
@@ -92,7 +92,7 @@ def _challenge(values: dict[str, str], notes: list[str]) -> dict[str, Any]:
             notes.append(f"acme.sh used several web roots: only {roots[0]} is used here")
         return {"webroot": roots[0]}
     if mode == "no":
-        return {"http_port": int(values.get("Le_HTTPPort") or 80)}
+        return {"http_port": port_of(values.get("Le_HTTPPort") or "80", "acme.sh's Le_HTTPPort")}
     what = f"dns mode {mode}" if mode.startswith("dns") else f"mode {mode or '(none)'!r}"
     notes.append(f"acme.sh's {what} is not mapped: set --webroot, --http-port or dns-01 with `edit` "
                  "before the next renewal")

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import Unreadable, entry_name, host_of, pair, read, read_json
+from .common import Unreadable, entry_name, host_of, pair, port_of, read, read_json
 
 STOP_HINT = ("stop certbot renewing them: `systemctl disable --now certbot.timer` (and remove the `certbot "
              "renew` line of /etc/cron.d/certbot if you have one); its files were not changed")
@@ -83,7 +83,7 @@ def _challenge(params: dict[str, str], webroot_map: dict[str, str], domains: tup
                          f"{roots[0]} is used here; check that it serves every name")
         return {"webroot": roots[0]} if roots else {}
     if authenticator == "standalone":
-        return {"http_port": int(params.get("http01_port", "80") or 80)}
+        return {"http_port": port_of(params.get("http01_port", "") or "80", "certbot's http01_port")}
     what = f"dns plugin {authenticator}" if authenticator.startswith("dns") else f"authenticator {authenticator!r}"
     notes.append(f"certbot's {what} is not mapped: set --webroot, --http-port or dns-01 with `edit` "
                  "before the next renewal")

@@ -52,6 +52,15 @@ def pair(key_pem: bytes, fullchain_pem: bytes) -> dict[str, Any]:
             "chain_pem": chain, "fullchain_pem": leaf + chain}
 
 
+def port_of(value: str, what: str) -> int:
+    """A port number recorded by the other client (``what`` names where), or Unreadable: a renewal file
+    edited by hand may hold anything there."""
+    try:
+        return int(value)
+    except ValueError:
+        raise Unreadable(f"{what} {value[:60]!r} is not a port number: fix it there, then import again") from None
+
+
 def host_of(url: str) -> str:
     """``host[:port]`` of a URL ("" when it has none)."""
     return urlsplit(url).netloc

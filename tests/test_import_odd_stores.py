@@ -1,0 +1,73 @@
+"""Import from stores of other clients that were edited by hand or laid out oddly: each odd certificate is
+refused with a note naming what is wrong, the others are still imported, and nothing ever tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import Home
+
+from zerossl_tui.devtools.pebble import PebbleServer
+
+pytestmark = pytest.mark.pebble
+
+
+@pytest.fixture
+def version(tmp_path: Path, pebble: PebbleServer) -> Path:
+    """A folder holding privkey.pem, cert.pem, chain.pem and fullchain.pem issued by the real Pebble."""
+    src = Home(tmp_path / "src", tmp_path / "src" / "settings.toml", tmp_path / "src" / "data")
+    src.run("provider", "add", "local", "--directory", pebble.directory, "--ca-bundle", str(pebble.ca_bundle),
+            check=True)
+    src.run("add", "odd", "-d", "odd.example.test", "--provider", "local", "--http-port", str(pebble.http_port),
+            "--http-bind", "127.0.0.1", check=True)
+    src.run("issue", "odd", check=True)
+    return next((src.data / "certificates" / "odd").glob("versions/*"))
+
+
+def certbot_lineage(config: Path, version: Path, name: str, params: str) -> None:
+    """``live/NAME/*.pem`` and ``renewal/NAME.conf`` as certbot writes them, with ``params`` appended to
+    ``[renewalparams]``."""
+    live = config / "live" / name
+    live.mkdir(parents=True)
+    for pem in ("privkey", "cert", "chain", "fullchain"):
+        (live / f"{pem}.pem").write_bytes((version / f"{pem}.pem").read_bytes())
+    (config / "renewal").mkdir(exist_ok=True)
+    (config / "renewal" / f"{name}.conf").write_text(
+        f"privkey = {live}/privkey.pem\nfullchain = {live}/fullchain.pem\nchain = {live}/chain.pem\n"
+        f"[renewalparams]\nserver = https://localhost:1/dir\n{params}")
+
+
+def acme_sh_entry(home_dir: Path, version: Path, domain: str, conf: str) -> None:
+    folder = home_dir / f"{domain}_ecc"
+    folder.mkdir(parents=True)
+    (folder / f"{domain}.key").write_bytes((version / "privkey.pem").read_bytes())
+    (folder / "fullchain.cer").write_bytes((version / "fullchain.pem").read_bytes())
+    (folder / f"{domain}.conf").write_text(f"Le_Domain='{domain}'\nLe_API='https://localhost:1/dir'\n{conf}")
+
+
+def by_name(home: Home, *args: str) -> dict[str, dict[str, object]]:
+    done = home.run("import", *args, "--dry-run", "--json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return {c["name"]: c for c in json.loads(done.stdout)["certificates"]}
+
+
+def test_a_port_that_is_not_a_number_refuses_that_certificate_only(
+    local_home: Home, version: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "letsencrypt"
+    certbot_lineage(config, version, "bad-port", "authenticator = standalone\nhttp01_port = abc\n")
+    certbot_lineage(config, version, "good", "authenticator = standalone\nhttp01_port = 8080\n")
+    found = by_name(local_home, "certbot", "--config-dir", str(config))
+    assert found["good"]["action"] == "import"
+    assert found["bad-port"]["action"] == "refuse"
+    assert any("http01_port 'abc' is not a port number" in n for n in found["bad-port"]["notes"])
+
+    home_dir = tmp_path / ".acme.sh"
+    acme_sh_entry(home_dir, version, "bad.example.test", "Le_Webroot='no'\nLe_HTTPPort='[red]x[/]'\n")
+    acme_sh_entry(home_dir, version, "good.example.test", "Le_Webroot='no'\nLe_HTTPPort='8080'\n")
+    found = by_name(local_home, "acme.sh", "--home", str(home_dir))
+    assert found["good.example.test"]["action"] == "import"
+    assert found["bad.example.test"]["action"] == "refuse"
+    assert any("Le_HTTPPort '[red]x[/]' is not a port number" in n for n in found["bad.example.test"]["notes"])
