@@ -71,3 +71,16 @@ def test_a_port_that_is_not_a_number_refuses_that_certificate_only(
     assert found["good.example.test"]["action"] == "import"
     assert found["bad.example.test"]["action"] == "refuse"
     assert any("Le_HTTPPort '[red]x[/]' is not a port number" in n for n in found["bad.example.test"]["notes"])
+
+
+def test_a_certbot_lineage_named_with_spaces_and_markup_is_imported_under_a_usable_name(
+    local_home: Home, version: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "letsencrypt"
+    certbot_lineage(config, version, "my site [b]x\x1b[31m", "authenticator = standalone\n")
+    done = local_home.run("import", "certbot", "--config-dir", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "imported my-site-b-x-31m via " in done.stdout
+    assert local_home.run("list", "--json", check=True).stdout.count('"my-site-b-x-31m"') == 1
+    again = local_home.run("import", "certbot", "--config-dir", str(config), check=True)
+    assert "already managed" in again.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,6 +69,10 @@ def host_of(url: str) -> str:
 
 def entry_name(candidate: str) -> str:
     """A certificate name usable here, made from the other client's name: a wildcard's ``*.`` (lego writes
-    ``_.``) becomes ``wildcard.``, as names start with a letter or digit."""
+    ``_.``) becomes ``wildcard.``, as names start with a letter or digit, and other characters a name cannot
+    hold (spaces, markup, controls) become ``-``."""
     name = candidate.strip()
-    return "wildcard." + name[2:] if name.startswith(("*.", "_.")) else name
+    name = "wildcard." + name[2:] if name.startswith(("*.", "_.")) else name
+    # certbot allows any --cert-name ("my site"): the characters a name cannot hold here become "-", so the
+    # lineage is imported under a close name instead of refused with no way to rename it on either side
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-_.")[:64] or name
