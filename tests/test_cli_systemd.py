@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
+from pathlib import Path
 
 from conftest import Home
 
@@ -32,3 +34,24 @@ def test_the_unit_sees_the_certificates_of_the_shell_that_printed_it(home: Home)
     assert [c["name"] for c in json.loads(done.stdout)] == ["shop"]
     # the folder the unit's process uses is the one the shell used (state, accounts, journal)
     assert env.get("ZEROSSL_TUI_DATA_DIR") == str(home.data)
+
+
+def test_a_settings_path_with_percent_and_dollar_reaches_the_daemon_as_it_is(home: Home, tmp_path: Path) -> None:
+    """systemd expands ``%X`` specifiers and ``$VAR`` in ExecStart: a path holding them must be escaped,
+    or the unit does not load (``%Z``) or runs with another settings file (``%o``, ``$HOME``)."""
+    config = tmp_path / "50%off %Z $HOME" / "it's.toml"
+    config.parent.mkdir()
+    home.run("--config", str(config), "provider", "add", "p", "--directory", "https://ca.example/dir", check=True)
+    home.run("--config", str(config), "add", "shop", "-d", "shop.example.com", "--provider", "p", check=True)
+    unit = home.run("--config", str(config), "systemd", check=True).stdout
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        (tmp_path / "zt-check.service").write_text(unit)
+        checked = subprocess.run([analyze, "verify", str(tmp_path / "zt-check.service")], capture_output=True,
+                                 text=True, timeout=60)
+        assert "specifier" not in checked.stderr and checked.returncode == 0, checked.stderr
+    # what systemd hands the process: %% -> %, $$ -> $, then the quotes undone
+    start = re.search(r"^ExecStart=(.*)$", unit, re.M)
+    assert start
+    words = shlex.split(start.group(1).replace("%%", "%").replace("$$", "$"))
+    assert words[words.index("--config") + 1] == str(config)

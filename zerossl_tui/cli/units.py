@@ -13,8 +13,15 @@ from ..storage.paths import DATA_ENV, resolve_paths
 def _command(config: str | None) -> str:
     # The settings file this shell sees, named outright: systemd starts the daemon without this shell's
     # ZEROSSL_TUI_CONFIG or XDG_CONFIG_HOME.
-    exe = shutil.which("zerossl-tui") or f"{sys.executable} -m zerossl_tui"
-    return f"{exe} --config {shlex.quote(str(resolve_paths(config).config_file))}"
+    which = shutil.which("zerossl-tui")
+    exe = _word(which) if which else f"{_word(sys.executable)} -m zerossl_tui"
+    return f"{exe} --config {_word(str(resolve_paths(config).config_file))}"
+
+
+def _word(text: str) -> str:
+    """One ExecStart argument: quoted, with systemd's specifiers (``%``) and variables (``$``) doubled, so a
+    path like ``/srv/50%off`` reaches the daemon as it is instead of failing or becoming another path."""
+    return shlex.quote(text).replace("%", "%%").replace("$", "$$")
 
 
 def _environment(config: str | None) -> str:
