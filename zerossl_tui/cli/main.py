@@ -225,7 +225,7 @@ def _after_order(service, names: list[str]) -> None:  # type: ignore[no-untyped-
     """Verify what the renewed certificates' endpoints serve, then send the notifications that are due."""
     from ..service.watch import after_order
 
-    after_order(service, names, output.error)
+    after_order(service, names, output.warning)
 
 
 def _list(args: argparse.Namespace) -> int:

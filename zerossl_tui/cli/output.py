@@ -36,6 +36,13 @@ def error(message: str) -> None:
     sys.stderr.write("zerossl-tui: error: " + printable(clipped(message)) + "\n")
 
 
+def warning(message: str) -> None:
+    """One line on stderr about something that did not stop the command (a notification target down, an
+    endpoint not serving the new certificate yet): never labelled ``error``, so the command's own error
+    stays the one ``error:`` line a cron mail or a script looks for."""
+    sys.stderr.write("zerossl-tui: warning: " + printable(clipped(message)) + "\n")
+
+
 def log_line(message: str) -> None:
     """A timestamped line on stderr, for the daemon."""
     sys.stderr.write(f"{rfc3339(datetime.now(UTC))} {printable(message)}\n")
