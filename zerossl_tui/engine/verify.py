@@ -45,10 +45,12 @@ def check_endpoint(name: str, endpoint: str, domains: tuple[str, ...], current_p
     """Compare what ``endpoint`` serves with ``current_pem`` (the leaf, or a full chain starting with it)."""
     expected = _der(current_pem)
     expected_serial = serial_hex(load_cert(current_pem).serial_number) if current_pem else ""
+    server_name = sni_name(domains)
     try:
-        der = served_leaf(endpoint, sni_name(domains), timeout)
+        der = served_leaf(endpoint, server_name, timeout)
     except (OSError, ssl.SSLError, ValueError) as exc:
-        return EndpointCheck(name, endpoint, UNREACHABLE, expected_serial=expected_serial, error=_reason(exc))
+        return EndpointCheck(name, endpoint, UNREACHABLE, expected_serial=expected_serial,
+                             error=_reason(exc, server_name))
     if der == expected:
         return EndpointCheck(name, endpoint, OK, expected_serial, expected_serial)
     return EndpointCheck(name, endpoint, STALE, _serial_of(der), expected_serial)
@@ -69,9 +71,29 @@ def _serial_of(der: bytes) -> str:
         return "(unreadable certificate)"
 
 
-def _reason(exc: BaseException) -> str:
-    """One line: the OS or TLS reason without Python's decorations."""
+# OpenSSL's reasons that a person cannot act on as they stand, said in words that point at the fix.
+_TLS_REASONS = {
+    "WRONG_VERSION_NUMBER": "does not speak TLS on this port (a plain HTTP port, or another protocol?)",
+    "HTTP_REQUEST": "does not speak TLS on this port (a plain HTTP port?)",
+    "RECORD_LAYER_FAILURE": "does not speak TLS on this port",
+    "TLSV1_UNRECOGNIZED_NAME": "has no site for {name} (it refused that server name, SNI): check the web "
+                               "server's names",
+    "TLSV1_ALERT_UNRECOGNIZED_NAME": "has no site for {name} (it refused that server name, SNI): check the "
+                                     "web server's names",
+    "UNEXPECTED_EOF_WHILE_READING": "closed the connection during the TLS handshake",
+}
+
+
+def _reason(exc: BaseException, server_name: str = "") -> str:
+    """One line: the OS or TLS reason without Python's decorations, in words for the TLS failures whose
+    OpenSSL name alone does not say what to fix."""
     if isinstance(exc, socket.timeout | TimeoutError):
         return "timed out"
+    if isinstance(exc, ssl.SSLEOFError):
+        return _TLS_REASONS["UNEXPECTED_EOF_WHILE_READING"]
+    if isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None):
+        known = _TLS_REASONS.get(str(exc.reason))
+        return known.format(name=server_name or "(no name)") if known else \
+            f"TLS handshake failed: {str(exc.reason).lower().replace('_', ' ')}"
     text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc) or type(exc).__name__
     return " ".join(str(text).split())
