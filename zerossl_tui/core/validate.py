@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from .dnsconf import dns_from_values, dns_problem, set_values, wildcard_problem
-from .domains import ip_problem, normalize_domains, validate_entry_name
+from .domains import _check_a_label, ip_problem, normalize_domains, to_ascii, validate_entry_name
 from .errors import UsageError
 from .models import KEY_TYPES, REVOCATION_REASONS, CertificateSpec, DnsSpec, ProviderSpec
 from .schema import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS
@@ -292,12 +292,37 @@ def build_provider(
 
 
 def check_endpoints(endpoints: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) endpoints to verify, as a tuple; UsageError naming a bad one."""
+    """``HOST:PORT`` (``[v6]:PORT`` for IPv6) endpoints to verify, as a tuple, an internationalised host
+    name in its ASCII form; UsageError naming a bad one."""
     if len(endpoints) > ENDPOINTS_MAX:
         raise UsageError(f"{len(endpoints)} verify endpoints given: give at most {ENDPOINTS_MAX}")
-    for endpoint in endpoints:
-        match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]{1,253}):(\d{1,5})", endpoint)
-        if not match or not 1 <= int(match.group(2)) <= 65535:
-            raise UsageError(f"verify endpoint {shown(endpoint)} must be HOST:PORT, like 127.0.0.1:443 or "
-                             "[::1]:443")
-    return tuple(endpoints)
+    return tuple(_endpoint(endpoint) for endpoint in endpoints)
+
+
+def _endpoint(endpoint: str) -> str:
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]/]+):(\d{1,5})", endpoint)
+    if not match or not 1 <= int(match.group(2)) <= 65535:
+        raise UsageError(f"verify endpoint {shown(endpoint)} must be HOST:PORT, like 127.0.0.1:443 or [::1]:443")
+    host = match.group(1)
+    if host.startswith("["):
+        return endpoint
+    # a host name that could never be looked up fails here, once, not at every hourly check
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
+        host = _ascii_host(host, endpoint)
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+        raise UsageError(f"verify endpoint {shown(endpoint)} has a host name that is too long or has an empty "
+                         "label: give a name of labels of 1-63 characters, or an IP address")
+    try:
+        for label in labels:
+            _check_a_label(label, host)
+    except UsageError as exc:
+        raise UsageError(f"verify endpoint {shown(endpoint)}: {exc.message}") from None
+    return f"{host}:{match.group(2)}"
+
+
+def _ascii_host(host: str, endpoint: str) -> str:
+    try:
+        return to_ascii(host)
+    except UsageError as exc:
+        raise UsageError(f"verify endpoint {shown(endpoint)}: {exc.message}") from None
