@@ -205,7 +205,7 @@ def _renew(args: argparse.Namespace) -> int:
     _ordering_service(args, show, args.names or None, service)
     with interruptible(cancel, show.note), show:
         results = service.renew(args.names or None, force=args.force, progress=show, cancel=cancel)
-    output.renewals(results, as_json=args.json)
+    output.renewals(results, as_json=args.json, quiet=args.quiet)
     _after_order(service, [name for name, info, _ in results if info is not None])
     if cancel.is_set():
         output.error(f"interrupted: {output.renew_counts(results)}; run renew again for the rest")

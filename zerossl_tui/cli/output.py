@@ -159,9 +159,11 @@ def issued(name: str, info: CertInfo | None, *, as_json: bool) -> None:
         say(f"{name}: issued serial {info.serial}, valid until {rfc3339(info.not_after)}")
 
 
-def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *, as_json: bool) -> None:
+def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *, as_json: bool,
+             quiet: bool = False) -> None:
     """``renew``: one line per certificate considered; errors on stderr (with ``--json`` too, so that cron
-    mail and logs still say what failed)."""
+    mail and logs still say what failed). ``quiet`` leaves out the lines saying nothing happened, so that a
+    cron job mails only when a certificate was renewed or failed."""
     if as_json:
         _dump([{"name": n, "result": "failed" if e else ("renewed" if i else "not-due"),
                 "certificate": info_dict(i), "error": str(e) if e else None} for n, i, e in results])
@@ -169,13 +171,14 @@ def renewals(results: Sequence[tuple[str, CertInfo | None, Exception | None]], *
             if err is not None:
                 error(f"{name}: {err}")
         return
-    if not results:
+    if not results and not quiet:
         print("nothing is due for renewal")
     for name, info, err in results:
         if err is not None:
             error(f"{name}: {err}")
         elif info is None:
-            say(f"{name}: not due")
+            if not quiet:
+                say(f"{name}: not due")
         else:
             say(f"{name}: renewed, serial {info.serial}, valid until {rfc3339(info.not_after)}")
 

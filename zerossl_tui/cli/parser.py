@@ -126,7 +126,9 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 
 def _output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("-q", "--quiet", action="store_true", help="print no progress lines, even on a terminal")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print no progress lines, even on a terminal; `renew` prints nothing at all unless a "
+                   "certificate was renewed or failed (for cron)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every ACME step on stderr even when it is not a terminal")
 
