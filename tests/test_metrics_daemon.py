@@ -81,3 +81,16 @@ def test_metrics_listen_is_loopback_unless_told_and_bad_values_are_one_line(loca
     assert parse_listen("[::1]:9120") == ("::1", 9120)
     done = local_home.run("daemon", "--metrics", "nowhere:99999")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1 and "HOST:PORT" in done.stderr
+
+
+def test_an_ipv6_metrics_address_is_logged_as_a_url_that_works(local_home: Home) -> None:
+    """The start-up line is what a person pastes into a browser or a Prometheus config: ``http://::1:P``
+    is no URL, ``http://[::1]:P`` is."""
+    port = free_port()
+    daemon = subprocess.Popen([sys.executable, "-m", "zerossl_tui", "daemon", "--metrics", f"[::1]:{port}"],
+                              env=local_home.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        scrape(f"http://[::1]:{port}/metrics", "zerossl_tui_orders_total")
+    finally:
+        err = stopped(daemon)
+    assert f"metrics at http://[::1]:{port}/metrics" in err, err

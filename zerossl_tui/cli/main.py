@@ -290,7 +290,8 @@ def _start_metrics(service, listen: str):  # type: ignore[no-untyped-def]
 
     server = start_metrics(listen, service.metrics_snapshot)
     host, port = parse_listen(listen)
-    output.log_line(f"metrics at http://{host}:{port}/metrics")
+    shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address needs brackets in a URL
+    output.log_line(f"metrics at http://{shown_host}:{port}/metrics")
     return server
 
 
