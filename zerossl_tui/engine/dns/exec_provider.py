@@ -51,7 +51,10 @@ class ExecProvider(DnsProvider):
             proc = subprocess.Popen([*self.argv, action, fqdn, value], stdin=subprocess.DEVNULL,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         except OSError as exc:
-            raise DnsRefused(f"{self.who}: cannot run {self.argv[0]}: {exc.strerror or exc}") from None
+            # "/opt/my hook.sh" unquoted is split into "/opt/my" and "hook.sh": say how to keep it whole
+            hint = " (quote a path that holds spaces: --command \"'/opt/my hook.sh'\")" \
+                if isinstance(exc, FileNotFoundError) and len(self.argv) > 1 else ""
+            raise DnsRefused(f"{self.who}: cannot run {self.argv[0]}: {exc.strerror or exc}{hint}") from None
         stderr = self._wait(proc, what)
         if proc.returncode != 0:
             last = (stderr.decode(errors="replace").strip().splitlines() or [""])[-1][:200]
