@@ -84,3 +84,19 @@ def test_a_certbot_lineage_named_with_spaces_and_markup_is_imported_under_a_usab
     assert local_home.run("list", "--json", check=True).stdout.count('"my-site-b-x-31m"') == 1
     again = local_home.run("import", "certbot", "--config-dir", str(config), check=True)
     assert "already managed" in again.stdout
+
+
+def test_a_store_without_a_usable_account_does_not_promise_a_new_one_when_ours_is_used(
+    local_home: Home, version: Path, tmp_path: Path, pebble: PebbleServer
+) -> None:
+    local_home.run("add", "own", "-d", "own.example.test", "--provider", "local", "--http-port",
+                   str(pebble.http_port), "--http-bind", "127.0.0.1", check=True)
+    local_home.run("issue", "own", check=True)  # provider local now has an account of its own
+    home_dir = tmp_path / ".acme.sh"
+    acme_sh_entry(home_dir, version, "noacct.example.test", "Le_Webroot='no'\n")
+    (home_dir / "noacct.example.test_ecc" / "noacct.example.test.conf").write_text(
+        f"Le_Domain='noacct.example.test'\nLe_API='{pebble.directory}'\nLe_Webroot='no'\n")
+    found = by_name(local_home, "acme.sh", "--home", str(home_dir))["noacct.example.test"]
+    assert found["action"] == "import" and found["account"] == "kept"
+    assert not any("new account will be registered" in n for n in found["notes"]), found["notes"]
+    assert any("the provider's own account is used" in n for n in found["notes"]), found["notes"]

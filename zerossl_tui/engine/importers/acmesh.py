@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import Unreadable, entry_name, host_of, pair, port_of, read
+from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read
 
 STOP_HINT = ("stop acme.sh renewing them: `acme.sh --uninstall-cronjob` (or `acme.sh --remove -d DOMAIN` "
              "for each one); its files were not changed")
@@ -120,7 +120,7 @@ def _account(home: Path, api: str, notes: list[str]) -> ForeignAccount | None:
         key_pem = read(folder / "account.key")
         url = parse_conf(read(folder / "ca.conf").decode("utf-8", "replace")).get("ACCOUNT_URL", "")
     except Unreadable as exc:
-        notes.append(f"acme.sh account not usable ({exc}): a new account will be registered")
+        notes.append(f"acme.sh account not usable ({exc}): {NO_ACCOUNT}")
         return None
     if not url:
         notes.append(f"{folder / 'ca.conf'} has no ACCOUNT_URL: the account key is used to find the account")

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import Unreadable, entry_name, host_of, pair, port_of, read, read_json
+from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read, read_json
 
 STOP_HINT = ("stop certbot renewing them: `systemctl disable --now certbot.timer` (and remove the `certbot "
              "renew` line of /etc/cron.d/certbot if you have one); its files were not changed")
@@ -108,13 +108,13 @@ def _account(config_dir: Path, server: str, account_id: str, notes: list[str]) -
     folder = config_dir / "accounts" / parts.netloc / parts.path.strip("/") / account_id
     if not account_id or not folder.is_dir():
         notes.append(f"certbot account {account_id or '(none named)'} not found under {folder.parent}: "
-                     "a new account will be registered (ARI replaces cannot continue)")
+                     f"{NO_ACCOUNT} (ARI replaces cannot continue)")
         return None
     try:
         key_pem = _jwk_to_pem(read(folder / "private_key.json"))
         url = str(read_json(folder / "regr.json").get("uri", ""))
     except Unreadable as exc:
-        notes.append(f"certbot account {account_id} unreadable ({exc}): a new account will be registered")
+        notes.append(f"certbot account {account_id} unreadable ({exc}): {NO_ACCOUNT}")
         return None
     return ForeignAccount(key_pem=key_pem, url=url, directory=server, server_host=parts.netloc)
 

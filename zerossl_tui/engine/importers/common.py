@@ -12,6 +12,9 @@ from ...core.domains import normalize_domains
 from ...core.errors import OperationError, UsageError
 from ..keys import key_matches_cert, key_type_of, parse_cert, split_fullchain
 
+# When the other client's account cannot be taken over, the provider's account here signs the renewals.
+NO_ACCOUNT = "the provider's own account is used (one is registered if it has none)"
+
 
 class Unreadable(Exception):
     """A certificate of the other client that cannot be imported; the message says why."""

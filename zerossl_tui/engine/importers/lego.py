@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import Unreadable, entry_name, host_of, pair, read, read_json
+from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, read, read_json
 
 STOP_HINT = ("stop lego renewing them: remove the `lego ... renew` line from the crontab (`crontab -e`) or "
              "disable the systemd timer that runs it; its files were not changed")
@@ -44,7 +44,7 @@ def _certificate(folder: Path, stem: str, accounts: dict[str, list[ForeignAccoun
     found = accounts.get(host, [])
     if len(found) != 1:
         why = "none was found" if not found else f"{len(found)} were found ({', '.join(a.email for a in found)})"
-        notes.append(f"lego's account for {host or 'its CA'} not chosen ({why}): a new one will be registered")
+        notes.append(f"lego's account for {host or 'its CA'} not chosen ({why}): {NO_ACCOUNT}")
     return ForeignCert(
         name=entry_name(stem), server_host=host, account=found[0] if len(found) == 1 else None,
         certfile=str(crt), keyfile=str(key), chainfile=str(issuer) if issuer.exists() else "",
