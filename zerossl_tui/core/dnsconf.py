@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .domains import is_ip_identifier
+from .domains import is_ip_identifier, to_ascii
 from .errors import UsageError
 from .models import CHALLENGES, DNS_TYPES, TSIG_ALGORITHMS, CertificateSpec, DnsSpec
 
@@ -27,6 +27,13 @@ ONLY_FOR = {  # keys that make sense for one type only: elsewhere they are a mis
     "lexicon_provider": "lexicon", "options": "lexicon", "command": "exec", "timeout": "exec",
 }
 Problem = tuple[str, str]  # (key, what is wrong with it)
+SHOWN = 60  # characters of a wrong value an error quotes
+
+
+def shown(value: str) -> str:
+    """``repr(value)`` cut to SHOWN characters: an error never quotes 100 kB."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN - 5]}...' ({len(text)} chars)"
 
 
 def is_secret_option(key: str) -> bool:
@@ -42,9 +49,25 @@ def check_server(text: str) -> str:
         port = rest[1:] if rest.startswith(":") else (rest or port)
     elif host.count(":") == 1:
         host, port = host.split(":")
-    if not host or not re.fullmatch(r"[A-Za-z0-9.:_-]+", host) or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"{text!r} is not a DNS server address: use HOST or HOST:PORT")
+    # a host name no resolver could look up (a label over 63 characters, 100 kB) is refused here, in one
+    # line, rather than failing deep inside the socket library at the first use
+    too_long = len(host) > 253 or any(len(label) > 63 for label in host.split("."))
+    if not host or not re.fullmatch(r"[A-Za-z0-9.:_-]+", host) or too_long or not port.isdigit() or \
+            not 0 < int(port) < 65536:
+        raise UsageError(f"{shown(text)} is not a DNS server address: use HOST or HOST:PORT")
     return text.strip()
+
+
+def _zone_problem(zone: str) -> Problem | None:
+    """A zone must be the ASCII name the DNS holds: a unicode or invalid punycode zone would never match the
+    names looked up (which are always ASCII)."""
+    try:
+        ascii_zone = to_ascii(zone)
+    except UsageError as exc:
+        return "zone", exc.message
+    if ascii_zone != zone.strip().rstrip(".").lower():
+        return "zone", f"{shown(zone)} must be written as the DNS holds it: {ascii_zone}"
+    return None
 
 
 def _tsig_problem(spec: DnsSpec) -> Problem | None:
@@ -91,6 +114,8 @@ def dns_problem(spec: DnsSpec, given: Mapping[str, Any]) -> Problem | None:
             check_server(address)
         except UsageError as exc:
             return ("server" if address == spec.server else "resolvers"), exc.message
+    if spec.zone and (zone := _zone_problem(spec.zone)):
+        return zone
     for key, _ in spec.options:
         if not _OPTION_KEY.match(key):
             return "options", f"option name {key!r} is not a plain name (letters, digits, '_' and '-')"
