@@ -4,6 +4,7 @@ refused with a note naming what is wrong, the others are still imported, and not
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def acme_sh_entry(home_dir: Path, version: Path, domain: str, conf: str) -> None
 
 
 def by_name(home: Home, *args: str) -> dict[str, dict[str, object]]:
-    done = home.run("import", *args, "--dry-run", "--json")
+    done = home.run("import", *args, "--dry-run", "--json", timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     return {c["name"]: c for c in json.loads(done.stdout)["certificates"]}
 
@@ -100,3 +101,20 @@ def test_a_store_without_a_usable_account_does_not_promise_a_new_one_when_ours_i
     assert found["action"] == "import" and found["account"] == "kept"
     assert not any("new account will be registered" in n for n in found["notes"]), found["notes"]
     assert any("the provider's own account is used" in n for n in found["notes"]), found["notes"]
+
+
+def test_a_renewal_file_naming_a_fifo_or_dev_zero_is_refused_instead_of_hanging(
+    local_home: Home, version: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "letsencrypt"
+    certbot_lineage(config, version, "good", "authenticator = standalone\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (config / "renewal" / "fifo.conf").write_text(f"privkey = {fifo}\nfullchain = {fifo}\n")
+    (config / "renewal" / "zero.conf").write_text("privkey = /dev/zero\nfullchain = /dev/zero\n")
+    os.mkfifo(config / "renewal" / "pipe.conf")
+    found = by_name(local_home, "certbot", "--config-dir", str(config))  # would hang or fill memory
+    assert found["good"]["action"] == "import"
+    for name in ("fifo", "zero", "pipe"):
+        assert found[name]["action"] == "refuse"
+        assert any("not a regular file" in n for n in found[name]["notes"]), found[name]

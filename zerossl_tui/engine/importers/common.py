@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,10 +21,21 @@ class Unreadable(Exception):
     """A certificate of the other client that cannot be imported; the message says why."""
 
 
+MAX_FILE = 1 << 20  # no key, certificate, account or renewal file of another client comes near 1 MiB
+
+
 def read(path: Path) -> bytes:
-    """The bytes of ``path`` (symlinks followed), or Unreadable naming it."""
+    """The bytes of ``path`` (symlinks followed), or Unreadable naming it. Only a regular file of at most
+    MAX_FILE bytes is read: a renewal file naming a FIFO or /dev/zero must not hang or fill memory."""
     try:
-        return path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable(f"cannot read {path}: not a regular file")
+        if info.st_size > MAX_FILE:
+            raise Unreadable(f"cannot read {path}: {info.st_size} bytes is too large for a key, certificate or "
+                             "settings file")
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE)
     except OSError as exc:
         raise Unreadable(f"cannot read {path}: {exc.strerror or exc}") from None
 
