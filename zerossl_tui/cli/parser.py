@@ -108,7 +108,7 @@ def build_parser() -> Parser:
                       common)
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
-    _ops_commands(cmd)
+    _ops_commands(cmd, common)
     _describe(parser)
     return parser
 
@@ -258,8 +258,14 @@ CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile",
                     "verify", "preferred_chain", "challenge", "dns", "owner", "group")
 
 
-def _ops_commands(cmd: Any) -> None:
-    """import, verify and notify (issue 13)."""
+NOTIFY_EPILOG = ("events sent (choose with [notify] events = [...] in settings.toml): failure (a renewal "
+                 "attempt failed), expiring (under [notify] expiring_days, default 14, left), verify-failed (an "
+                 "endpoint does not serve the current certificate), recovered; each once per certificate and "
+                 "event, then at most once a day while it lasts. `renew`, `issue` and the daemon send them.")
+
+
+def _ops_commands(cmd: Any, common: argparse.ArgumentParser) -> None:
+    """import, verify and notify (issue 13); every notify action takes --config like every other command."""
     imp = cmd("import", "adopt certificates, keys and accounts of certbot, lego or acme.sh without re-issuing")
     imp.add_argument("client", choices=("certbot", "lego", "acme.sh"), help="the client to import from")
     imp.add_argument("--config-dir", "--path", "--home", dest="store_path", metavar="DIR", default="",
@@ -271,13 +277,15 @@ def _ops_commands(cmd: Any) -> None:
     verify.add_argument("names", nargs="*", metavar="NAME", help="certificates to check (default: all)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     notify = cmd("notify", "notifications through apprise URLs (mailto://, json://, Slack, ntfy, ...)")
+    notify.epilog = NOTIFY_EPILOG
     actions = notify.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
-    add = actions.add_parser("add", help="add a URL (kept in secrets.toml)", description="add a URL (kept in "
-                             "secrets.toml); give - to read it from standard input, out of the process list")
+    add = actions.add_parser("add", parents=[common], help="add a URL (kept in secrets.toml)",
+                             description="add a URL (kept in secrets.toml); give - to read it from standard "
+                             "input, out of the process list", epilog=NOTIFY_EPILOG)
     add.add_argument("url", metavar="URL", help="an apprise URL, or - to read it from standard input")
-    listing = actions.add_parser("list", help="the URLs, masked")
+    listing = actions.add_parser("list", parents=[common], help="the URLs, masked")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    remove = actions.add_parser("remove", help="forget URL number N (as `notify list` shows)")
+    remove = actions.add_parser("remove", parents=[common], help="forget URL number N (as `notify list` shows)")
     remove.add_argument("number", type=int, metavar="N", help="its number in `notify list`")
-    actions.add_parser("test", help="send a test message to every URL (exit 1 if one fails)")
+    actions.add_parser("test", parents=[common], help="send a test message to every URL (exit 1 if one fails)")
 
