@@ -59,15 +59,21 @@ def check_server(text: str) -> str:
 
 
 def _zone_problem(zone: str) -> Problem | None:
-    """A zone must be the ASCII name the DNS holds: a unicode or invalid punycode zone would never match the
-    names looked up (which are always ASCII)."""
+    """An invalid zone name (invalid punycode, an empty label): it could never match a name looked up."""
     try:
-        ascii_zone = to_ascii(zone)
+        to_ascii(zone)
     except UsageError as exc:
         return "zone", exc.message
-    if ascii_zone != zone.strip().rstrip(".").lower():
-        return "zone", f"{shown(zone)} must be written as the DNS holds it: {ascii_zone}"
     return None
+
+
+def _ascii_zone(zone: str) -> str:
+    """The zone as the DNS holds it: names looked up are ASCII, so a unicode zone is kept in punycode
+    (an invalid one is left as given, for ``_zone_problem`` to name)."""
+    try:
+        return to_ascii(zone) if zone and not zone.isascii() else zone
+    except UsageError:
+        return zone
 
 
 def _tsig_problem(spec: DnsSpec) -> Problem | None:
@@ -130,6 +136,8 @@ def dns_from_values(name: str, values: Mapping[str, Any]) -> DnsSpec:
     for key in ("propagation_timeout", "timeout"):
         if key in fields:
             fields[key] = float(fields[key])
+    if fields.get("zone"):
+        fields["zone"] = _ascii_zone(str(fields["zone"]))
     if "tsig_algorithm" in fields:
         fields["tsig_algorithm"] = fields["tsig_algorithm"].lower()
     return DnsSpec(name=name, **fields)
