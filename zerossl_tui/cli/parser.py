@@ -94,9 +94,15 @@ def build_parser() -> Parser:
     remove.add_argument("name", help="certificate name")
     account = cmd("account", "account key rollover and deactivation")
     acc_sub = account.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
-    for action, text in (("rollover", "replace the account key at the CA (RFC 8555 7.3.5)"),
-                         ("deactivate", "deactivate the account at the CA")):
-        p = acc_sub.add_parser(action, help=text, description=text, parents=[common])
+    for action, text, more in (
+        ("rollover", "replace the account key at the CA (RFC 8555 7.3.5)",
+         "; the new key is kept only once the CA accepted it, and the account (URL, orders, rate limits) stays "
+         "the same"),
+        ("deactivate", "deactivate the account at the CA",
+         ": permanent and not asked again (the CA refuses that account and key from then on); certificates "
+         "already issued stay valid, and the next order registers a new account (ARI replaces cannot carry on)"),
+    ):
+        p = acc_sub.add_parser(action, help=text, description=text + more, parents=[common])
         p.add_argument("provider", help="provider name")
     daemon = cmd("daemon", "headless autorenewal loop (logs to stderr and the journal); SIGTERM stops it")
     daemon.add_argument("--metrics", metavar="HOST:PORT", default="",
