@@ -36,12 +36,23 @@ class Parser(argparse.ArgumentParser):
         unknown option: ``--eab-hmac-keyy SECRET`` must not print the secret."""
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            self.error("unrecognized arguments: " + " ".join(_redacted(extras)))
+            # named by the subcommand that was given, so the hint points at the --help that lists its options
+            _deepest(self, sys.argv[1:] if args is None else list(args)).error(
+                "unrecognized arguments: " + " ".join(_redacted(extras)))
         return parsed
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {printable(clipped(message))} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
+
+
+def _deepest(parser: argparse.ArgumentParser, args: list[str]) -> argparse.ArgumentParser:
+    """The parser of the innermost subcommand named in ``args`` (``notify list`` of ``notify list --x``)."""
+    for word in args:
+        choices = next((a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if isinstance(choices, dict) and word in choices:
+            parser = choices[word]
+    return parser
 
 
 def _redacted(extras: list[str]) -> list[str]:
