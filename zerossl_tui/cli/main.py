@@ -336,7 +336,7 @@ def _import(args: argparse.Namespace) -> int:
     show = BulkProgress(None, bar=wants_bar(args.json), steps=False, what="importing")
     with show:
         report = _service(args).import_from(
-            args.client, args.store_path, dry_run=args.dry_run,
+            args.client, args.store_path, dry_run=args.dry_run, dns=args.dns,
             on_item=lambda done, total, item: show.item(done, total, item.name, item.action != "refuse"))
     import_report(report, as_json=args.json)
     return 0

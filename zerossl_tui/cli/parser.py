@@ -289,6 +289,9 @@ def _ops_commands(cmd: Any, common: argparse.ArgumentParser) -> None:
                      help="its folder (certbot --config-dir, default /etc/letsencrypt; lego --path, default "
                           "~/.lego; acme.sh --home, default ~/.acme.sh)")
     imp.add_argument("--dry-run", action="store_true", help="print what would be imported; write nothing")
+    imp.add_argument("--dns", metavar="NAME", default="",
+                     help="a DNS provider (`dns add`) through which wildcards and the certificates the other "
+                          "client proved over DNS renew (dns-01); without it they are refused or noted")
     imp.add_argument("--json", action="store_true", help="machine-readable output")
     verify = cmd("verify", "check that each `verify` endpoint serves the current certificate (exit 1 if not)")
     verify.add_argument("names", nargs="*", metavar="NAME", help="certificates to check (default: all)")

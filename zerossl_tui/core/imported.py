@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# A certificate proved over DNS (and any wildcard) renews here with dns-01 through a DNS provider of ours.
+DNS_HINT = ("import again with --dns NAME (a DNS provider from `dns add`) to renew it with dns-01, or set "
+            "--webroot, --http-port or dns-01 with `edit` before the next renewal")
+
 
 @dataclass(frozen=True)
 class ForeignAccount:
@@ -42,6 +46,7 @@ class ForeignCert:
     chainfile: str = ""
     deploy_hook: str = ""
     reuse_key: bool = False
+    dns_challenge: bool = False  # the other client proved its names over DNS (a dns plugin or mode)
     source: str = ""
     notes: tuple[str, ...] = ()
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core.errors import UsageError
-from ..core.imported import ForeignAccount, ForeignCert, ForeignStore, ImportItem, ImportReport
+from ..core.imported import DNS_HINT, ForeignAccount, ForeignCert, ForeignStore, ImportItem, ImportReport
 from ..core.interfaces import CertificateStore, OrderJournal
 from ..core.models import CertificateSpec, EventKind
 from ..core.settings import BUILTIN_PROVIDERS, Settings, with_certificate, with_provider
@@ -44,17 +44,22 @@ class _Run:
     settings: Settings
     store: CertificateStore
     dry_run: bool
+    dns: str = ""  # the DNS provider for certificates that need dns-01 ("" = none given)
     accounts: dict[str, str] = field(default_factory=dict)  # provider -> account URL planned this run
     adopted: list[tuple[ForeignCert, str]] = field(default_factory=list)  # (certificate, its serial) stored
 
 
 def import_store(found: ForeignStore, settings: Settings, store: CertificateStore, save: SaveSettings, *,
                  journal: OrderJournal, now: datetime, dry_run: bool = False,
-                 on_item: ItemDone | None = None) -> ImportReport:
+                 on_item: ItemDone | None = None, dns: str = "") -> ImportReport:
     """Adopt every certificate of ``found`` that is not managed yet; ``save`` writes the settings, then
     ``journal`` gets a row per adopted certificate; ``on_item(done, total, item)`` hears about each
-    certificate as it is decided (for a progress bar)."""
-    run = _Run(settings, store, dry_run)
+    certificate as it is decided (for a progress bar). ``dns`` names the DNS provider that wildcards and
+    certificates the other client proved over DNS renew through (dns-01)."""
+    if dns and dns not in settings.dns:
+        known = ", ".join(sorted(settings.dns)) or "none yet"
+        raise UsageError(f"no DNS provider named {dns!r}: add it with `dns add` (configured: {known})")
+    run = _Run(settings, store, dry_run, dns)
     items = []
     for cert in found.certs:
         items.append(_one(run, cert, found.client))
@@ -77,11 +82,14 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
     before = (run.settings, dict(run.accounts))
     try:
         provider, new, account = _provider_for(run, cert, client)
-        spec = build_certificate(cert.name, cert.domains, provider, **_options(cert))
+        spec = build_certificate(cert.name, cert.domains, provider, **_options(cert, run.dns))
     except UsageError as exc:
         run.settings, run.accounts = before  # a provider planned for this certificate alone is not kept
-        return ImportItem(cert.name, "refuse", notes=(*cert.notes, exc.message))
-    notes = list(cert.notes) + _warnings(run.settings, spec)
+        hint = (f"import again with --dns NAME (a DNS provider from `dns add`) to renew {cert.name} with dns-01",) \
+            if _needs_dns(cert) and not run.dns and not any(n.endswith(DNS_HINT) for n in cert.notes) else ()
+        return ImportItem(cert.name, "refuse", notes=(*cert.notes, exc.message, *hint))
+    notes = [n for n in cert.notes if not (spec.challenge == "dns-01" and n.endswith(DNS_HINT))]
+    notes += _warnings(run.settings, spec)
     if new and not run.settings.provider(provider).ca_bundle:
         notes.append(_NEW_PROVIDER_NOTE.format(name=provider, directory=run.settings.provider(provider).directory))
     if not run.dry_run:
@@ -94,7 +102,7 @@ def _one(run: _Run, cert: ForeignCert, client: str) -> ImportItem:
 def _warnings(settings: Settings, spec: CertificateSpec) -> list[str]:
     """What will go wrong at the next renewal unless the user acts: wildcards, shell syntax in a hook."""
     out = []
-    if any(d.startswith("*.") for d in spec.domains):
+    if any(d.startswith("*.") for d in spec.domains) and spec.challenge != "dns-01":
         out.append("wildcard names need dns-01: configure it with `edit` before the next renewal")
     if spec.deploy_hook and not settings.table("renewal")["hook_shell"] and _SHELL.search(spec.deploy_hook):
         out.append(f"deploy hook {spec.deploy_hook!r} uses shell syntax, but hooks run without a shell: set "
@@ -102,11 +110,18 @@ def _warnings(settings: Settings, spec: CertificateSpec) -> list[str]:
     return out
 
 
-def _options(cert: ForeignCert) -> dict[str, Any]:
+def _needs_dns(cert: ForeignCert) -> bool:
+    """A wildcard, or a certificate the other client proved over DNS: it renews here with dns-01."""
+    return cert.dns_challenge or any(d.startswith("*.") for d in cert.domains)
+
+
+def _options(cert: ForeignCert, dns: str = "") -> dict[str, Any]:
     options: dict[str, Any] = {"key_type": cert.key_type, "certfile": cert.certfile, "keyfile": cert.keyfile,
                                "chainfile": cert.chainfile, "deploy_hook": cert.deploy_hook,
                                "reuse_key": cert.reuse_key or None}
-    if cert.webroot:
+    if dns and _needs_dns(cert):
+        options.update(challenge="dns-01", dns=dns)
+    elif cert.webroot:
         options["webroot"] = cert.webroot
     elif cert.http_port:
         options["http_port"] = cert.http_port

@@ -56,16 +56,17 @@ class OperationsApi:
         raise NotImplementedError
 
     def import_from(self, client: str, path: str = "", *, dry_run: bool = False,
-                    on_item: Callable[[int, int, ImportItem], None] | None = None) -> ImportReport:
+                    on_item: Callable[[int, int, ImportItem], None] | None = None, dns: str = "") -> ImportReport:
         """Adopt the certificates, keys and accounts of certbot, lego or acme.sh (see ``imports.py``);
-        ``on_item(done, total, item)`` is told about each certificate as it is decided."""
+        ``on_item(done, total, item)`` is told about each certificate as it is decided; ``dns`` is the DNS
+        provider for wildcards and certificates the other client proved over DNS."""
         from ..engine.importers import read_store
         from .imports import import_store
 
         found = read_store(client, path)
         with self._lock:
             return import_store(found, self.reload(), self.store, self._save, journal=self.journal,
-                                now=self.clock.now(), dry_run=dry_run, on_item=on_item)
+                                now=self.clock.now(), dry_run=dry_run, on_item=on_item, dns=dns)
 
     def verify(self, names: Iterable[str] | None = None) -> list[EndpointCheck]:
         """Compare what each ``verify`` endpoint serves with the current certificate (see ``verify.py``);

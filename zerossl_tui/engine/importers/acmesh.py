@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read
+from .common import DNS_HINT, NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read
 
 STOP_HINT = ("stop acme.sh renewing them: `acme.sh --uninstall-cronjob` (or `acme.sh --remove -d DOMAIN` "
              "for each one); its files were not changed")
@@ -93,9 +93,11 @@ def _challenge(values: dict[str, str], notes: list[str]) -> dict[str, Any]:
         return {"webroot": roots[0]}
     if mode == "no":
         return {"http_port": port_of(values.get("Le_HTTPPort") or "80", "acme.sh's Le_HTTPPort")}
-    what = f"dns mode {mode}" if mode.startswith("dns") else f"mode {mode or '(none)'!r}"
-    notes.append(f"acme.sh's {what} is not mapped: set --webroot, --http-port or dns-01 with `edit` "
-                 "before the next renewal")
+    if mode.startswith("dns"):
+        notes.append(f"acme.sh's dns mode {mode} is not mapped: {DNS_HINT}")
+        return {"dns_challenge": True}
+    notes.append(f"acme.sh's mode {mode or '(none)'!r} is not mapped: set --webroot, --http-port or dns-01 with "
+                 "`edit` before the next renewal")
     return {}
 
 

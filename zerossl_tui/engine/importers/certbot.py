@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read, read_json
+from .common import DNS_HINT, NO_ACCOUNT, Unreadable, entry_name, host_of, pair, port_of, read, read_json
 
 STOP_HINT = ("stop certbot renewing them: `systemctl disable --now certbot.timer` (and remove the `certbot "
              "renew` line of /etc/cron.d/certbot if you have one); its files were not changed")
@@ -84,9 +84,11 @@ def _challenge(params: dict[str, str], webroot_map: dict[str, str], domains: tup
         return {"webroot": roots[0]} if roots else {}
     if authenticator == "standalone":
         return {"http_port": port_of(params.get("http01_port", "") or "80", "certbot's http01_port")}
-    what = f"dns plugin {authenticator}" if authenticator.startswith("dns") else f"authenticator {authenticator!r}"
-    notes.append(f"certbot's {what} is not mapped: set --webroot, --http-port or dns-01 with `edit` "
-                 "before the next renewal")
+    if authenticator.startswith("dns"):
+        notes.append(f"certbot's dns plugin {authenticator} is not mapped: {DNS_HINT}")
+        return {"dns_challenge": True}
+    notes.append(f"certbot's authenticator {authenticator!r} is not mapped: set --webroot, --http-port or dns-01 "
+                 "with `edit` before the next renewal")
     return {}
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from ...core.domains import normalize_domains
 from ...core.errors import OperationError, UsageError
+from ...core.imported import DNS_HINT as DNS_HINT
 from ..keys import key_matches_cert, key_type_of, parse_cert, split_fullchain
 
 # When the other client's account cannot be taken over, the provider's account here signs the renewals.
@@ -59,7 +60,7 @@ def pair(key_pem: bytes, fullchain_pem: bytes) -> dict[str, Any]:
         leaf, chain = split_fullchain(fullchain_pem)
         info = parse_cert(leaf)
         matches = key_matches_cert(key_pem, leaf)
-        domains = normalize_domains(list(info.domains))
+        domains = normalize_domains(list(info.domains), allow_wildcard=True)  # dns-01 is decided later
     except (OperationError, UsageError) as exc:
         raise Unreadable(exc.message) from None
     if not matches:

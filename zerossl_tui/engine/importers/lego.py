@@ -11,12 +11,13 @@ import re
 from pathlib import Path
 
 from ...core.imported import ForeignAccount, ForeignCert, ForeignStore
-from .common import NO_ACCOUNT, Unreadable, entry_name, host_of, pair, read, read_json
+from .common import DNS_HINT, NO_ACCOUNT, Unreadable, entry_name, host_of, pair, read, read_json
 
 STOP_HINT = ("stop lego renewing them: remove the `lego ... renew` line from the crontab (`crontab -e`) or "
              "disable the systemd timer that runs it; its files were not changed")
 CHALLENGE_NOTE = ("lego does not record how it solved challenges: the built-in responder on port 80 is "
                   "used; set --webroot or --http-port with `edit` if that is wrong")
+WILDCARD_NOTE = f"lego does not record how it solved challenges, and a wildcard needs dns-01: {DNS_HINT}"
 HOOK_NOTE = "lego keeps hooks on its command line (--renew-hook): add the reload command with `edit --deploy-hook`"
 
 
@@ -40,7 +41,8 @@ def _certificate(folder: Path, stem: str, accounts: dict[str, list[ForeignAccoun
     crt, key, issuer = (folder / f"{stem}.crt", folder / f"{stem}.key", folder / f"{stem}.issuer.crt")
     bits = pair(read(key), read(crt))
     host = host_of(str(read_json(folder / f"{stem}.json").get("certUrl", "")))
-    notes = [CHALLENGE_NOTE, HOOK_NOTE]
+    wildcard = any(d.startswith("*.") for d in bits["domains"])
+    notes = [WILDCARD_NOTE if wildcard else CHALLENGE_NOTE, HOOK_NOTE]
     found = accounts.get(host, [])
     if len(found) != 1:
         why = "none was found" if not found else f"{len(found)} were found ({', '.join(a.email for a in found)})"
@@ -48,7 +50,7 @@ def _certificate(folder: Path, stem: str, accounts: dict[str, list[ForeignAccoun
     return ForeignCert(
         name=entry_name(stem), server_host=host, account=found[0] if len(found) == 1 else None,
         certfile=str(crt), keyfile=str(key), chainfile=str(issuer) if issuer.exists() else "",
-        source=str(folder / f"{stem}.json"), notes=tuple(notes), **bits,
+        source=str(folder / f"{stem}.json"), notes=tuple(notes), dns_challenge=wildcard, **bits,
     )
 
 
