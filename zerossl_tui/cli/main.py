@@ -233,7 +233,11 @@ def _list(args: argparse.Namespace) -> int:
     # cyclic collector's passes (two of them over every object) cost ~0.15 s of CPU and free nothing.
     gc.disable()
     service = _service(args)
-    output.views(service.views(), as_json=args.json, served_by=service.served_by() if args.json else None)
+    rows = service.views()
+    output.views(rows, as_json=args.json, served_by=service.served_by() if args.json else None)
+    for row in rows:  # a damaged store file is said where a person looks, not only in --json's last_error
+        if row.damage:
+            output.warning(f"{row.spec.name}: {row.damage}")
     return 0
 
 

@@ -117,6 +117,12 @@ class CertInfo:
         return (self.not_after - self.not_before).total_seconds()
 
 
+# The key of the stand-in a store's ``current_meta`` returns when the current version's files are damaged:
+# {DAMAGED_META: "one line naming the file and the fix", CERT_FILE_META: "cert.pem to read the truth from"}.
+DAMAGED_META = "damaged"
+CERT_FILE_META = "cert_file"
+
+
 class CertStatus(enum.StrEnum):
     """What the dashboard and ``list`` show for a certificate."""
 
@@ -224,6 +230,7 @@ class CertificateView:
     last_error: str = ""
     explanation: str = ""
     ari_window: tuple[datetime, datetime] | None = None
+    damage: str = ""  # one line naming a damaged file of the current version and the fix ("" when sound)
 
     @property
     def chain(self) -> str:

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from ..core.clock import Clock
-from ..core.errors import NotFound
+from ..core.errors import NotFound, StorageError, ZtError
 from ..core.interfaces import CertificateStore, ChallengeStore, Locker, OrderJournal
-from ..core.models import CertificateSpec, CertInfo, ProgressEvent
+from ..core.models import CERT_FILE_META, DAMAGED_META, CertificateSpec, CertInfo, ProgressEvent
 from ..core.schema import ZEROSSL_API
 from ..core.settings import Settings
 
@@ -84,7 +84,10 @@ def find_certificate(settings: Settings, name: str) -> CertificateSpec:
 
 
 def info_from_meta(meta: dict[str, Any] | None) -> CertInfo | None:
-    """Rebuild CertInfo from a stored version's metadata."""
+    """Rebuild CertInfo from a stored version's metadata; for a damaged meta.json, from the version's
+    cert.pem itself (None when that does not parse either: never another version's facts)."""
+    if meta and CERT_FILE_META in meta:
+        return _info_from_cert(str(meta[CERT_FILE_META]))
     if not meta or "serial" not in meta:
         return None
     try:
@@ -98,3 +101,26 @@ def info_from_meta(meta: dict[str, Any] | None) -> CertInfo | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _info_from_cert(path: str) -> CertInfo | None:
+    from ..engine.keys import parse_cert  # only for a damaged meta.json: list never imports cryptography
+
+    try:
+        with open(path, "rb") as handle:
+            return parse_cert(handle.read())
+    except (OSError, ZtError):
+        return None
+
+
+def damage_of(meta: dict[str, Any] | None) -> str:
+    """The line naming a damaged file of the current version (see ``CertificateStore.current_meta``)."""
+    return str(meta.get(DAMAGED_META, "")) if meta else ""
+
+
+def refuse_damaged(store: CertificateStore, name: str) -> None:
+    """Raise StorageError naming the damaged file when the current version of ``name`` is damaged, before
+    anything about it is sent to a CA (a guess at the current version could revoke another one)."""
+    check = getattr(store, "damage", None)  # the file store's; a database has no files to damage
+    if check is not None and (problem := check(name)):
+        raise StorageError(problem)

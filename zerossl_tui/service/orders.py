@@ -9,13 +9,13 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, ZtError
+from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, StorageError, ZtError
 from ..core.models import CertificateSpec, CertInfo, EventKind, RenewalState
 from ..core.policy import is_due, retry_delay
 from .accounts import SharedSessions, ensure_account, open_session, remember_account
 from .ari import refresh_ari
 from .deploys import heal_deploy, heal_deploys
-from .deps import Deps, info_from_meta
+from .deps import Deps, info_from_meta, refuse_damaged
 from .dns import order_solver
 from .order_hooks import deploy_hook, failure_hook
 from .recorder import Recorder
@@ -307,10 +307,16 @@ def revoke(deps: Deps, name: str, reason: int) -> CertInfo:
     from ..engine.keys import parse_cert
 
     spec = deps.certificate(name)
+    refuse_damaged(deps.store, name)
     stored = deps.store.current(name)
     if stored is None:
         raise OperationError(f"{name} has no certificate to revoke: it was never issued")
-    info = parse_cert(stored.cert_pem)
+    try:
+        info = parse_cert(stored.cert_pem)
+    except OperationError as exc:
+        where = stored.dir / "cert.pem" if stored.dir else f"the stored certificate of {name}"
+        raise StorageError(f"{where} is damaged ({exc.message}): `zerossl-tui renew {name} --force` "
+                           "re-issues the certificate") from None
     lock = deps.locker.certificate(name)
     lock.acquire_or_raise(timeout=REVOKE_LOCK_WAIT)
     try:

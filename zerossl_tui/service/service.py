@@ -23,6 +23,7 @@ from ..core.models import (
     CertificateSpec,
     CertificateView,
     CertInfo,
+    CertStatus,
     OrderRecord,
     ProviderSpec,
     RenewalState,
@@ -35,7 +36,17 @@ from ..storage.paths import Paths, resolve_paths
 from ..storage.settings_digest import settings_fingerprint
 from ..storage.settings_file import load_settings, save_settings
 from . import accounts
-from .deps import ZEROSSL_API, Deps, ManualDns, Progress, Running, find_certificate, info_from_meta, quiet
+from .deps import (
+    ZEROSSL_API,
+    Deps,
+    ManualDns,
+    Progress,
+    Running,
+    damage_of,
+    find_certificate,
+    info_from_meta,
+    quiet,
+)
 from .operations import OperationsApi
 from .storage_admin import UseResult, open_backend, store_held, switch, target_settings
 from .storage_admin import host_id as storage_host_id
@@ -255,8 +266,9 @@ class CertificateService(OperationsApi):
         chosen = list(names) if names is not None else sorted(self._settings.certificates)
         specs = [self.certificate(n) for n in chosen]
         metas = self.store.current_metas(chosen)  # one index read, not two files per certificate
-        return [self._view(s, now, states.get(s.name), last.get(s.name), info_from_meta(metas.get(s.name)))
+        rows = [self._view(s, now, states.get(s.name), last.get(s.name), info_from_meta(metas.get(s.name)))
                 for s in specs]
+        return [_damaged(v, damage) if (damage := damage_of(metas.get(v.spec.name))) else v for v in rows]
 
     def _view(
         self, spec: CertificateSpec, now: datetime, state: RenewalState | None, last: OrderRecord | None,
@@ -345,6 +357,14 @@ class CertificateService(OperationsApi):
 
 
 _NO_STATE = RenewalState()  # shared by every row without a stored state (frozen: 10,000 fewer objects)
+
+
+def _damaged(view: CertificateView, damage: str) -> CertificateView:
+    """A row whose current version is damaged: the damage named as its error; without facts from the
+    certificate itself, failed (not never-issued: something is there and needs the fix)."""
+    keep = view.info is not None or view.status == CertStatus.ISSUING
+    status = view.status if keep else CertStatus.FAILED
+    return replace(view, status=status, last_error=damage, damage=damage)
 
 
 def _window(state: RenewalState) -> tuple[datetime, datetime] | None:
