@@ -3,7 +3,8 @@ acme.sh's escape hatch for any DNS service).
 
 No shell: the command is split like a shell would (``shlex``) and run directly, in its own process group,
 with stdin closed. It must exit 0 within ``timeout`` seconds; on a timeout or a cancel the whole group is
-killed, so a hung ``curl`` it started does not outlive it.
+killed, so a hung ``curl`` it started does not outlive it. A ``present`` that exits 126 or 127 (the shell's
+"cannot execute" and "not found", as when its #! interpreter is missing) added nothing: no cleanup follows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .providers import DnsProvider, DnsRefused
 
 EXEC_TIMEOUT = 60.0
 POLL = 0.2
+NEVER_RAN = (126, 127)  # exit statuses of a command that could not be run at all (POSIX shell convention)
 
 
 class ExecProvider(DnsProvider):
@@ -59,7 +61,11 @@ class ExecProvider(DnsProvider):
         if proc.returncode != 0:
             last = (stderr.decode(errors="replace").strip().splitlines() or [""])[-1][:200]
             detail = f": {last}" if last else ""
-            raise DnsError(f"{self.who}: {what} exited with status {proc.returncode}{detail}")
+            # 126 and 127 are the shell's "cannot execute" and "not found": the program (or the interpreter
+            # its #! line names) never ran, so a present added nothing and there is nothing to clean up.
+            kind = DnsRefused if proc.returncode in NEVER_RAN and action == "present" else DnsError
+            note = ": it did not run, nothing was added" if kind is DnsRefused else ""
+            raise kind(f"{self.who}: {what} exited with status {proc.returncode}{note}{detail}")
 
     def _wait(self, proc: subprocess.Popen[bytes], what: str) -> bytes:
         """The program's stderr once it exits; its process group killed on timeout (DnsError) or cancel."""
