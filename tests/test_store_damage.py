@@ -54,6 +54,9 @@ def test_a_garbled_meta_json_is_read_from_the_certificate_itself(local_home: Hom
     text = local_home.run("list")
     assert text.returncode == 0 and "shop" in text.stdout
     assert str(current / "meta.json") in text.stderr and "Traceback" not in text.stderr
+    local_home.run("renew", "shop", "--force", check=True)  # the fix the line names
+    healed = row(local_home, "shop")
+    assert healed["last_error"] is None and healed["serial"] != truth.serial
 
 
 def test_a_garbled_meta_json_and_certificate_show_no_older_version(local_home: Home, pebble: PebbleServer) -> None:
