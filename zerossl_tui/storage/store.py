@@ -30,11 +30,11 @@ from typing import Any
 
 from ..core.errors import StorageError, UsageError
 from ..core.models import CERT_FILE_META, DAMAGED_META, CertificateSpec, PendingDeploy, StoredCert
-from ..core.text import escaped
 from .deploy import Target, deploy_files, remove_stale_temps, targets
 from .fsutil import atomic_write, ensure_dir, fsync_dir, read_bytes_or_none, replace_with, storage_error, write_temp
 from .meta_index import MetaIndex, cached_metas, stamped_entry
 from .paths import accounts_dir, cert_dir, safe_name
+from .store_damage import fix, meta_problem, pointer_problem
 
 KEY_FILE = "privkey.pem"
 PEM_FILES = (KEY_FILE, "cert.pem", "chain.pem", "fullchain.pem")
@@ -111,7 +111,7 @@ class CertStore:
             return {DAMAGED_META: problem}
         folder = self._version_dir(name, pointed) if pointed else None
         meta = _read_meta(folder) if folder else None
-        if folder and (problem := _meta_problem(folder / META_FILE, meta, name)):
+        if folder and (problem := meta_problem(folder / META_FILE, meta, name)):
             return {DAMAGED_META: problem, CERT_FILE_META: str(folder / "cert.pem")}
         if meta is not None:
             return meta
@@ -127,7 +127,7 @@ class CertStore:
         pointed = self._pointer(name)
         folder = self._version_dir(name, pointed) if pointed else None
         missing = [f for f in PEM_FILES if folder and folder.is_dir() and not (folder / f).is_file()]
-        return f"{folder / missing[0]} is missing: {_fix(name)}" if folder and missing else ""
+        return f"{folder / missing[0]} is missing: {fix(name)}" if folder and missing else ""
 
     def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """``current_meta`` of every name, from the index where the ``current`` pointer and its meta.json
@@ -209,8 +209,7 @@ class CertStore:
         version = (raw or b"").decode("utf-8", "replace").strip()
         if raw is None or _VERSION.fullmatch(version):
             return version, ""
-        shown = escaped(version[:60]) + ("..." if len(version) > 60 else "") if version else "nothing"
-        return "", f"{path} is damaged: it holds '{shown}', not a version name: {_fix(name)}"
+        return "", pointer_problem(path, version, name)
 
     def _version_dir(self, name: str, version: str) -> Path:
         return cert_dir(self.data_dir, name) / "versions" / version
@@ -334,32 +333,6 @@ def _write_json(path: Path, data: dict[str, Any], mode: int) -> None:
 
 def _read_meta(folder: Path) -> dict[str, Any] | None:
     return _read_json(folder / META_FILE)
-
-
-def _fix(name: str) -> str:
-    return f"`zerossl-tui renew {name} --force` re-issues the certificate"
-
-
-def _meta_problem(path: Path, meta: dict[str, Any] | None, name: str) -> str:
-    """A line saying how the meta.json at ``path`` is damaged; "" when sound, or missing (an incomplete
-    version, healed by reading an older one)."""
-    if meta is None:
-        return f"{path} is damaged (not a JSON object): {_fix(name)}" if os.path.lexists(path) else ""
-    bad = [key for key in ("serial", "not_after") if not _is_text(meta.get(key), key != "serial")]
-    if "not_before" in meta and not _is_text(meta["not_before"], True):
-        bad.append("not_before")
-    if not isinstance(meta.get("domains", []), list):
-        bad.append("domains")
-    return f"{path} is damaged (wrong {', '.join(bad)}): {_fix(name)}" if bad else ""
-
-
-def _is_text(value: Any, iso_time: bool) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        return not iso_time or bool(datetime.fromisoformat(value))
-    except ValueError:
-        return False
 
 
 def _stage(versions: Path, pems: dict[str, bytes], meta: bytes) -> Path:
