@@ -3,7 +3,7 @@
 Every blocking call runs in a named thread worker on the App (never on a modal, whose removal would cancel
 it) and calls the one shared service. Progress comes back as small messages; worker failures are handled in
 one place (``on_worker_state_changed``). One 1-second clock tick drives every countdown; the views are read
-again only when an order ends, after an edit, or every ``REFRESH_SECONDS``.
+again when an order ends, after an edit, and every ``REFRESH_SECONDS`` when they can have changed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ..core.text import printable
 from .blocking import answer
 from .board import OrderBoard
 from .closing import while_open
+from .freshness import Freshness, data_stamp
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
 from .orders import error_parts, run_job, success_text
@@ -52,14 +53,8 @@ class DashboardBase(ThemedApp):
     TITLE = "zerossl-tui"
     main: MainScreen
 
-    def __init__(
-        self,
-        service: CertificateService,
-        *,
-        clock: Clock | None = None,
-        title: str | None = None,
-        autorenew: bool | None = None,
-    ) -> None:
+    def __init__(self, service: CertificateService, *, clock: Clock | None = None, title: str | None = None,
+                 autorenew: bool | None = None) -> None:
         super().__init__()
         self.service = service
         self.clock = clock or service.clock
@@ -75,6 +70,8 @@ class DashboardBase(ThemedApp):
         self._scheduler: object | None = None
         self.select_after_load: str | None = None
         self.served: dict[str, Recorded] = {}
+        self.freshness = Freshness()
+        self._certs: CertTable | None = None  # is_closing (every message) looks at its parent: no query
         if title:
             self.title = title
 
@@ -92,7 +89,7 @@ class DashboardBase(ThemedApp):
 
     def is_closing(self) -> bool:
         """True once the main screen's widgets are gone (workers may still post while the app closes)."""
-        return self.ready and not self.main.query(CertTable)
+        return self.ready and (self._certs is None or self._certs.parent is None)
 
     def on_mount(self) -> None:
         """Start reading the certificates at once, while the main screen is being built."""
@@ -108,8 +105,9 @@ class DashboardBase(ThemedApp):
         self.theme_changed_signal.subscribe(self, self.on_theme_changed)
         self.table.set_palette(palette_from(self.get_css_variables()))
         self.set_interval(1.0, self.tick)
-        self.set_interval(REFRESH_SECONDS, self.reload_views)
+        self.set_interval(REFRESH_SECONDS, self.look_again)
         self.sub_title = "loading…"
+        self._certs = self.table
         self.ready = True
         if self._early_views is not None:
             self.show_views(self._early_views)
@@ -147,10 +145,19 @@ class DashboardBase(ThemedApp):
     # -- loading --------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
-    def reload_views(self) -> None:
-        """Read every row from the service (status, expiry, next renewal, last result, what is served)."""
+    def reload_views(self, only_if_changed: bool = False) -> None:
+        """Read every row (status, expiry, renewal, last result, served); ``only_if_changed``: if they can differ."""
+        stamp, settings, now = data_stamp(self.service), self.service.settings, self.clock.now()
+        if only_if_changed and self.freshness.unchanged(stamp, settings, now):
+            return
         self.post_message(ServedLoaded(load_served(self.service)))
-        self.post_message(ViewsLoaded(self.service.views()))
+        views = self.service.views()
+        self.freshness.record(stamp, settings, views, now)
+        self.post_message(ViewsLoaded(views))
+
+    def look_again(self) -> None:
+        """Every ``REFRESH_SECONDS``: read the rows again only when they can have changed (``freshness.py``)."""
+        self.reload_views(only_if_changed=True)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="log")
     def load_orders(self, name: str) -> None:
@@ -213,8 +220,8 @@ class DashboardBase(ThemedApp):
         palette = self.table.palette
         served = self.under_header(view, palette)
         self.main.validity.show(view, self.clock.now(), palette)
-        self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events,
-                                              self.clock.now(), palette, served=served)
+        self.main.order_log.show(view, self.orders_cache.get(name or ""), job, events, self.clock.now(), palette,
+                                 served=served)
 
     def under_header(self, view: CertificateView | None, palette: dict[str, str]) -> Any:
         """What the order log shows under its header: what is served (app_dns adds the fleet's line)."""

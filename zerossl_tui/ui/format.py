@@ -30,15 +30,42 @@ RENEWAL_WIDTH = 24
 
 
 def countdown(seconds: float) -> str:
-    """``12d 04h 03m 09s`` until a moment; ``expired 3d ago`` once it has passed. Always 16 columns."""
+    """``12d 04h`` until a moment a day or more away, ``4h 03m 09s`` within a day (it ticks each second
+    only then); ``expired 3d ago`` once it has passed. Always 16 columns."""
     if seconds < 0:
         return _since(-seconds).rjust(COUNTDOWN_WIDTH)
     days, rest = divmod(int(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
-    # 1000 days and more (a private CA's 5-year certificate) would not fit: the seconds go, not the days.
-    return (text if len(text) <= COUNTDOWN_WIDTH else text[:-4]).rjust(COUNTDOWN_WIDTH)
+    if days:
+        return f"{days}d {hours:02d}h".rjust(COUNTDOWN_WIDTH)
+    text = f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+    return text.rjust(COUNTDOWN_WIDTH)
+
+
+def countdown_changes_in(seconds: float) -> float:
+    """Seconds until ``countdown(seconds)`` shows other text, as ``seconds`` falls with time: an hour at
+    most a day or more away, a second within a day, a minute, an hour or a day once expired."""
+    if seconds >= 0:
+        return _next_step(seconds, 3600 if seconds >= 86400 else 1)
+    since = -seconds
+    unit = 86400 if since >= 86400 else 3600 if since >= 3600 else 60
+    return unit - since % unit + STEP_MARGIN
+
+
+def span_changes_in(seconds: float) -> float | None:
+    """Seconds until ``span(seconds)`` shows other text, as ``seconds`` falls; None once it is 0."""
+    if seconds <= 0:
+        return None
+    return _next_step(seconds, 3600 if seconds >= 86400 else 60 if seconds >= 3600 else 1)
+
+
+STEP_MARGIN = 0.001  # just past the step, so that the whole-second arithmetic has moved on
+
+
+def _next_step(seconds: float, unit: int) -> float:
+    """Seconds until a falling ``seconds`` goes below its current multiple of ``unit``."""
+    return seconds % unit + STEP_MARGIN
 
 
 def _since(seconds: float) -> str:

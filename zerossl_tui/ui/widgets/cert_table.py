@@ -28,7 +28,7 @@ from textual.strip import Strip
 from ...core.models import CertificateView
 from .. import format as fmt
 from ..served import Recorded, served_rank
-from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, expiry_cell, served_cell, status_cell
+from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, live_cells, served_cell, status_cell
 
 Palette = dict[str, str]
 PADDING = 1
@@ -96,6 +96,7 @@ class CertTable(ScrollView, can_focus=True):
         self._jobs: dict[str, str] = {}
         self.served: dict[str, Recorded] = {}
         self._versions: dict[str, int] = {}
+        self._live_at: dict[str, datetime] = {}  # when each row's countdowns next show other text
         self._strips: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
         self._now = datetime.fromtimestamp(0, UTC)
         self._highlighted: str | None = None
@@ -114,10 +115,12 @@ class CertTable(ScrollView, can_focus=True):
         for name, view in self.views.items():
             if every or name not in self.cells or before.get(name) != view:
                 changed = True
+                self._live_at.pop(name, None)
                 self._set_cells(name, cells_for(view, now, self.palette, self._jobs.get(name),
                                                 self.served.get(name)))
         for gone in set(self.cells) - set(self.views):
             self.cells.pop(gone)
+            self._live_at.pop(gone, None)
         if changed:
             self._arrange()
         else:
@@ -160,22 +163,21 @@ class CertTable(ScrollView, can_focus=True):
         self.refresh()
 
     def tick(self, now: datetime) -> None:
-        """Advance the countdowns to ``now`` in the rows on screen; only changed rows are redrawn.
+        """Advance the countdowns to ``now`` in the rows on screen. A row is looked at only once the
+        moment comes when its text changes (``live_changes_at``: an hour for a countdown that shows hours),
+        and only its own line is redrawn.
 
         Rows off screen catch up when they scroll into view (``watch_scroll_y``).
         """
+        if now < self._now:  # the clock went back: every moment worked out ahead is wrong
+            self._live_at.clear()
         self._now = now
-        self._update_live(self._rows_on_screen())
+        self._update_live()
 
     def update_cell(self, name: str, column: str, text: str, style: str = "") -> None:
         """Change one cell; the row is redrawn only when the text or its colour changed."""
-        cells = self.cells.get(name)
-        if cells is None or cells.get(column) == (text, style):
-            return
-        cells[column] = (text, style)
-        self._versions[name] = self._versions.get(name, 0) + 1
-        self._widen(column, text)
-        self.refresh()
+        if self._put(name, column, text, style):
+            self.refresh()
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -251,7 +253,7 @@ class CertTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Rows scrolled into view get their countdowns brought up to date before they are drawn."""
         super().watch_scroll_y(old_value, new_value)
-        self._update_live(self._rows_on_screen())
+        self._update_live()
 
     def on_focus(self) -> None:
         """The cursor colour depends on focus."""
@@ -372,13 +374,25 @@ class CertTable(ScrollView, can_focus=True):
         elif self.cursor_row >= top + visible:
             self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
 
-    def _rows_on_screen(self) -> list[str]:
-        top = int(self.scroll_y)
-        return self.names[top: top + self.size.height]
+    def _put(self, name: str, column: str, text: str, style: str) -> bool:
+        """Keep one cell's text and colour; True when they changed (the row must be redrawn)."""
+        cells = self.cells.get(name)
+        if cells is None or cells.get(column) == (text, style):
+            return False
+        cells[column] = (text, style)
+        self._versions[name] = self._versions.get(name, 0) + 1
+        self._widen(column, text)
+        return True
 
-    def _update_live(self, names: list[str]) -> None:
-        for name in names:
+    def _update_live(self) -> None:
+        """Bring the countdowns of the rows on screen up to ``_now``: only rows whose text changes by now
+        are computed, and only their lines are redrawn."""
+        now, top = self._now, int(self.scroll_y)
+        for index in range(top, min(len(self.names), top + self.size.height)):
+            name = self.names[index]
             view = self.views.get(name)
-            if view is not None:
-                self.update_cell(name, "expiry", *expiry_cell(view, self._now, self.palette))
-                self.update_cell(name, "renewal", fmt.next_renewal_text(view, self._now), "")
+            if view is None or now < self._live_at.get(name, now):
+                continue
+            expiry, renewal, self._live_at[name] = live_cells(view, now, self.palette)
+            if self._put(name, "expiry", *expiry) | self._put(name, "renewal", *renewal):
+                self.refresh_lines(index + 1)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...core.models import CertificateView, CertStatus
+from ...core.policy import emergency_at, lifetime_renewal_at
 from .. import format as fmt
 from ..served import Recorded, served_color, served_text
 from ..text import plain
 
-Cells = dict[str, tuple[str, str]]
+Cell = tuple[str, str]
+Cells = dict[str, Cell]
 """Column key -> (text, Rich style)."""
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
@@ -66,6 +68,27 @@ def expiry_cell(view: CertificateView, now: datetime, palette: dict[str, str]) -
     level = fmt.urgency(view.info, now)
     style = palette[URGENCY_COLOR[level]] + (" bold" if level in ("urgent", "expired") else "")
     return fmt.expiry_text(view.info, now), style
+
+
+def live_cells(view: CertificateView, now: datetime, palette: dict[str, str]) -> tuple[Cell, Cell, datetime]:
+    """The cells that change with time alone (the countdown, the next renewal), and when they next do."""
+    return expiry_cell(view, now, palette), (fmt.next_renewal_text(view, now), ""), live_changes_at(view, now)
+
+
+def live_changes_at(view: CertificateView, now: datetime) -> datetime:
+    """The first moment after ``now`` when the row's live cells (the countdown, its colour, the next
+    renewal) show something else: a row whose countdown shows hours is looked at again in an hour, not
+    every second."""
+    waits: list[float | None] = []
+    info = view.info
+    if info is not None:
+        waits.append(fmt.countdown_changes_in((info.not_after - now).total_seconds()))
+        waits.extend((at - now).total_seconds() for at in (emergency_at(info), lifetime_renewal_at(info))
+                     if at > now)
+    if view.next_renewal is not None:
+        waits.append(fmt.span_changes_in((view.next_renewal - now).total_seconds()))
+    found = [wait for wait in waits if wait is not None]
+    return now + timedelta(seconds=min(found)) if found else datetime.max.replace(tzinfo=now.tzinfo)
 
 
 def served_cell(view: CertificateView, recorded: Recorded | None, palette: dict[str, str]) -> tuple[str, str]:

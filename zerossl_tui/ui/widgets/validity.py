@@ -29,12 +29,28 @@ class ValidityBar(Widget):
         self.view: CertificateView | None = None
         self.now: datetime | None = None
         self.palette: dict[str, str] = {}
+        self._shown: tuple[Any, ...] | None = None
 
     def show(self, view: CertificateView | None, now: datetime, palette: dict[str, str]) -> None:
-        """Draw ``view`` at ``now`` (None: nothing selected)."""
-        if (view, now, palette) != (self.view, self.now, self.palette):
-            self.view, self.now, self.palette = view, now, dict(palette)
+        """Draw ``view`` at ``now`` (None: nothing selected). The clock calls this every second; the bar
+        is redrawn only when what it shows changes (its now marker moves a column in hours, the reason's
+        countdown shows minutes or hours), not at every call."""
+        self.view, self.now = view, now
+        shown = self._what(view, now, palette)
+        if shown != self._shown:
+            self._shown, self.palette = shown, dict(palette)
             self.refresh()
+
+    def _what(self, view: CertificateView | None, now: datetime, palette: dict[str, str]) -> tuple[Any, ...]:
+        """What the bar shows of ``view`` at ``now``: equal tuples draw the same lines."""
+        if view is None:
+            return (None,)
+        return (view, tuple(palette.items()), self.content_region.width, layout(view, now, self._bar_width(view)),
+                reason(view, now))
+
+    def _bar_width(self, view: CertificateView) -> int:
+        start, end = self._ends(view)
+        return max(2, self.content_region.width - len(start) - len(end) - 2)
 
     def render(self) -> Text:
         """Three lines: dates and bar, the markers, the reason."""
@@ -42,7 +58,7 @@ class ValidityBar(Widget):
         if view is None or now is None:
             return Text("")
         ends = self._ends(view)
-        bar = layout(view, now, max(2, self.content_region.width - len(ends[0]) - len(ends[1]) - 2))
+        bar = layout(view, now, self._bar_width(view))
         why = Text(fmt.clip(plain(reason(view, now)), max(10, self.content_region.width)), style="dim",
                    no_wrap=True, overflow="ellipsis")
         if bar is None:
