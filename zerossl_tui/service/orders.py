@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, StorageError, ZtError
-from ..core.models import CertificateSpec, CertInfo, EventKind, RenewalState
+from ..core.models import CertificateSpec, CertInfo, EventKind, RenewalState, StoredCert
 from ..core.policy import is_due, retry_delay
 from .accounts import SharedSessions, ensure_account, open_session, remember_account
 from .ari import refresh_ari
@@ -85,12 +85,12 @@ def _issue_locked(deps: Deps, spec: CertificateSpec, cancel: threading.Event,
     record = Recorder(deps, spec.name)
     record(EventKind.STARTED, f"order for {', '.join(spec.domains)} at {spec.provider}")
     try:
-        info, order_url, session = _obtain(deps, spec, record, cancel, sessions)
+        info, order_url, session, stored = _obtain(deps, spec, record, cancel, sessions)
     except ZtError as exc:
         _record_failure(deps, spec, record, exc)
         raise
     deps.journal.put_state(spec.name, RenewalState())
-    deploy_hook(deps, spec, info, record)
+    deploy_hook(deps, spec, info, record, stored)
     record.finish("issued", serial=info.serial, order_url=order_url)
     deps.store.end_deploy(spec.name)
     _ask_renewal_info(deps, spec.name, session, record)
@@ -112,12 +112,12 @@ def _ask_renewal_info(deps: Deps, name: str, session: AcmeSession, record: Recor
 def _obtain(
     deps: Deps, spec: CertificateSpec, record: Recorder, cancel: threading.Event,
     sessions: SharedSessions | None = None,
-) -> tuple[CertInfo, str, AcmeSession]:
+) -> tuple[CertInfo, str, AcmeSession, StoredCert]:
     from ..engine.keys import generate_key, parse_cert
 
     shared = sessions.get(spec.provider, deps.settings.provider(spec.provider).directory) if sessions else None
     session = open_session(deps, spec.provider, record, cancel, shared=shared)
-    ensure_account(deps, spec.provider, session)
+    account = ensure_account(deps, spec.provider, session)
     record(EventKind.ACCOUNT, "account ready")
     current = deps.store.current(spec.name)
     resume_url, key_pem = _resumable(deps, spec.name, record.order_id)
@@ -136,7 +136,7 @@ def _obtain(
                                preferred_chain=spec.preferred_chain or session.provider.preferred_chain)
     finally:
         solver.stop()
-    if session.account is not None:  # the CA may have forgotten us and we registered again
+    if session.account is not None and session.account != account:  # the CA forgot us: registered again
         remember_account(deps, spec.provider, session.account, session.provider.directory)
     info = replace(parse_cert(issued.cert_pem), chain=issued.chain_issuer)
     stored = deps.store.save_version(
@@ -148,7 +148,7 @@ def _obtain(
     record(EventKind.ISSUED, f"serial {info.serial}, valid until {info.not_after.isoformat()}")
     if written:
         record(EventKind.DEPLOYED, "wrote " + ", ".join(written))
-    return info, issued.order_url, session
+    return info, issued.order_url, session, stored
 
 
 def _resumable(deps: Deps, name: str, order_id: int) -> tuple[str, bytes | None]:
