@@ -114,6 +114,33 @@ def prepare(work: Path, count: int) -> tuple[Any, dict[str, str]]:
     return pebble, env
 
 
+def count_requests() -> list[str]:
+    """A list that gets the method of every request the ACME network sends from now on."""
+    from zerossl_tui.engine.network import AcmeNetwork
+
+    sent: list[str] = []
+    send = AcmeNetwork._send_request
+
+    def counted(self: AcmeNetwork, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(method)
+        return send(self, method, url, *args, **kwargs)
+
+    AcmeNetwork._send_request = counted  # type: ignore[method-assign]
+    return sent
+
+
+def set_concurrency(concurrency: int) -> None:
+    """Write ``[renewal] concurrency`` into the settings of this process's environment."""
+    from dataclasses import replace
+
+    from zerossl_tui.service.service import CertificateService
+    from zerossl_tui.storage.settings_file import save_settings
+
+    service = CertificateService()
+    settings = service.reload()
+    save_settings(service.paths, replace(settings, renewal=replace(settings.renewal, concurrency=concurrency)))
+
+
 def report(stats: pstats.Stats, count: int, top: int) -> None:
     """Per-order CPU by group, then the functions with the most own CPU time."""
     groups: dict[str, float] = {}
@@ -137,12 +164,16 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-profile", action="store_true", help="only time it (CPU of this process)")
+    parser.add_argument("--concurrency", type=int, default=0, help="[renewal] concurrency (0: the default)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zt-profile-renew-"))
     pebble, env = prepare(work, args.count)
     os.environ.update(env)
+    if args.concurrency:
+        set_concurrency(args.concurrency)
     from zerossl_tui.cli.main import main as cli_main
 
+    sent = count_requests()
     pids = [p.pid for p in pebble._procs]  # noqa: SLF001 - reading our own child's CPU
     ca_before, cpu_before, started = pid_cpu(pids), time.process_time(), time.perf_counter()
     try:
@@ -159,7 +190,7 @@ def main() -> int:
         pebble.stop()
     print(f"exit {code}; {args.count} orders in {wall:.2f} s = {args.count / wall:.1f}/s; our CPU "
           f"{1000 * cpu / args.count:.1f} ms/order, Pebble {1000 * ca_cpu / args.count:.1f} ms/order; "
-          f"load {os.getloadavg()}", file=sys.stderr)
+          f"{len(sent) / args.count:.2f} requests/order; load {os.getloadavg()}", file=sys.stderr)
     if not args.no_profile:
         stats = profiles.stats()
         if args.out:

@@ -55,6 +55,13 @@ class IssueFlow:
     def _directory(self) -> messages.Directory:
         raise NotImplementedError
 
+    def _first_poll(self, what: str) -> float:
+        """Seconds before the first poll for ``what`` ("validation", "certificate")."""
+        return o.FIRST_POLL
+
+    def _took(self, what: str, seconds: float) -> None:
+        """``what`` was found done ``seconds`` after it was asked for."""
+
     def issue(
         self, domains: Sequence[str], key_pem: bytes, solver: Solver, *, deadline: float,
         profile: str = "", replaces: str = "", resume_url: str = "", on_order: OnOrder = _no_order_note,
@@ -196,7 +203,7 @@ class IssueFlow:
     def _await_authorizations(self, pending: list[o.Http01Challenge], deadline: float) -> None:
         """Poll every pending authorization in turn until all are valid; an invalid one fails the order."""
         waiting = {item.authz_url: item.domain for item in pending}
-        interval = delay = o.FIRST_POLL
+        interval, delay = o.FIRST_POLL, self._first_poll("validation")
         started = self.clock.monotonic()
         while waiting:
             step = "waiting for the CA to validate " + ", ".join(waiting.values())
@@ -214,6 +221,8 @@ class IssueFlow:
                     hints.append(hint)
             interval = min(interval * o.POLL_GROWTH, o.MAX_POLL)
             delay = min(hints) if hints else interval
+        if pending:
+            self._took("validation", self.clock.monotonic() - started)
 
     def _finalize(self, order_url: str, order: messages.Order, csr_pem: bytes, deadline: float
                   ) -> messages.Order:
@@ -224,8 +233,11 @@ class IssueFlow:
         finalized, first, interval, started = False, True, o.FIRST_POLL, self.clock.monotonic()
         wait_hint: float | None = None
         announced: list[float | None] = []
+        sent_at = 0.0
         while True:
             if order.status == messages.STATUS_VALID and order.certificate:
+                if sent_at:
+                    self._took("certificate", self.clock.monotonic() - sent_at)
                 return order
             if order.status == messages.STATUS_INVALID:
                 raise o.order_problem(order)
@@ -236,6 +248,7 @@ class IssueFlow:
                 first = False
                 finalized, order, wait_hint = self._try_finalize(order, request)
                 if finalized:
+                    sent_at, interval = self.clock.monotonic(), self._first_poll("certificate")
                     continue
             elif order.status == messages.STATUS_PROCESSING and announced[-1:] != [wait_hint]:
                 announced.append(wait_hint)

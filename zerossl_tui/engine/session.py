@@ -213,6 +213,16 @@ class AcmeSession(IssueFlow):
             return SharedNetwork(key_pem, self.shared, **options)
         return AcmeNetwork(key_pem, **options)
 
+    def _first_poll(self, what: str) -> float:
+        """From the other orders of the run at this CA, when there are (see ``pool.Pace``)."""
+        if self.shared is None:
+            return o.FIRST_POLL
+        return self.shared.pace.first_poll(what, o.FIRST_POLL, o.MAX_POLL)
+
+    def _took(self, what: str, seconds: float) -> None:
+        if self.shared is not None:
+            self.shared.pace.took(what, seconds)
+
     def _time_left(self) -> float | None:
         """Seconds until the deadline of the order being issued (None outside an order)."""
         return None if self._deadline is None else self._deadline - self.clock.monotonic()
