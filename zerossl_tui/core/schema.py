@@ -101,7 +101,7 @@ GENERAL_FIELDS = (
 )
 
 RENEWAL_FIELDS = (
-    Field("concurrency", int, 4, "How many orders may run at once.", 1, 256),
+    Field("concurrency", int, 16, "How many orders may run at once.", 1, 256),
     Field("order_timeout", int, 900, "Seconds an order may take before it is abandoned (ZeroSSL can be slow).",
           30, 86400),
     Field("request_timeout", int, 30, "Seconds to wait for each answer from the CA before giving up on it.",
@@ -142,7 +142,10 @@ class GeneralSettings:
 class RenewalSettings:
     """[renewal]: how orders run (see RENEWAL_FIELDS for each value's meaning and range)."""
 
-    concurrency: int = 4
+    # 16: an order spends most of its time waiting (the CA, its fsyncs), so 4 left one process idle half the
+    # time in a bulk renew (bench/README.md, issue 14). A CA that finds it too many answers rateLimited, and
+    # the run then holds its other orders for that CA (service.accounts.SharedSessions).
+    concurrency: int = 16
     order_timeout: int = 900
     request_timeout: int = 30
     deploy_hook: str = ""
