@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import josepy as jose
@@ -86,8 +87,7 @@ class IssueFlow:
                                     preferred_chain))
         finally:
             self._deadline = None
-        o.check_issued(issued, key_pem, names)
-        return issued
+        return replace(issued, info=o.check_issued(issued, key_pem, names))
 
     def _issue(self, domains: list[str], csr_pem: bytes, solver: Solver, deadline: float,
                asked: tuple[str, str], resume_url: str, on_order: OnOrder, preferred_chain: str = "") -> Issued:

@@ -5,17 +5,20 @@ Pure helpers for ``session.AcmeSession``; nothing here talks to the network.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import josepy as jose
 import requests
 from acme import challenges, messages
+from cryptography.hazmat.primitives import hashes
 
 from ..core.domains import is_ip_identifier
 from ..core.errors import AcmeProblem, CaUnreachable, OperationError
+from ..core.models import CertInfo
 from . import keys
 from .network import host_of, parse_retry_after, problem_from
 
@@ -34,6 +37,7 @@ class Issued:
     chain_pem: bytes
     order_url: str
     chain_issuer: str = ""
+    info: CertInfo | None = None  # what the leaf says, once checked (``check_issued``)
 
 
 class RenewalWindow(NamedTuple):
@@ -83,11 +87,30 @@ def http01_challenge(authz_url: str, authz: messages.Authorization, account_key:
     domain = str(authz.identifier.value)
     for challb in authz.challenges:
         if isinstance(challb.chall, challenges.KeyAuthorizationChallenge) and challb.chall.typ == kind:
-            response, validation = challb.response_and_validation(account_key)
+            response, validation = challb.response_and_validation(cast(jose.JWK, _KnownThumbprint(account_key)))
             token = challb.chall.encode("token")
             return Http01Challenge(authz_url, domain, token, challb, response, str(validation))
     offered = ", ".join(str(c.typ) for c in authz.challenges) or "none"
     raise OperationError(f"{domain}: the CA offers no {kind} challenge (offered: {offered})")
+
+
+@functools.lru_cache(maxsize=16)
+def _thumbprint(key: jose.JWK) -> bytes:
+    return bytes(key.thumbprint(hash_function=hashes.SHA256))
+
+
+class _KnownThumbprint:
+    """An account key as the library's challenges use it: only for its thumbprint, which they compute twice
+    per challenge (response and validation) and which never changes for one key: computed once here."""
+
+    def __init__(self, key: jose.JWK) -> None:
+        self.key = key
+
+    def thumbprint(self, hash_function: Any = hashes.SHA256) -> bytes:
+        """The RFC 7638 thumbprint (SHA-256 ones kept)."""
+        if hash_function is hashes.SHA256:
+            return _thumbprint(self.key)
+        return bytes(self.key.thumbprint(hash_function=hash_function))
 
 
 def refuses_replaces(error: messages.Error) -> bool:
@@ -138,11 +161,14 @@ def check_directory(directory: messages.Directory, url: str) -> None:
                             "check the directory URL")
 
 
-def check_issued(issued: Issued, key_pem: bytes, domains: Sequence[str]) -> None:
+def check_issued(issued: Issued, key_pem: bytes, domains: Sequence[str]) -> CertInfo:
     """Refuse a certificate that is not for our key or does not cover our names (DNS names as DNS SANs,
-    IP addresses as IP SANs: ``parse_cert`` reads both, and an IP never parses as a DNS name)."""
+    IP addresses as IP SANs: ``parse_cert`` reads both, and an IP never parses as a DNS name); what the
+    certificate says when it is ours."""
     if not keys.key_matches_cert(key_pem, issued.cert_pem):
         raise OperationError("the CA returned a certificate for a different key: not using it")
-    missing = set(domains) - set(keys.parse_cert(issued.cert_pem).domains)
+    info = keys.parse_cert(issued.cert_pem)
+    missing = set(domains) - set(info.domains)
     if missing:
         raise OperationError(f"the CA returned a certificate without {', '.join(sorted(missing))}")
+    return info

@@ -138,7 +138,7 @@ def _obtain(
         solver.stop()
     if session.account is not None and session.account != account:  # the CA forgot us: registered again
         remember_account(deps, spec.provider, session.account, session.provider.directory)
-    info = replace(parse_cert(issued.cert_pem), chain=issued.chain_issuer)
+    info = replace(issued.info or parse_cert(issued.cert_pem), chain=issued.chain_issuer)
     stored = deps.store.save_version(
         spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
         order_id=record.order_id,
