@@ -7,6 +7,7 @@ step: ``resolve_paths(config)``, load the settings, then ``paths.with_settings(s
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,8 +68,9 @@ def accounts_dir(data_dir: Path, provider: str) -> Path:
     return data_dir / "accounts" / safe_name(provider, "provider")
 
 
+@functools.lru_cache(maxsize=16384)
 def cert_dir(data_dir: Path, name: str) -> Path:
-    """``DATA/certificates/<name>``."""
+    """``DATA/certificates/<name>`` (kept: an order asks ~20 times, each a name check and two joins)."""
     return data_dir / "certificates" / safe_name(name, "certificate")
 
 
