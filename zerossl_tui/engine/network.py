@@ -160,9 +160,8 @@ class AcmeNetwork(acme_client.ClientNetwork):
         return super()._send_request(method, url, *args, **kwargs)
 
     def _wrap_in_jws(self, obj: jose.JSONDeSerializable, nonce: str, url: str) -> str:
-        """The signed body: built here when signed by the account (``kid``), by the library otherwise (a
-        new account, a revocation by the certificate's key: their header carries the ``jwk``). (The
-        library's ``nonce`` is the decoded bytes, whatever its annotation says.)"""
+        """The signed body: built here when signed by the account (``kid``), else by the library (a new
+        account, a revocation by the certificate's key: a ``jwk`` header). ``nonce`` is really bytes."""
         if self.account is None or self.key is None:
             return super()._wrap_in_jws(obj, nonce, url)
         return kid_jws(self.key, self.alg, str(self.account.uri), cast(bytes, nonce), url, obj)
