@@ -24,6 +24,13 @@ SIZE = (140, 40)
 Compare = Callable[..., bool]
 
 
+@pytest.fixture(autouse=True)
+def steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text cursors stay shown: a blinking one is on or off depending on when the picture is taken, so a
+    snapshot of a focused field would match only every other time."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 @pytest.fixture
 def demo_app(home: Home) -> Dashboard:
     """The dashboard over demo certificates in every state, clock fixed, scheduler off."""
