@@ -3,9 +3,7 @@ dashboard's forms, and the command line and the forms save it the same way."""
 
 from __future__ import annotations
 
-import asyncio
 import tomllib
-from collections.abc import Awaitable, Callable
 
 import pytest
 from conftest import Home
@@ -13,20 +11,19 @@ from test_ui_keys import error_text
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from uiwait import loaded, until
+from uiwait import Scenario, run_dashboard, until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.core.schema import CERTIFICATE_FIELDS, DNS_FIELDS, PROVIDER_FIELDS
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
 from zerossl_tui.service.service import CertificateService
-from zerossl_tui.ui.app import Dashboard, make_app
+from zerossl_tui.ui.app import Dashboard
 from zerossl_tui.ui.dns_model import values_of
 from zerossl_tui.ui.screens.cert_form import CertificateForm
 from zerossl_tui.ui.screens.dns import DnsScreen
 from zerossl_tui.ui.screens.eab import EabScreen
 from zerossl_tui.ui.screens.provider_form import ProviderForm
 
-Scenario = Callable[[Dashboard, Pilot[int]], Awaitable[None]]
 # settings key -> the form widget's id, where they differ
 FORM_IDS = {"domains": "domains", "type": "dns-type"}
 # settings key -> its command-line option, where it is not --key-with-dashes
@@ -41,14 +38,7 @@ def demo(home: Home) -> CertificateService:
 
 
 def run(service: CertificateService, scenario: Scenario, size: tuple[int, int] = (100, 40)) -> None:
-    app = make_app(service, autorenew=False)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await loaded(pilot)
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_dashboard(service, scenario, size)
 
 
 def option(key: str) -> str:

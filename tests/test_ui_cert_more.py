@@ -4,8 +4,6 @@ and refuses hostile values in the same one line (or keeps them literally), on an
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
@@ -14,16 +12,15 @@ from test_ui_keys import error_text, screen_text
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
-from uiwait import loaded, until
+from uiwait import Scenario, run_dashboard, until
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
 from zerossl_tui.service.service import CertificateService
-from zerossl_tui.ui.app import Dashboard, make_app
+from zerossl_tui.ui.app import Dashboard
 from zerossl_tui.ui.screens.cert_form import CertificateForm
 
 SMALL = (80, 24)
-Scenario = Callable[[Dashboard, Pilot[int]], Awaitable[None]]
 # What a user types into the new fields, and the same as `add` options.
 TYPED = {"deploy_hook": "systemctl reload nginx", "failure_hook": "logger renewal failed",
          "verify": "127.0.0.1:443, [::1]:8443", "preferred_chain": "ISRG Root X1", "profile": "shortlived",
@@ -44,14 +41,7 @@ def demo(home: Home) -> CertificateService:
 
 def run_small(service: CertificateService, scenario: Scenario) -> None:
     """``scenario`` against the dashboard on an 80x24 terminal (scheduler off)."""
-    app = make_app(service, autorenew=False)
-
-    async def main() -> None:
-        async with app.run_test(size=SMALL) as pilot:
-            await loaded(pilot)
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_dashboard(service, scenario, SMALL)
 
 
 async def focus_field(pilot: Pilot[int], field: str, limit: int = 40) -> None:

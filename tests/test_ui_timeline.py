@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 import pytest
 from conftest import Home
 from textual.pilot import Pilot
-from uiwait import loaded
+from uiwait import Scenario, run_dashboard
 
 from zerossl_tui.core.clock import FixedClock
 from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
 from zerossl_tui.service.service import CertificateService
-from zerossl_tui.ui.app import Dashboard, make_app
+from zerossl_tui.ui.app import Dashboard
 from zerossl_tui.ui.widgets.timeline import LABEL
 
-Scenario = Callable[[Dashboard, Pilot[int]], Awaitable[None]]
 ALL = {"api", "blog", "cdn", "legacy", "mail", "shop", "status"}
 
 
@@ -29,15 +25,7 @@ def demo(home: Home) -> CertificateService:
 
 
 def run(service: CertificateService, scenario: Scenario, size: tuple[int, int] = (140, 40)) -> None:
-    """Run ``scenario`` once the first load is shown (scheduler off)."""
-    app = make_app(service, autorenew=False)
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await loaded(pilot)
-            await scenario(app, pilot)
-
-    asyncio.run(main())
+    run_dashboard(service, scenario, size)
 
 
 def test_clicking_a_day_filters_the_table_and_clicking_again_restores_it(demo: CertificateService) -> None:

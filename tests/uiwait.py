@@ -3,11 +3,15 @@ queue, and a loaded CI machine may take seconds), never a fixed number of short 
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from textual.pilot import Pilot
+
+from zerossl_tui.service.service import CertificateService
+from zerossl_tui.ui.app import Dashboard, make_app
 
 WAIT = 30.0
 
@@ -28,3 +32,18 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: app.loaded, "the first rows")
     await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+Scenario = Callable[[Dashboard, Pilot[int]], Awaitable[None]]
+
+
+def run_dashboard(service: CertificateService, scenario: Scenario, size: tuple[int, int] = (140, 40)) -> None:
+    """Run ``scenario`` against the dashboard over ``service`` once its first load is shown (scheduler off)."""
+    app = make_app(service, autorenew=False)
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await loaded(pilot)
+            await scenario(app, pilot)
+
+    asyncio.run(main())
