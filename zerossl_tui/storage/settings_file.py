@@ -388,13 +388,8 @@ def _inline_secrets(config_file: Path) -> InlineSecrets:
     providers = parse_toml(text, config_file).get("providers", {})
     if not isinstance(providers, dict):
         return set()
-    return {
-        (name, key)
-        for name, body in providers.items()
-        if isinstance(body, dict)
-        for key in body
-        if key in SECRET_KEYS
-    }
+    return {(name, key) for name, body in providers.items() if isinstance(body, dict)
+            for key in body if key in SECRET_KEYS}
 
 
 def _holds_secrets(doc: dict[str, Any]) -> bool:
