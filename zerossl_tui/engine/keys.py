@@ -6,7 +6,6 @@ imported inside the functions: a process that never touches a key does not pay f
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Sequence
 from datetime import UTC
@@ -177,6 +176,8 @@ def ari_cert_id(cert_pem: bytes) -> str:
     padding; the serial keeps the leading zero byte DER needs when the top bit is set."""
     from cryptography import x509
 
+    from .transport import b64url
+
     cert = load_cert(cert_pem)
     try:
         aki: Any = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
@@ -186,11 +187,7 @@ def ari_cert_id(cert_pem: bytes) -> str:
         raise OperationError("the certificate's Authority Key Identifier has no key identifier")
     serial = cert.serial_number
     serial_der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")
-    return f"{_b64url(aki.key_identifier)}.{_b64url(serial_der)}"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return f"{b64url(aki.key_identifier)}.{b64url(serial_der)}"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,7 +12,6 @@ same josepy algorithm; the answer is the same ``requests.Response``, and connect
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 
@@ -24,8 +23,8 @@ from requests.structures import CaseInsensitiveDict
 
 
 def b64url(data: bytes) -> str:
-    """base64url without padding (RFC 7515 section 2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """base64url without padding (RFC 7515 section 2), as josepy encodes it."""
+    return jose.b64.b64encode(data).decode("ascii")
 
 
 def kid_jws(key: jose.JWK, alg: jose.JWASignature, kid: str, nonce: bytes, url: str,
