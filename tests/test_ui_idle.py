@@ -18,7 +18,7 @@ from zerossl_tui.devtools.pebble import PebbleServer
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.storage.journal import Journal
 from zerossl_tui.ui.app import Dashboard, make_app
-from zerossl_tui.ui.freshness import FULL_EVERY, Freshness, data_stamp
+from zerossl_tui.ui.freshness import FULL_EVERY, Freshness
 
 SIZE = (140, 40)
 
@@ -74,19 +74,19 @@ def test_the_periodic_look_reads_only_what_changed(demo: CertificateService, clo
     """The stamp moves when another process writes the journal, and a read is due at the first status
     change by time or after FULL_EVERY; otherwise the rows are not read again."""
     views = demo.views()
-    seen, stamp = Freshness(), data_stamp(demo)
+    seen, stamp = Freshness(), demo.data_stamp()
     seen.record(stamp, demo.settings, views, clock.now())
-    assert seen.unchanged(data_stamp(demo), demo.settings, clock.now() + timedelta(minutes=5))
-    assert not seen.unchanged(data_stamp(demo), demo.settings, DEMO_NOW + timedelta(minutes=30))  # soon expires
-    assert not seen.unchanged(data_stamp(demo), demo.settings, clock.now() + FULL_EVERY)
+    assert seen.unchanged(demo.data_stamp(), demo.settings, clock.now() + timedelta(minutes=5))
+    assert not seen.unchanged(demo.data_stamp(), demo.settings, DEMO_NOW + timedelta(minutes=30))  # soon expires
+    assert not seen.unchanged(demo.data_stamp(), demo.settings, clock.now() + FULL_EVERY)
     home.run("remove", "legacy", check=True)  # another process: the settings file changes
     demo.reload()  # (the scheduler does, when the file changes)
-    assert not seen.unchanged(data_stamp(demo), demo.settings, clock.now())
-    seen.record(data_stamp(demo), demo.settings, demo.views(), clock.now())
-    assert seen.unchanged(data_stamp(demo), demo.settings, clock.now())
+    assert not seen.unchanged(demo.data_stamp(), demo.settings, clock.now())
+    seen.record(demo.data_stamp(), demo.settings, demo.views(), clock.now())
+    assert seen.unchanged(demo.data_stamp(), demo.settings, clock.now())
     with Journal(demo.paths.journal_path) as journal:  # an order starts, on another connection (a daemon's)
         journal.start_order("shop", clock.now())
-    assert not seen.unchanged(data_stamp(demo), demo.settings, clock.now())
+    assert not seen.unchanged(demo.data_stamp(), demo.settings, clock.now())
 
 
 @pytest.mark.pebble

@@ -58,6 +58,7 @@ __all__ = ["CertificateService", "Progress", "info_from_meta"]
 
 if TYPE_CHECKING:
     from .orders import RenewResult
+    from .stamp import Stamp
 
 
 class CertificateService(OperationsApi):
@@ -257,6 +258,12 @@ class CertificateService(OperationsApi):
     def current_info(self, name: str) -> CertInfo | None:
         """What the current stored certificate says, from its metadata (no PEM parsing)."""
         return info_from_meta(self.store.current_meta(name))
+
+    def data_stamp(self) -> Stamp | None:
+        """A cheap stamp of the local files the rows come from (``stamp.py``); None on PostgreSQL."""
+        from .stamp import data_stamp
+
+        return data_stamp(self.paths, self.settings.storage.backend)
 
     def views(self, names: Iterable[str] | None = None) -> list[CertificateView]:
         """One row per certificate: status, expiry, next renewal and why, last result."""

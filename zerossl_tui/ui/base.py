@@ -27,7 +27,7 @@ from ..core.text import printable
 from .blocking import answer
 from .board import OrderBoard
 from .closing import while_open
-from .freshness import Freshness, data_stamp
+from .freshness import Freshness
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
 from .orders import error_parts, run_job, success_text
@@ -147,7 +147,7 @@ class DashboardBase(ThemedApp):
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def reload_views(self, only_if_changed: bool = False) -> None:
         """Read every row (status, expiry, renewal, last result, served); ``only_if_changed``: if they can differ."""
-        stamp, settings, now = data_stamp(self.service), self.service.settings, self.clock.now()
+        stamp, settings, now = self.service.data_stamp(), self.service.settings, self.clock.now()
         if only_if_changed and self.freshness.unchanged(stamp, settings, now):
             return
         self.post_message(ServedLoaded(load_served(self.service)))

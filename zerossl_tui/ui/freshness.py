@@ -1,9 +1,9 @@
 """Whether the dashboard's rows can have changed since it last read them, without reading them.
 
 The dashboard looks again every half minute, for what other processes did (the daemon's renewals, a `zerossl-tui
-add` in another terminal). Reading 10,000 rows costs about half a second of CPU, so it first compares a stamp of
-the files those rows come from (a handful of ``stat`` calls, nothing opened) with the stamp taken before its
-last read, and reads again only when:
+add` in another terminal). Reading 10,000 rows costs about half a second of CPU, so it first compares the
+service's stamp of the files those rows come from (``service/stamp.py``: a handful of ``stat`` calls, nothing
+opened) with the stamp taken before its last read, and reads again only when:
 - a file changed: the journal (orders, renewal state; another process's order starts and ends there), the meta
   index (every new version), ``served.json``, each with its SQLite write-ahead log. A file's stamp is
   (modification time in ns, size, inode): an append changes the size, a rewrite by rename the inode;
@@ -17,44 +17,18 @@ No Textual here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.models import CertificateView
 from ..core.policy import emergency_at
-from ..storage.meta_index import INDEX_FILE
 
 if TYPE_CHECKING:
-    from ..service.service import CertificateService
+    from ..service.stamp import Stamp
 
 FULL_EVERY = timedelta(minutes=10)
-FileStamp = tuple[int, int, int] | None
-Stamp = tuple[FileStamp, ...]
-
-
-def data_stamp(service: CertificateService) -> Stamp | None:
-    """The stamp of every file whose change can change a row (a missing file: None in its place); None
-    when the rows do not come from local files (PostgreSQL)."""
-    from ..service.verify import SERVED_FILE  # lazily, like load_served: not needed for the first paint
-
-    if service.settings.storage.backend == "postgresql":
-        return None
-    paths = service.paths
-    files = [paths.journal_path, paths.data_dir / INDEX_FILE]
-    files += [Path(f"{path}-wal") for path in files]
-    return tuple(_stat(path) for path in [*files, paths.data_dir / SERVED_FILE])
-
-
-def _stat(path: Path) -> FileStamp:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def next_status_change(views: Iterable[CertificateView], now: datetime) -> datetime:
