@@ -289,6 +289,31 @@ def test_renewal_state_keeps_every_field(backend: Backend) -> None:
     assert backend.journal.get_state("shop") == RenewalState()
 
 
+def every_field_state(offset: int = 0) -> RenewalState:
+    """A renewal state with every field set (to tell states apart, ``offset`` shifts every value)."""
+    values: dict[str, Any] = {}
+    for number, spec in enumerate(fields(RenewalState), start=offset):
+        if "datetime" in str(spec.type):
+            values[spec.name] = NOW + timedelta(hours=number, microseconds=number)
+        elif "int" in str(spec.type):
+            values[spec.name] = number + 3
+        else:
+            values[spec.name] = f"{spec.name} text {number}"
+    return RenewalState(**values)
+
+
+def test_many_renewal_states_are_stored_at_once_and_seen_by_another_host(site: Site) -> None:
+    backend, other = site.open(), site.open(host="web-2")
+    backend.journal.put_state("c0", RenewalState(failures=9))
+    backend.journal.put_state("kept", RenewalState(failures=2))
+    batch = {f"c{k}": every_field_state(k) for k in range(1000)}
+    backend.journal.put_states(batch)
+    backend.journal.put_states({})  # nothing to write: no error, nothing changes
+    seen = other.journal.all_states()
+    assert seen == {**batch, "kept": RenewalState(failures=2)}  # c0 replaced, the one not named kept
+    assert other.journal.get_state("c999") == every_field_state(999)
+
+
 # -- challenges -------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ the challenge store. The filesystem + SQLite backend (``zerossl_tui.storage``) i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -119,6 +119,9 @@ class OrderJournal(Protocol):
 
     def put_state(self, cert: str, state: RenewalState) -> None:
         """Store the renewal state of ``cert``."""
+
+    def put_states(self, states: Mapping[str, RenewalState]) -> None:
+        """Store the renewal states of many certificates in one transaction: all of them, or none."""
 
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state."""

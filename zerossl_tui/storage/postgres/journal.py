@@ -9,7 +9,8 @@ sending heartbeats.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +161,16 @@ class PgJournal:
             cur.execute("INSERT INTO renewal_state (cert, state) VALUES (%s, %s) ON CONFLICT (cert)"
                         " DO UPDATE SET state = excluded.state", (cert, Jsonb(state_to_doc(state))))
 
+    def put_states(self, states: Mapping[str, RenewalState]) -> None:
+        """Store many certificates' renewal states in one transaction (all or none; psycopg sends the rows
+        pipelined, not one round trip each)."""
+        rows = [(cert, Jsonb(state_to_doc(state))) for cert, state in states.items()]
+        if not rows:
+            return
+        with self.db.transaction() as cur:
+            cur.executemany("INSERT INTO renewal_state (cert, state) VALUES (%s, %s) ON CONFLICT (cert)"
+                            " DO UPDATE SET state = excluded.state", rows)
+
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state."""
         with self.db.statement() as cur:
@@ -214,4 +225,5 @@ def _order(row: tuple[Any, ...], events: tuple[OrderEvent, ...]) -> OrderRecord:
 
 def state_to_doc(state: RenewalState) -> dict[str, Any]:
     """A renewal state as a JSON document (datetimes as ISO 8601 UTC text)."""
-    return {k: (_utc(v).isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()}
+    values = {f.name: getattr(state, f.name) for f in fields(state)}  # not asdict: it deep-copies each value
+    return {k: (_utc(v).isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
