@@ -181,14 +181,16 @@ class AcmeSession(IssueFlow):
                 net.post(self._directory["revokeCert"], body, new_nonce_url=self._directory["newNonce"])
         self.progress(EventKind.REVOKED, f"revoked serial {keys.parse_cert(cert_pem).serial}", None)
 
-    def fetch_renewal_info(self, cert_pem: bytes) -> RenewalWindow | None:
-        """The CA's ARI answer for the certificate; None when its directory has no ``renewalInfo``."""
+    def fetch_renewal_info(self, cert: bytes | str) -> RenewalWindow | None:
+        """The CA's ARI answer for the certificate (its PEM, or its ARI CertID when already known: no parse);
+        None when the CA's directory has no ``renewalInfo``."""
         with self._translated():
             self._connect()
             base = self._directory.to_partial_json().get("renewalInfo")
             if not base:
                 return None
-            url = f"{str(base).rstrip('/')}/{keys.ari_cert_id(cert_pem)}"
+            cert_id = cert if isinstance(cert, str) else keys.ari_cert_id(cert)
+            url = f"{str(base).rstrip('/')}/{cert_id}"
             response = self._net.get(url, content_type=self._net.JSON_CONTENT_TYPE)
             return o.renewal_window(response, self.clock.now())
 

@@ -13,7 +13,7 @@ from ..core.errors import Cancelled, LockBusy, OperationError, RateLimited, Stor
 from ..core.models import CertificateSpec, CertInfo, EventKind, RenewalState, StoredCert
 from ..core.policy import is_due, retry_delay
 from .accounts import SharedSessions, ensure_account, open_session, remember_account
-from .ari import refresh_ari
+from .ari import ari_meta, refresh_ari
 from .deploys import heal_deploy, heal_deploys
 from .deps import Deps, info_from_meta, refuse_damaged
 from .dns import order_solver
@@ -140,8 +140,8 @@ def _obtain(
         remember_account(deps, spec.provider, session.account, session.provider.directory)
     info = replace(issued.info or parse_cert(issued.cert_pem), chain=issued.chain_issuer)
     stored = deps.store.save_version(
-        spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem, _meta(spec, info),
-        order_id=record.order_id,
+        spec.name, key_pem, issued.cert_pem, issued.chain_pem, issued.fullchain_pem,
+        _meta(spec, info) | ari_meta(issued.cert_pem), order_id=record.order_id,
     )
     deps.store.clear_pending_key(spec.name)
     written = deps.store.deploy(spec, stored)

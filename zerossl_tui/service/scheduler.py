@@ -2,7 +2,10 @@
 
 It sleeps until the earliest next-renewal moment (not on a fixed poll), wakes early when told (settings
 changed, cancel) or when another process changed the journal (a `revoke` makes a certificate due at once),
-and renews what is due with the service's concurrency limit.
+and renews what is due with the service's concurrency limit. Then it asks the CA's renewal information
+(ARI) where it is time to, paced (``service.ari``): a pass over 10,000 certificates lasts minutes, so it
+stops as soon as anything needs a look (a renewal comes due, a wake-up, another process's change) and goes
+on after the renewals; due renewals never wait behind it.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ class RenewalApi(Protocol):
 
     def due(self, names: Iterable[str] | None = None) -> list[str]: ...
 
-    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None: ...
+    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None],
+                    pause: Callable[[float], bool] | None = None) -> bool: ...
 
     def renew(self, names: Iterable[str] | None = None, *, force: bool = False,
               progress: Callable[[ProgressEvent], None] = ..., cancel: threading.Event | None = None,
@@ -74,6 +78,7 @@ class Scheduler:
         self.progress = progress or quiet
         self._wake = threading.Event()
         self._last_error = ""
+        self._ari_done = True  # False while an ARI pass stopped early: it goes on at the next turn
 
     def wake(self) -> None:
         """Look at the schedule again now (settings changed, a certificate was added)."""
@@ -87,7 +92,8 @@ class Scheduler:
             try:
                 self.service.reload()
                 self.tick()
-                delay = self.seconds_until_next()
+                # An ARI pass that stopped early goes on soon (a wake-up or a change cuts the wait short).
+                delay = self.seconds_until_next() if self._ari_done else MIN_SLEEP
                 failures = 0
             except ZtError as exc:
                 failures += 1
@@ -98,12 +104,35 @@ class Scheduler:
             self._sleep(delay)
 
     def tick(self) -> None:
-        """Finish deployments a killed process left, ask ARI where it is time to, renew what is due."""
+        """Finish deployments a killed process left, renew what is due, then ask ARI where it is time to,
+        paced, until that pass ends or something needs a look (a certificate whose answer made it due is
+        renewed at the next turn, at once)."""
         self.service.heal()
-        self.service.refresh_ari(self.cancel, self.log)
         due = self.due_names()
         if due:
             self.renew_names(due)
+        self._ari_done = self.service.refresh_ari(self.cancel, self.log, pause=self._ari_pause())
+
+    def _ari_pause(self) -> Callable[[float], bool]:
+        """The ARI pass's wait between two look-ups: False (stop the pass) on cancel, a wake-up, a change of
+        the settings or of the journal by another process, or when the next renewal moment comes."""
+        watch = _Watch(self)
+        deadline: list[float] = []  # the next renewal moment, computed at the first look-up only
+
+        def pause(seconds: float) -> bool:
+            clock = self.service.clock
+            if not deadline:
+                deadline.append(clock.monotonic() + self.seconds_until_next())
+            end = clock.monotonic() + seconds
+            while True:
+                if self.cancel.is_set() or self._wake.is_set() or watch.changed() or clock.monotonic() >= deadline[0]:
+                    return False
+                left = end - clock.monotonic()
+                if left <= 0:
+                    return True
+                self._wake.wait(min(left, 1.0))
+
+        return pause
 
     def due_names(self) -> list[str]:
         """Certificates whose next renewal moment has come."""
@@ -137,16 +166,11 @@ class Scheduler:
         another process made to the journal (a `revoke` makes a certificate due at once)."""
         clock = self.service.clock
         end = clock.monotonic() + seconds
-        stamp = _mtime(self.service.config_file)
-        store, store_look = self._store_stamp(), clock.monotonic() + STORE_EVERY
+        watch = _Watch(self)
         while not self.cancel.is_set() and not self._wake.is_set():
             left = end - clock.monotonic()
-            if left <= 0 or _mtime(self.service.config_file) != stamp:
+            if left <= 0 or watch.changed():
                 return
-            if clock.monotonic() >= store_look:
-                if self._store_stamp() != store:
-                    return
-                store_look = clock.monotonic() + STORE_EVERY
             self._wake.wait(min(left, 1.0))
 
     def _store_stamp(self) -> object:
@@ -157,6 +181,27 @@ class Scheduler:
             return version() if version is not None else None
         except ZtError:
             return None  # storage away: the next look reports it
+
+
+class _Watch:
+    """Whether the settings file or (looked at every STORE_EVERY seconds) the journal changed since it was
+    made: either wakes a sleeping scheduler and stops an ARI pass."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.clock = scheduler.service.clock
+        self.config = _mtime(scheduler.service.config_file)
+        self.store = scheduler._store_stamp()
+        self.store_look = self.clock.monotonic() + STORE_EVERY
+
+    def changed(self) -> bool:
+        """True once either changed."""
+        if _mtime(self.scheduler.service.config_file) != self.config:
+            return True
+        if self.clock.monotonic() < self.store_look:
+            return False
+        self.store_look = self.clock.monotonic() + STORE_EVERY
+        return self.scheduler._store_stamp() != self.store
 
 
 def _mtime(path: Path) -> float:

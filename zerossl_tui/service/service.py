@@ -334,11 +334,13 @@ class CertificateService(OperationsApi):
 
         heal_deploys(self.deps(progress), names)
 
-    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None]) -> None:
-        """Ask the CA's renewal information for every certificate whose time to ask has come."""
+    def refresh_ari(self, cancel: threading.Event, log: Callable[[str], None],
+                    pause: Callable[[float], bool] | None = None) -> bool:
+        """Ask the CA's renewal information for every certificate whose time to ask has come, paced (see
+        ``service.ari``); False when ``pause`` or ``cancel`` stopped the pass early."""
         from .ari import refresh_due
 
-        refresh_due(self.deps(), cancel, log)
+        return refresh_due(self.deps(), cancel, log, pause)
 
     def revoke(self, name: str, reason: int = 0, *, progress: Progress = quiet) -> CertInfo:
         """Revoke the current certificate of ``name``."""
