@@ -134,6 +134,8 @@ class SharedNetwork(AcmeNetwork):
     def _transmit(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
         """A POST (every signed request) goes the cheap way (``transport.post``); anything else, or a call
         with options that path does not know, through ``requests`` as usual."""
+        if method == "GET" and not args and set(kwargs) <= _POST_OPTIONS and not kwargs.get("data"):
+            return self._get(url, **kwargs) or super()._transmit(method, url, **kwargs)
         if method != "POST" or args or not set(kwargs) <= _POST_OPTIONS:
             return super()._transmit(method, url, *args, **kwargs)
         headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
@@ -141,6 +143,15 @@ class SharedNetwork(AcmeNetwork):
                                   timeout=kwargs.get("timeout", self._default_timeout), verify=self.verify_ssl,
                                   proxies=self.session.proxies)
         response.encoding = "utf-8"  # what the library sets: the CA's JSON is UTF-8
+        return response
+
+    def _get(self, url: str, **kwargs: Any) -> requests.Response | None:
+        """A GET the cheap way (``transport.get``: an ARI pass sends thousands); None for a redirect."""
+        headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
+        response = transport.get(self.session, url, headers, timeout=kwargs.get("timeout", self._default_timeout),
+                                 verify=self.verify_ssl, proxies=self.session.proxies)
+        if response is not None:
+            response.encoding = "utf-8"
         return response
 
     def _get_nonce(self, url: str, new_nonce_url: str) -> str:

@@ -46,19 +46,38 @@ def post(session: requests.Session, url: str, data: str | bytes, headers: Mappin
     settings merge (the session's headers and cookies are still sent, cookies the CA sets are still kept).
     Redirects are not followed: a signed POST names its URL in the JWS, so a CA cannot redirect one."""
     body = data.encode() if isinstance(data, str) else data
+    request = _prepared(session, "POST", url, headers, body)
+    request.headers["Content-Length"] = str(len(body))
+    return _send(session, request, timeout=timeout, verify=verify, proxies=proxies)
+
+
+def get(session: requests.Session, url: str, headers: Mapping[str, str], *,
+        timeout: float, verify: str | bool, proxies: Mapping[str, str]) -> requests.Response | None:
+    """GET ``url`` the same way (the ARI look-ups of a pass over thousands of certificates); None when the
+    answer is a redirect, which the caller then sends the usual way (``requests`` follows it)."""
+    response = _send(session, _prepared(session, "GET", url, headers, None), timeout=timeout, verify=verify,
+                     proxies=proxies)
+    return None if response.is_redirect else response
+
+
+def _prepared(session: requests.Session, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+              ) -> PreparedRequest:
     request = PreparedRequest()
-    request.method, request.url, request.body = "POST", url, body
+    request.method, request.url, request.body = method, url, body
     request.headers = CaseInsensitiveDict(session.headers)  # type: ignore[arg-type]  # str values here
     request.headers.update(headers)
-    request.headers["Content-Length"] = str(len(body))
     jar = session.cookies
     if jar and (cookie := get_cookie_header(jar, request)):
         request.headers["Cookie"] = cookie
-    adapter = session.get_adapter(url)
+    return request
+
+
+def _send(session: requests.Session, request: PreparedRequest, *, timeout: float, verify: str | bool,
+          proxies: Mapping[str, str]) -> requests.Response:
+    adapter = session.get_adapter(str(request.url))
     response: requests.Response = adapter.send(request, stream=False, timeout=timeout, verify=verify,
                                                cert=None, proxies=dict(proxies))
     if "set-cookie" in response.headers:
-        extract_cookies_to_jar(jar, request, response.raw)
+        extract_cookies_to_jar(session.cookies, request, response.raw)
     _ = response.content  # read the body now, as Session.send does without stream
     return response
-
