@@ -135,7 +135,8 @@ class SharedNetwork(AcmeNetwork):
         """A POST (every signed request) goes the cheap way (``transport.post``); anything else, or a call
         with options that path does not know, through ``requests`` as usual."""
         if method == "GET" and not args and set(kwargs) <= _POST_OPTIONS and not kwargs.get("data"):
-            return self._get(url, **kwargs) or super()._transmit(method, url, **kwargs)
+            response = self._get(url, **kwargs)  # not `or`: a Response of an error status is falsy
+            return response if response is not None else super()._transmit(method, url, **kwargs)
         if method != "POST" or args or not set(kwargs) <= _POST_OPTIONS:
             return super()._transmit(method, url, *args, **kwargs)
         headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
