@@ -1,8 +1,9 @@
 """The renewal scheduler inside the dashboard: due certificates renew while it is open.
 
-It is the service's Scheduler (same timing: sleep until the earliest next renewal, ARI first), except that
-due certificates are handed to the dashboard's order queue, so they run as ordinary order workers: each
-row shows its progress, ``c`` cancels one, and the concurrency limit is shared with ``r`` and ``R``.
+It is the service's Scheduler (same timing: sleep until the earliest next renewal, due renewals first, then
+the paced ARI pass), except that due certificates are handed to the dashboard's order queue, so they run as
+ordinary order workers: each row shows its progress, ``c`` cancels one, and the concurrency limit is shared
+with ``r`` and ``R``. It starts after the first paint (``base.py``), in a thread worker.
 """
 
 from __future__ import annotations
