@@ -56,6 +56,7 @@ from dataclasses import replace
 from zerossl_tui.core.models import RenewalState
 from zerossl_tui.service import ari
 from zerossl_tui.service.service import CertificateService
+import zerossl_tui.engine.pool, zerossl_tui.engine.session  # a running scheduler imported these long ago
 service = CertificateService()
 names = sorted(service.settings.certificates)
 states = service.journal.all_states()
@@ -75,7 +76,8 @@ ari.refresh_due(service.deps(), threading.Event(), lines.append)
 wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 asked = sum(1 for s in service.journal.all_states().values() if s.ari_window_start is not None)
-print(json.dumps({"cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "asked": asked, "lines": lines[:5]}))
+print(json.dumps({"cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "asked": asked, "lines": lines[:5],
+                  "code": ari.__file__}))
 """
 
 
@@ -111,8 +113,9 @@ def seed(pebble: Any, home: Path, count: int) -> dict[str, Any]:
 def one_pass(env: dict[str, str], code: Path, rate: str, pebble_pid: int) -> dict[str, Any]:
     """One refresh_due pass of ``code``'s package; its figures plus Pebble's CPU during it."""
     pebble_before = proc_cpu(pebble_pid)
+    # Not run from a checkout: `python -c` puts the working folder first on sys.path, before PYTHONPATH.
     done = subprocess.run([sys.executable, "-c", _PASS, rate], env={**env, "PYTHONPATH": str(code)},
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise RuntimeError(f"pass failed: {done.stderr[-800:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
