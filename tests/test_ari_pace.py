@@ -140,3 +140,22 @@ def test_a_due_renewal_is_not_held_behind_a_long_ari_pass(issued: CertificateSer
         cancel.set()
         worker.join(timeout=30)
     assert not worker.is_alive(), "cancel stops a paced pass at once"
+
+
+def test_a_certificate_revoked_by_another_process_during_a_long_pass_is_replaced_at_once(
+        issued: CertificateService, local_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ari, "LOOKUPS_PER_SECOND", 0.2)  # the whole pass would take 50 s
+    monkeypatch.setattr(ari, "BATCH", 1)  # each answer in the journal at once: the pass is seen to have begun
+    cancel = threading.Event()
+    worker = threading.Thread(target=Scheduler(issued, cancel, lambda line: None).run)
+    worker.start()
+    try:
+        wait_for(lambda: len(answered(issued)) >= 1)  # the pass has begun (its first answer is in)
+        old = (issued.store.current_meta("c9") or {}).get("serial")
+        revoked = local_home.run("revoke", "c9", "--reason", "superseded")
+        assert revoked.returncode == 0, revoked.stderr
+        wait_for(lambda: (issued.store.current_meta("c9") or {}).get("serial") != old)
+        assert len(answered(issued)) < COUNT  # replaced while most of the pass is still to come
+    finally:
+        cancel.set()
+        worker.join(timeout=30)

@@ -125,7 +125,9 @@ class Scheduler:
                 deadline.append(clock.monotonic() + self.seconds_until_next())
             end = clock.monotonic() + seconds
             while True:
-                if self.cancel.is_set() or self._wake.is_set() or watch.changed() or clock.monotonic() >= deadline[0]:
+                if self.cancel.is_set() or self._wake.is_set() or clock.monotonic() >= deadline[0]:
+                    return False
+                if not self._goes_on(watch.changed()):
                     return False
                 left = end - clock.monotonic()
                 if left <= 0:
@@ -161,6 +163,12 @@ class Scheduler:
         delay = (min(moments) - now).total_seconds()
         return max(MIN_SLEEP, min(MAX_SLEEP, delay))
 
+    def _goes_on(self, change: str) -> bool:
+        """Whether an ARI pass goes on after ``change``: not when the settings changed, nor when another
+        process's write to the journal made a certificate due (a `revoke`); any other write (a second
+        scheduler's ARI answers, an order of a `renew`) does not stop it, which would cost a whole turn."""
+        return not change or (change == "journal" and not self.service.due())
+
     def _sleep(self, seconds: float) -> None:
         """Sleep until ``seconds`` pass, a wake-up, a cancel, a change of the settings file, or a change that
         another process made to the journal (a `revoke` makes a certificate due at once)."""
@@ -184,8 +192,8 @@ class Scheduler:
 
 
 class _Watch:
-    """Whether the settings file or (looked at every STORE_EVERY seconds) the journal changed since it was
-    made: either wakes a sleeping scheduler and stops an ARI pass."""
+    """What changed since it was made: the settings file, or (looked at every STORE_EVERY seconds) the
+    journal, written by another process."""
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -194,14 +202,15 @@ class _Watch:
         self.store = scheduler._store_stamp()
         self.store_look = self.clock.monotonic() + STORE_EVERY
 
-    def changed(self) -> bool:
-        """True once either changed."""
+    def changed(self) -> str:
+        """"settings", "journal" (then the journal is watched from now on) or "" (nothing changed)."""
         if _mtime(self.scheduler.service.config_file) != self.config:
-            return True
+            return "settings"
         if self.clock.monotonic() < self.store_look:
-            return False
+            return ""
         self.store_look = self.clock.monotonic() + STORE_EVERY
-        return self.scheduler._store_stamp() != self.store
+        store, self.store = self.store, self.scheduler._store_stamp()
+        return "journal" if store != self.store else ""
 
 
 def _mtime(path: Path) -> float:
