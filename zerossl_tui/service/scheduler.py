@@ -115,7 +115,8 @@ class Scheduler:
 
     def _ari_pause(self) -> Callable[[float], bool]:
         """The ARI pass's wait between two look-ups: False (stop the pass) on cancel, a wake-up, a change of
-        the settings or of the journal by another process, or when the next renewal moment comes."""
+        the settings, another process's journal write that made a certificate due, or when the next renewal
+        moment comes."""
         watch = _Watch(self)
         deadline: list[float] = []  # the next renewal moment, computed at the first look-up only
 
@@ -203,7 +204,7 @@ class _Watch:
         self.store_look = self.clock.monotonic() + STORE_EVERY
 
     def changed(self) -> str:
-        """"settings", "journal" (then the journal is watched from now on) or "" (nothing changed)."""
+        """What changed: "settings", "journal" (then watched again from now on), or "" for nothing."""
         if _mtime(self.scheduler.service.config_file) != self.config:
             return "settings"
         if self.clock.monotonic() < self.store_look:
