@@ -5,7 +5,7 @@ look-ups, so 10,000 certificates are spread over minutes instead of one burst of
 CA. Answers are committed in batches (``put_states``); each carries its next retry time (``ari_retry_at``),
 so a pass stopped in the middle (cancel, restart, a renewal that came due) goes on where it stopped. Each
 version's CertID is kept in its meta (``ARI_CERT_ID``) when it is stored: no certificate is parsed per
-look-up (a version stored by an older release is, once per look-up, from its cert.pem).
+look-up (a version stored by an older release, without it, is parsed from its cert.pem at each look-up).
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class AriPass:
             return
         metas = self.deps.store.current_metas(list(answers))
         keep = {name: state for name, (serial, state) in answers.items()
-                if name not in self.deps.running and str((metas.get(name) or {}).get("serial", "")) == serial}
+                if name not in self.deps.running and _same_version(metas.get(name), serial)}
         self.deps.journal.put_states(keep)
 
     def _session(self, provider: str, ask: Question) -> AcmeSession | None:
@@ -256,6 +256,12 @@ class AriPass:
         if due or len(self.answers) >= BATCH:
             self.flush()
         return due
+
+
+def _same_version(meta: Mapping[str, Any] | None, serial: str) -> bool:
+    """False when the current version is no longer the one with ``serial`` (a damaged meta.json names no
+    serial: its answer is kept, as before batches)."""
+    return meta is None or "serial" not in meta or str(meta["serial"]) == serial
 
 
 def _ari_session(deps: Deps, provider: str, cancel: threading.Event, log: Callable[[str], None],
