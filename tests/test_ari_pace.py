@@ -5,6 +5,7 @@ benchmark does (bench/bench_ari.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -159,3 +160,17 @@ def test_a_certificate_revoked_by_another_process_during_a_long_pass_is_replaced
     finally:
         cancel.set()
         worker.join(timeout=30)
+
+
+def test_a_version_stored_without_its_cert_id_by_an_older_release_is_still_asked_about(
+        issued: CertificateService, local_home: Home) -> None:
+    for meta_file in (local_home.data / "certificates" / "c3" / "versions").glob("*/meta.json"):
+        meta = json.loads(meta_file.read_text())
+        del meta[ari.ARI_CERT_ID]
+        meta_file.write_text(json.dumps(meta))
+    assert ari.ARI_CERT_ID not in (issued.store.current_meta("c3") or {})
+    lines: list[str] = []
+    assert ari.refresh_due(issued.deps(), threading.Event(), lines.append) is True
+    assert lines == []
+    assert len(answered(issued)) == COUNT
+    assert {v.spec.name: v.renewal_source for v in issued.views()}["c3"] == "ari"
