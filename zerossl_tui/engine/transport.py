@@ -1,5 +1,5 @@
 """The cheap path of a signed ACME request: the JWS built with the C JSON encoder, and the POST handed
-straight to the connection pool's adapter.
+straight to the connection pool's adapter; GETs too (an ARI pass sends thousands of them).
 
 Measured on a bulk ``renew`` (bench/README.md, issue 14): per order, about a third of our CPU went to
 ``requests.Session.request`` around the socket work (merging session and request settings, cookie jars,
