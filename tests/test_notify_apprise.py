@@ -93,16 +93,17 @@ def test_failure_is_sent_once_then_recovered(local_home: Home, pebble: PebbleSer
                    str(free_port()), "--http-bind", "127.0.0.1", check=True)
     assert local_home.run("renew", "--force", "shop").returncode == 1
     receiver.wait_for(1)
-    assert receiver.titles() == ["shop: renewal failed"]
-    assert "shop" in receiver.bodies[0]["message"] and "failed" in receiver.bodies[0]["message"]
+    assert receiver.titles() == ["shop: first issuance failed"]
+    assert receiver.bodies[0]["message"].startswith("shop: first issuance failed: ")
+    assert "renewal" not in receiver.bodies[0]["message"]
     assert local_home.run("renew", "--force", "shop").returncode == 1
-    assert receiver.titles() == ["shop: renewal failed"], "repeated at most once a day"
+    assert receiver.titles() == ["shop: first issuance failed"], "repeated at most once a day"
 
     local_home.run("edit", "shop", "--http-port", str(pebble.http_port), check=True)
     done = local_home.run("renew", "--force", "shop")
     assert done.returncode == 0, done.stderr
     receiver.wait_for(2)
-    assert receiver.titles() == ["shop: renewal failed", "shop: recovered"]
+    assert receiver.titles() == ["shop: first issuance failed", "shop: recovered"]
 
 
 def test_events_repeat_daily_and_a_dead_target_blocks_nothing(tmp_path: Path, receiver: Receiver) -> None:
@@ -180,7 +181,8 @@ def test_outside_text_reaches_the_target_literally(tmp_path: Path, receiver: Rec
     config = NotifyConfig([receiver.url, html_url], ("failure",), 14, tmp_path, send, lambda _: None)
     detail = "exited 1: \x1b[2J\x1b[31m[bold red]EVIL[/] <b>html</b>"
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    assert notify_all([CertFacts("api", None, failures=1, last_error=detail)], config, now) == ["api: renewal failed"]
+    failed = CertFacts("api", None, failures=1, last_error=detail)
+    assert notify_all([failed], config, now) == ["api: first issuance failed"]
     receiver.wait_for(2)
     plain, html = sorted((b["message"] for b in receiver.bodies), key=lambda m: "&lt;" in m)
     assert "\x1b" not in plain + html and "\\x1b[2J\\x1b[31m[bold red]EVIL[/] <b>html</b>" in plain
@@ -194,3 +196,21 @@ def test_a_test_to_a_dead_target_says_how_to_fix_it(home: Home) -> None:
     assert done.returncode == 1 and len(line) == 1 and "s3cret" not in line[0]
     assert line[0].endswith("check that the target is up and the URL is right "
                             "(`notify remove N`, then `notify add URL`)")
+
+
+def test_a_failed_renewal_and_a_failed_first_issuance_are_told_apart(tmp_path: Path, receiver: Receiver) -> None:
+    """A certificate never issued has had no renewal: its failure says "first issuance", and a second
+    attempt says which one; one that was issued before says "renewal attempt N"."""
+    config = NotifyConfig([receiver.url], ("failure",), 14, tmp_path, send, lambda _: None)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    facts = [CertFacts("new", None, failures=1, last_error="the CA said no"),
+             CertFacts("again", None, failures=3, last_error="the CA said no"),
+             CertFacts("old", now + timedelta(days=20), failures=2, last_error="the CA said no")]
+    assert sorted(notify_all(facts, config, now)) == ["again: first issuance failed", "new: first issuance failed",
+                                                      "old: renewal failed"]
+    receiver.wait_for(3)
+    bodies = sorted(b["message"] for b in receiver.bodies)
+    assert bodies[0] == ("again: first issuance attempt 3 failed: the CA said no; no certificate has been "
+                         "issued yet.")
+    assert bodies[1] == "new: first issuance failed: the CA said no; no certificate has been issued yet."
+    assert bodies[2].startswith("old: renewal attempt 2 failed: the CA said no; 20.0 days left")

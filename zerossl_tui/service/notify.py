@@ -59,15 +59,22 @@ def active_events(facts: CertFacts, expiring_days: int, now: datetime) -> dict[s
     left = _left(facts.not_after, now)
     out: dict[str, tuple[str, str]] = {}
     if facts.failures:
-        out["failure"] = (f"{facts.name}: renewal failed",
-                          f"{facts.name}: renewal attempt {facts.failures} failed: {facts.last_error or 'no detail'}"
-                          f"; {left}.")
+        out["failure"] = _failure(facts, left)
     if facts.not_after is not None and facts.not_after - now < timedelta(days=expiring_days):
         out["expiring"] = (f"{facts.name}: expiring", f"{facts.name}: {left} and no renewal has succeeded yet.")
     if facts.bad_endpoints:
         out["verify-failed"] = (f"{facts.name}: not served", f"{facts.name}: " + "; ".join(facts.bad_endpoints)
                                 + ". Reload the web server or check the endpoint.")
     return out
+
+
+def _failure(facts: CertFacts, left: str) -> tuple[str, str]:
+    """A failed renewal, or a failed first issuance when nothing was ever issued (then no renewal has been
+    tried: "renewal attempt 1" made a reader look for a certificate that does not exist)."""
+    what = "renewal" if facts.not_after is not None else "first issuance"
+    attempt = f"{what} attempt {facts.failures}" if facts.failures > 1 or what == "renewal" else what
+    return (f"{facts.name}: {what} failed",
+            f"{facts.name}: {attempt} failed: {facts.last_error or 'no detail'}; {left}.")
 
 
 def notify_all(facts: Iterable[CertFacts], config: NotifyConfig, now: datetime) -> list[str]:
