@@ -36,5 +36,5 @@ def test_notify_actions_take_config_after_the_action(home: Home, tmp_path: Path,
 
 def test_notify_help_names_the_events_and_where_to_choose_them(home: Home) -> None:
     text = " ".join(home.run("notify", "--help", check=True).stdout.split())
-    for word in ("failure", "expiring", "verify-failed", "recovered", "[notify] events"):
+    for word in ("failure", "expiring", "verify-failed", "recovered", "notify set --events"):
         assert word in text, word

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..core.errors import ZtError
 from ..core.models import ProgressEvent
 from ..core.validate import check_reason
-from . import output
+from . import output, settings_cmd
 from .parser import CERT_OPTION_KEYS, build_parser
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
         "import": _import, "verify": _verify, "notify": _notify, "dns": _dns,
-        "storage": _storage,
+        "storage": _storage, "settings": _settings,
     }
     return handlers[args.command](args)
 
@@ -314,6 +314,10 @@ def _storage(args: argparse.Namespace) -> int:
         service.close()
 
 
+def _settings(args: argparse.Namespace) -> int:
+    return settings_cmd.run(_service(args), args)
+
+
 def _systemd(args: argparse.Namespace) -> int:
     from .units import systemd_units
 
@@ -366,6 +370,8 @@ def _notify(args: argparse.Namespace) -> int:
         notify_list(service.notify_urls(), as_json=args.json)
     elif args.action == "remove":
         output.say(f"removed notification {args.number}: {service.remove_notify_url(args.number)}")
+    elif args.action == "set":
+        return settings_cmd.run_notify_set(service, args)
     else:
         return _notify_test(service)
     return 0

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from ..core.models import CHALLENGES, KEY_TYPES, REVOCATION_REASONS
 from ..core.schema import DNS_FIELDS, STORAGE_BACKENDS, STORAGE_FIELDS
 from ..core.settings import BUILTIN_PROVIDERS, CERTIFICATE_FIELDS, PROVIDER_FIELDS
+from . import settings_cmd
 from .output import clipped, printable
 
 DOCS = {f.key: f.doc for f in (*CERTIFICATE_FIELDS, *PROVIDER_FIELDS)}
@@ -126,6 +127,7 @@ def build_parser() -> Parser:
     sandbox = cmd("sandbox", "open the dashboard against a local Pebble test CA, fully offline")
     sandbox.add_argument("--no-ui", action="store_true", help="start the CA and print its settings only")
     _ops_commands(cmd, common)
+    settings_cmd.add_parser(cmd, common, Parser)
     _describe(parser)
     return parser
 
@@ -275,10 +277,11 @@ CERT_OPTION_KEYS = ("key_type", "http_port", "webroot", "http_bind", "certfile",
                     "verify", "preferred_chain", "challenge", "dns", "owner", "group")
 
 
-NOTIFY_EPILOG = ("events sent (choose with [notify] events = [...] in settings.toml): failure (a renewal "
-                 "attempt failed), expiring (under [notify] expiring_days, default 14, left), verify-failed (an "
-                 "endpoint does not serve the current certificate), recovered; each once per certificate and "
-                 "event, then at most once a day while it lasts. `renew`, `issue` and the daemon send them.")
+NOTIFY_EPILOG = ("events sent (choose with `notify set --events LIST`): failure (an issuance or renewal "
+                 "attempt failed), expiring (under `notify set --expiring-days N`, default 14, left), "
+                 "verify-failed (an endpoint does not serve the current certificate), recovered; each once per "
+                 "certificate and event, then at most once a day while it lasts. `renew`, `issue` and the daemon "
+                 "send them.")
 
 
 def _ops_commands(cmd: Any, common: argparse.ArgumentParser) -> None:
@@ -308,4 +311,5 @@ def _ops_commands(cmd: Any, common: argparse.ArgumentParser) -> None:
     remove = actions.add_parser("remove", parents=[common], help="forget URL number N (as `notify list` shows)")
     remove.add_argument("number", type=int, metavar="N", help="its number in `notify list`")
     actions.add_parser("test", parents=[common], help="send a test message to every URL (exit 1 if one fails)")
+    settings_cmd.add_notify_set(actions, common)
 

@@ -215,4 +215,6 @@ def table_values(table: Any) -> dict[str, Any]:
 def changed_values(table: Any) -> dict[str, Any]:
     """The values of a typed table that differ from their defaults (what a saved file needs to hold)."""
     default = type(table)()
-    return {k: v for k, v in table_values(table).items() if v != getattr(default, k)}
+    # a tuple (NotifySettings.events) is saved as the list TOML reads back
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in table_values(table).items()
+            if v != getattr(default, k)}

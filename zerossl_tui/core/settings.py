@@ -37,7 +37,7 @@ from .schema import (
     changed_values,
     table_values,
 )
-from .validate import check_directory_url, check_email, check_endpoints, check_key_type, check_path, shown
+from .validate import check_directory_url, check_email, check_endpoints, check_key_type, check_line, check_path, shown
 
 SECRET_KEYS = ("eab_hmac_key", "api_key")
 
@@ -373,7 +373,14 @@ def validate_table(table: str, values: dict[str, Any]) -> Any:
     def fail(tbl: str, key: str | None, why: str) -> UsageError:
         return UsageError(f"{tbl}.{key}: {why}")
 
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}  # as a typed table holds it
     checked = _parse_table(values, TABLES[table], table, fail)
+    for spec in TABLES[table]:  # a hook or a theme name typed in a form or a command: no escape sequences
+        if spec.type is str and not spec.path and isinstance(checked.get(spec.key), str):
+            try:
+                check_line(spec.key, checked[spec.key])
+            except UsageError as exc:
+                raise fail(table, spec.key, exc.message.split(" ", 1)[1]) from None
     if table == "notify":
         _check_events(list(checked.get("events", [])), fail)
     return TABLE_TYPES[table](**checked)

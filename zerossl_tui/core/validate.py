@@ -326,3 +326,46 @@ def _ascii_host(host: str, endpoint: str) -> str:
         return to_ascii(host)
     except UsageError as exc:
         raise UsageError(f"verify endpoint {shown(endpoint)}: {exc.message}") from None
+
+
+SETTABLE = ("general", "renewal", "ui", "notify")  # [storage] changes only through `storage use` (it copies)
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def setting_key(dotted: str) -> tuple[str, Any]:
+    """``TABLE.KEY`` of ``settings set`` -> (table, its schema Field); UsageError naming the known keys."""
+    from .schema import TABLES
+
+    table, _, key = dotted.partition(".")
+    if table == "storage":
+        raise UsageError(f"{shown(dotted)} is changed with `zerossl-tui storage use` (it copies what the current "
+                         "backend holds first); its password belongs in secrets.toml")
+    field = next((f for f in TABLES.get(table, ()) if f.key == key), None)
+    if table not in SETTABLE or field is None:
+        known = ", ".join(f"{t}.{f.key}" for t in SETTABLE for f in TABLES[t])
+        raise UsageError(f"unknown setting {shown(dotted)} (known: {known})")
+    return table, field
+
+
+def setting_value(field: Any, text: str, name: str = "") -> Any:
+    """A value typed on the command line, as the schema's type: a whole number, true/false, or a list
+    given as comma-separated items. The range and the rest are checked by ``validate_table``; ``name`` is
+    how errors call the setting (``renewal.concurrency``)."""
+    name = name or field.key
+    try:
+        check_line(name, text)
+    except UsageError as exc:
+        raise UsageError(f"{name}: {exc.message.split(' ', 1)[1]}") from None
+    if field.type is int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise UsageError(f"{name}: must be a whole number, not {shown(text)}") from None
+    if field.type is bool:
+        word = text.strip().lower()
+        if word not in _TRUE + _FALSE:
+            raise UsageError(f"{name}: must be true or false, not {shown(text)}")
+        return word in _TRUE
+    if field.type is list:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Switch
 
 from ...core.errors import ZtError
+from ...core.schema import NOTIFY_FIELDS
 from ...core.settings import BUILTIN_PROVIDERS, GENERAL_FIELDS, RENEWAL_FIELDS, UI_FIELDS, Field, validate_table
 from ...core.text import printable
 from ..blocking import error_text, run_blocking
@@ -64,6 +65,9 @@ class SettingsScreen(Screen[bool]):
             for field in UI_FIELDS:
                 if field.key != "theme":
                     yield self._field("ui", field)
+            yield Label("Notifications (targets: n)", classes="section")
+            for field in NOTIFY_FIELDS:
+                yield self._field("notify", field)
             yield Label("", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary")
@@ -77,7 +81,8 @@ class SettingsScreen(Screen[bool]):
         if field.type is bool:
             widget = Switch(bool(value), id=field.key)
         else:
-            widget = Input(str(value), id=field.key, type="integer" if field.type is int else "text")
+            text = ", ".join(value) if field.type is list else str(value)  # a list is typed comma-separated
+            widget = Input(text, id=field.key, type="integer" if field.type is int else "text")
         return Horizontal(Label(field.key), widget, Label(field.doc, classes="doc"), classes="field")
 
     @staticmethod
@@ -131,6 +136,8 @@ class SettingsScreen(Screen[bool]):
                 continue
             text = self.query_one(f"#{field.key}", Input).value.strip()
             values[field.key] = _to_int(text) if field.type is int else text
+            if field.type is list:
+                values[field.key] = [item.strip() for item in text.split(",") if item.strip()]
         return values
 
     def validate(self) -> str | None:
@@ -139,6 +146,7 @@ class SettingsScreen(Screen[bool]):
         try:
             validate_table("renewal", self.renewal_values())
             validate_table("ui", self.ui_values())
+            validate_table("notify", self.values(NOTIFY_FIELDS))
         except ZtError as exc:
             message = exc.message
         self.query_one("#error", Label).update(literal(message or ""))
@@ -179,7 +187,8 @@ class SettingsScreen(Screen[bool]):
         default = chosen if isinstance(chosen, str) else ""
         self.saving = True
         self.query_one("#save", Button).disabled = True
-        call = partial(save_settings, self.service, self.renewal_values(), default, self.ui_values())
+        call = partial(save_settings, self.service, self.renewal_values(), default, self.ui_values(),
+                       self.values(NOTIFY_FIELDS))
         run_blocking(self, "save settings", call)
 
     def on_answer(self, message: Answer) -> None:
@@ -198,12 +207,14 @@ class SettingsScreen(Screen[bool]):
 
 
 def save_settings(service: CertificateService, renewal: dict[str, Any], default_provider: str,
-                  ui: dict[str, Any]) -> None:
-    """The settings screen's save: [renewal], the default provider when it changed, then [ui]."""
+                  ui: dict[str, Any], notify: dict[str, Any] | None = None) -> None:
+    """The settings screen's save: [renewal], the default provider when it changed, [ui], then [notify]."""
     service.update_table("renewal", renewal)
     if default_provider != service.settings.general.default_provider:
         service.update_table("general", {"default_provider": default_provider})
     service.update_table("ui", ui)
+    if notify is not None:
+        service.update_table("notify", notify)
 
 
 def home_relative(path: Path) -> str:
