@@ -309,6 +309,9 @@ def _endpoint(endpoint: str) -> str:
     # a host name that could never be looked up fails here, once, not at every hourly check
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", host):
         host = _ascii_host(host, endpoint)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", host):  # ASCII punctuation and control characters pass to_ascii
+        raise UsageError(f"verify endpoint {shown(endpoint)} has invalid characters in its host: use letters, "
+                         "digits, hyphens and dots, or an IP address")
     labels = host.rstrip(".").split(".")
     if len(host) > 253 or any(not 0 < len(label) <= 63 for label in labels):
         raise UsageError(f"verify endpoint {shown(endpoint)} has a host name that is too long or has an empty "
