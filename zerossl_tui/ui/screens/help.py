@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -30,8 +30,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        """The keys table inside a dialog."""
-        with Vertical(classes="dialog"):
+        """The keys table inside a dialog that scrolls: at 80x24 the list is taller than the screen, and its last
+        keys (filter, theme, quit) must still be reachable (arrows, End, the mouse wheel)."""
+        with VerticalScroll(classes="dialog"):
             yield Label("Keys", classes="title")
             yield Static(keys_table())
             yield Label("Mouse: click a row to select it, a header to sort it, a footer key to run it.",

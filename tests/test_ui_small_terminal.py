@@ -1,0 +1,34 @@
+"""The dashboard in the smallest terminal a user runs it in (80x24): every screen's content can be reached."""
+
+from __future__ import annotations
+
+from conftest import Home
+from test_ui_keys import screen_text
+from textual.pilot import Pilot
+from uiwait import run_dashboard, until
+
+from zerossl_tui.core.clock import FixedClock
+from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
+from zerossl_tui.service.service import CertificateService
+from zerossl_tui.ui.app import Dashboard
+from zerossl_tui.ui.screens.help import HelpScreen
+
+
+def test_help_scrolls_to_its_last_keys_at_80x24(home: Home) -> None:
+    """The `?` list is taller than 24 lines: its last keys (filter, theme, quit, the command palette) were cut
+    off with no way to reach them; the list now scrolls with the arrow keys, End and the mouse wheel."""
+    service = CertificateService(clock=FixedClock(DEMO_NOW))
+    seed_demo(service)
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        assert "Renew the selected certificate now" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Command palette: every action by name" in text and "Mouse: click a row" in text, text
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the help screen to close")
+
+    run_dashboard(service, scenario, (80, 24))
