@@ -21,6 +21,7 @@ SECRET_OPTION = re.compile(r"auth|token|secret|key|pass", re.IGNORECASE)
 DNS_SECRET_KEYS = ("tsig_secret",)
 _KEY_NAME = re.compile(r"[\x21-\x7e]{1,255}")  # a TSIG key's name: printable ASCII, no spaces
 _OPTION_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # but tab and newline, as core.validate.check_line
 _COMMON = ("type", "zone", "resolvers", "propagation_timeout", "ttl")
 ONLY_FOR = {  # keys that make sense for one type only: elsewhere they are a mistake worth naming
     "server": "rfc2136", "tsig_key_name": "rfc2136", "tsig_secret": "rfc2136", "tsig_algorithm": "rfc2136",
@@ -104,6 +105,10 @@ def _type_problem(spec: DnsSpec) -> Problem | None:
         return "lexicon_provider", "missing: name a dns-lexicon provider (cloudflare, route53, powerdns, ...)"
     if spec.type == "exec" and not spec.command.strip():
         return "command", "missing: give the program to run as PROGRAM present|cleanup FQDN VALUE"
+    if spec.type == "exec" and (_CONTROL.search(spec.command) or len(spec.command) > 4096):
+        # as every other hook (core.validate.check_line): an escape sequence would be replayed by `dns list`
+        return "command", "has a control character (such as an escape sequence) or is over 4096 characters: " \
+                          "type the program and its arguments as plain text"
     return None
 
 
