@@ -3,6 +3,7 @@ fail (or to be replayed on a terminal) later."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import Home
 from helpers import one_line
 
@@ -16,3 +17,11 @@ def test_an_exec_dns_command_with_an_escape_sequence_is_refused(home: Home) -> N
         assert done.returncode == 2 and "command" in line and "\x1b" not in line and len(line) < 400, line
     assert not home.config.exists() or "hook" not in home.config.read_text()
     home.run("dns", "add", "hook", "--type", "exec", "--command", "/usr/local/bin/dns-hook --quiet", check=True)
+
+
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_log_limit_must_be_positive(home: Home, limit: str) -> None:
+    """`--limit 0` printed an order, `--limit -5` every order: neither is what was asked."""
+    home.run("add", "shop", "-d", "shop.example.com", "--provider", "letsencrypt", check=True)
+    done = home.run("log", "shop", "--limit", limit)
+    assert done.returncode == 2 and "--limit" in one_line(done.stderr) and "at least 1" in done.stderr

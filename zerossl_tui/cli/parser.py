@@ -95,7 +95,7 @@ def build_parser() -> Parser:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     log = cmd("log", "a certificate's orders and their events, newest first")
     log.add_argument("name", help="certificate name")
-    log.add_argument("--limit", type=int, default=20, help="how many orders (default 20)")
+    log.add_argument("--limit", type=_positive, default=20, help="how many orders (default 20)")
     log.add_argument("--json", action="store_true", help="machine-readable output")
     revoke = cmd("revoke", "revoke the current certificate at its CA")
     revoke.add_argument("name", help="certificate name")
@@ -130,6 +130,17 @@ def build_parser() -> Parser:
     settings_cmd.add_parser(cmd, common, Parser)
     _describe(parser)
     return parser
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse names the option when this raises)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give at least 1, not {value}")
+    return value
 
 
 def _describe(parser: argparse.ArgumentParser) -> None:
