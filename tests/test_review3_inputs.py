@@ -3,6 +3,8 @@ fail (or to be replayed on a terminal) later."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import Home
 from helpers import one_line
@@ -25,3 +27,17 @@ def test_log_limit_must_be_positive(home: Home, limit: str) -> None:
     home.run("add", "shop", "-d", "shop.example.com", "--provider", "letsencrypt", check=True)
     done = home.run("log", "shop", "--limit", limit)
     assert done.returncode == 2 and "--limit" in one_line(done.stderr) and "at least 1" in done.stderr
+
+
+def test_a_folder_that_is_not_an_acme_sh_home_is_named_as_such(home: Home, tmp_path: Path) -> None:
+    """`import acme.sh --home /etc` listed every DOMAIN/DOMAIN.conf look-alike (fonts/fonts.conf, ...) as a
+    certificate it could not import, and exited 0: a folder whose .conf files are not acme.sh's is not an
+    acme.sh home."""
+    etc = tmp_path / "etc"
+    for name in ("fonts", "ld.so"):
+        (etc / name).mkdir(parents=True)
+        (etc / name / f"{name}.conf").write_text("<fontconfig>\n  <dir>/usr/share/fonts</dir>\n</fontconfig>\n")
+    done = home.run("import", "acme.sh", "--home", str(etc))
+    assert done.returncode == 2 and done.stdout == ""
+    assert one_line(done.stderr).endswith(f"{etc} is not an acme.sh folder (no DOMAIN/DOMAIN.conf in it); "
+                                          "give --home")

@@ -22,7 +22,7 @@ _B64 = re.compile(r"__ACME_BASE64__START_(.*)__ACME_BASE64__END_", re.DOTALL)
 
 def read_store(home: Path) -> ForeignStore:
     """Every ``*/DOMAIN.conf`` under ``home``; Unreadable when it is not an acme.sh folder."""
-    confs = sorted(p for p in home.glob("*/*.conf") if p.stem == p.parent.name.removesuffix("_ecc"))
+    confs = sorted(p for p in home.glob("*/*.conf") if p.stem == p.parent.name.removesuffix("_ecc") and _ours(p))
     if not home.is_dir() or not (confs or (home / "account.conf").exists()):
         raise Unreadable(f"{home} is not an acme.sh folder (no DOMAIN/DOMAIN.conf in it); give --home")
     certs, refused = [], []
@@ -32,6 +32,15 @@ def read_store(home: Path) -> ForeignStore:
         except Unreadable as exc:
             refused.append((entry_name(conf.stem), str(exc)))
     return ForeignStore("acme.sh", str(home), tuple(certs), tuple(refused), (), STOP_HINT)
+
+
+def _ours(conf: Path) -> bool:
+    """An acme.sh DOMAIN.conf (it always sets Le_Domain), or one that cannot be read (then said so): not
+    /etc/fonts/fonts.conf and the other look-alikes of a wrong --home."""
+    try:
+        return b"Le_Domain=" in read(conf)
+    except Unreadable:
+        return True
 
 
 def parse_conf(text: str) -> dict[str, str]:
