@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from ..core.errors import UsageError
+from ..core.models import CertificateSpec
 from ..core.settings import Settings, with_certificate, with_provider
 from ..core.validate import build_certificate, build_provider
 from ..service.service import CertificateService
@@ -87,8 +89,9 @@ class Sandbox:
         self._stop()
 
     def service(self) -> CertificateService:
-        """A service over the sandbox settings."""
-        return CertificateService(str(self.config))
+        """A service over the sandbox settings, whose new or edited sandbox certificates answer http-01 where
+        this Pebble validates (the add form fills in port 80, where nothing of Pebble's ever looks)."""
+        return SandboxService(str(self.config), responder_port=self.pebble.http_port)
 
     def _stop(self) -> None:
         """Stop Pebble with the stop signals held back, so that a second Ctrl-C or a SIGTERM cannot cut the
@@ -114,6 +117,25 @@ class Sandbox:
                 settings = with_certificate(settings, build_certificate(name, domains, PROVIDER))
         settings = _point_at_responder(settings, self.pebble.http_port)
         save_settings(paths, settings)
+
+
+class SandboxService(CertificateService):
+    """The sandbox's service: ``add_certificate`` (and so ``edit_certificate``) points a sandbox certificate
+    without a web root at this run's responder port, as ``_point_at_responder`` does at each start."""
+
+    def __init__(self, config: str, *, responder_port: int) -> None:
+        super().__init__(config)
+        self.responder_port = responder_port
+
+    def add_certificate(self, name: str, domains: Any, provider: str | None = None, *,
+                        replace_existing: bool = False, **options: Any) -> CertificateSpec:
+        """``CertificateService.add_certificate``, with the sandbox's port and loopback address."""
+        base = self.settings.certificates.get(name)
+        chosen = provider or (base.provider if base else self.settings.default_provider())
+        webroot = options.get("webroot", base.webroot if base else "")
+        if chosen == PROVIDER and not webroot:
+            options.update(http_port=self.responder_port, http_bind="127.0.0.1")
+        return super().add_certificate(name, domains, provider, replace_existing=replace_existing, **options)
 
 
 def _refuse_real_settings(settings: Settings, config: Path) -> None:
@@ -174,7 +196,9 @@ def run_sandbox(config: str | None, ui: bool, say: Callable[[str], object]) -> i
 
 
 def _wait_for_a_signal(sandbox: Sandbox, say: Callable[[str], object]) -> int:
-    for line in (f"sandbox CA: {sandbox.directory}", f"settings: {sandbox.config}", "press Ctrl-C to stop"):
+    # Pebble validates http-01 on its own port: a certificate added from another terminal must answer there.
+    add = f"add certificates with --http-port {sandbox.pebble.http_port} --http-bind 127.0.0.1 (where it validates)"
+    for line in (f"sandbox CA: {sandbox.directory}", f"settings: {sandbox.config}", add, "press Ctrl-C to stop"):
         say(line)
     while True:
         signal.pause()  # StopSignals raises Stopped out of it
