@@ -130,3 +130,10 @@ def test_every_settable_key_is_on_the_dashboard_and_saves_like_the_cli(home: Hom
     assert saved(home)["notify"] == {"events": ["failure", "recovered"], "expiring_days": 21}
     shown = home.run("settings", "show", check=True).stdout
     assert "notify.events = failure,recovered\n" in shown and "renewal.deploy_hook = true\n" in shown
+
+
+def test_an_unknown_home_is_refused_and_a_repeated_event_kept_once(home: Home) -> None:
+    done = home.run("settings", "set", "general.data_dir", "~no-such-user-zt/certs")
+    assert done.returncode == 2 and "no user 'no-such-user-zt'" in done.stderr
+    home.run("notify", "set", "--events", "failure,failure,expiring", check=True)
+    assert saved(home)["notify"] == {"events": ["failure", "expiring"]}

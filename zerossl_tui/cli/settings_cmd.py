@@ -60,12 +60,12 @@ def run(service: Any, args: argparse.Namespace) -> int:
     if args.action == "show":
         show(service.settings, as_json=args.json)
         return 0
-    from ..core.validate import setting_key, setting_value
+    from ..core.validate import check_path, setting_key, setting_value
 
     table, field = setting_key(args.key)
     value = setting_value(field, args.value, args.key)
     if field.path and value:  # as `add --certfile` does: relative to where the command runs, not to the file
-        value = os.path.abspath(os.path.expanduser(value))
+        value = os.path.abspath(check_path(value))  # check_path refuses ~nosuchuser
     if args.key == "ui.theme" and value:
         _check_theme(service.paths.config_file, value)
     saved = service.update_table(table, {field.key: value})

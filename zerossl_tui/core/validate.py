@@ -370,5 +370,5 @@ def setting_value(field: Any, text: str, name: str = "") -> Any:
             raise UsageError(f"{name}: must be true or false, not {shown(text)}")
         return word in _TRUE
     if field.type is list:
-        return [item.strip() for item in text.split(",") if item.strip()]
+        return list(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))  # once each
     return text
