@@ -41,3 +41,14 @@ def test_a_folder_that_is_not_an_acme_sh_home_is_named_as_such(home: Home, tmp_p
     assert done.returncode == 2 and done.stdout == ""
     assert one_line(done.stderr).endswith(f"{etc} is not an acme.sh folder (no DOMAIN/DOMAIN.conf in it); "
                                           "give --home")
+
+
+def test_notify_add_with_nothing_on_standard_input_says_so(home: Home) -> None:
+    """`notify add -` with an empty standard input blamed a URL `?://***/***` the person never typed."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "zerossl_tui", "notify", "add", "-"], env=home.env(), input="\n",
+                          capture_output=True, text=True, timeout=60)
+    line = one_line(done.stderr)
+    assert done.returncode == 2 and "standard input" in line and "?://" not in line, line

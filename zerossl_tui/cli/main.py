@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..core.errors import ZtError
+from ..core.errors import UsageError, ZtError
 from ..core.models import ProgressEvent
 from ..core.validate import check_reason
 from . import output, settings_cmd
@@ -364,6 +364,9 @@ def _notify(args: argparse.Namespace) -> int:
     service = _service(args)
     if args.action == "add":
         url = sys.stdin.readline().strip() if args.url == "-" else args.url
+        if not url and args.url == "-":
+            raise UsageError("no URL on standard input: pipe one in, such as `echo 'json://host/path' | "
+                             "zerossl-tui notify add -`")
         number = service.add_notify_url(url)
         notify_list(service.notify_urls(), only=number)
     elif args.action == "list":
