@@ -78,7 +78,7 @@ class NotifyScreen(CallScreen):
         with VerticalScroll():
             yield Label("Notifications", classes="section")
             yield Label(literal("apprise URLs, kept in secrets.toml and shown masked; events: failure, expiring, "
-                                "verify-failed, recovered ([notify] in settings.toml)"), classes="hint")
+                                "verify-failed, recovered (choose them in Settings, s)"), classes="hint")
             yield DataTable(id="urls", cursor_type="row")
             yield Label("No notification URL yet: paste one below.", id="none", classes="hint")
             with Horizontal(classes="field"):
