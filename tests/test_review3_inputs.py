@@ -52,3 +52,22 @@ def test_notify_add_with_nothing_on_standard_input_says_so(home: Home) -> None:
                           capture_output=True, text=True, timeout=60)
     line = one_line(done.stderr)
     assert done.returncode == 2 and "standard input" in line and "?://" not in line, line
+
+
+def test_a_settings_path_that_is_not_a_regular_file_is_refused_and_left_alone(home: Home, tmp_path: Path) -> None:
+    """`--config /dev/null add ...` read nothing, then *replaced the device* with a settings file (as root,
+    /dev/null itself); a FIFO hung every command. Both are now one line, exit 2, and left as they were."""
+    import os
+    import stat
+
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    done = home.run("--config", str(fifo), "list", timeout=60)
+    assert done.returncode == 2 and "not a regular file" in one_line(done.stderr)
+    if os.geteuid() != 0:
+        return
+    device = tmp_path / "null"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a copy of /dev/null
+    done = home.run("--config", str(device), "add", "x", "-d", "x.example.com", "--provider", "letsencrypt")
+    assert done.returncode == 2 and "not a regular file" in one_line(done.stderr)
+    assert stat.S_ISCHR(device.stat().st_mode), "the device was replaced by a file"

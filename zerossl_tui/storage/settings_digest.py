@@ -9,6 +9,7 @@ import os
 from ..core.errors import ZtError
 from .fsutil import read_bytes_or_none
 from .paths import Paths
+from .settings_guard import check_settings_path
 
 
 def settings_fingerprint(paths: Paths) -> bytes:
@@ -19,6 +20,7 @@ def settings_fingerprint(paths: Paths) -> bytes:
     digest = hashlib.sha256(os.environ.get("HOME", "").encode("utf-8", "surrogateescape") + b"\0")
     for path in (paths.config_file, paths.secrets_file):
         try:
+            check_settings_path(path)  # a FIFO would hang here, before load_settings could say what it is
             data = read_bytes_or_none(path)
         except (OSError, ZtError):
             return os.urandom(32)

@@ -34,6 +34,7 @@ from ..core.text import escaped
 from . import settings_cache
 from .fsutil import atomic_write, ensure_dir, kept_mode, read_bytes_or_none, through_link
 from .paths import Paths
+from .settings_guard import check_settings_path
 
 SECRET_MODE = 0o600
 _TOML_POSITION = re.compile(r"(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)", re.S)
@@ -108,9 +109,7 @@ def _dns_secret_values(data: dict[str, Any]) -> list[Any]:
 
 
 def _read_config_text(path: Path) -> str | None:
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder: --config (or ZEROSSL_TUI_CONFIG) must name a settings file, "
-                          f"such as {path / 'settings.toml'}")
+    check_settings_path(path)
     try:
         raw = read_bytes_or_none(path)
     except StorageError as exc:  # the settings are unusable as given: a configuration error (exit 2)
