@@ -32,3 +32,17 @@ def test_help_scrolls_to_its_last_keys_at_80x24(home: Home) -> None:
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "the help screen to close")
 
     run_dashboard(service, scenario, (80, 24))
+
+
+def test_the_table_shows_more_than_three_rows_at_80x24(home: Home) -> None:
+    """At 80x24 the order log took 45% of the height (at least 8 lines) and the table showed 3 of the
+    certificates; on a short terminal the log now yields the table room for at least six."""
+    service = CertificateService(clock=FixedClock(DEMO_NOW))
+    seed_demo(service)
+
+    async def scenario(app: Dashboard, pilot: Pilot[int]) -> None:
+        await pilot.pause()
+        assert app.table.size.height - 1 >= 6, app.table.size  # minus the header row
+        assert app.screen.query_one("#log").size.height >= 5, "the log keeps five lines"
+
+    run_dashboard(service, scenario, (80, 24))
