@@ -30,9 +30,10 @@ from .closing import while_open
 from .freshness import Freshness
 from .main_screen import MainScreen
 from .messages import OrderProgress, OrdersLoaded, SchedulerNote, ViewsLoaded
-from .orders import error_parts, run_job, success_text
+from .orders import error_parts, named, run_job, success_text
 from .served import Recorded, ServedLoaded, load_served, served_block
 from .theming import ThemedApp
+from .toasts import OrderToasts, forget_titled
 from .widgets.cert_table import CertTable, palette_from
 from .widgets.timeline import TimelineStrip
 
@@ -71,6 +72,7 @@ class DashboardBase(ThemedApp):
         self.select_after_load: str | None = None
         self.served: dict[str, Recorded] = {}
         self.freshness = Freshness()
+        self.toasts = OrderToasts(self.notify, forget_titled(self))
         self._certs: CertTable | None = None  # is_closing (every message) looks at its parent: no query
         if title:
             self.title = title
@@ -319,10 +321,11 @@ class DashboardBase(ThemedApp):
         self.board.finish(job.name)
         self.table.set_job(job.name, None)
         if worker.state == WorkerState.SUCCESS:
-            self.notify(success_text(job.name, worker.result), title="Certificate issued"
-                        if worker.result else "Nothing to do")
+            self.toasts.tell(job.name, True, success_text(job.name, worker.result), severity="information",
+                             title="Certificate issued" if worker.result else "Nothing to do")
         elif worker.state == WorkerState.ERROR:
-            self.report(worker.error, job.name)
+            title, message, severity = error_parts(worker.error)
+            self.toasts.tell(job.name, False, named(job.name, message), title=title, severity=severity)
         self.orders_cache.pop(job.name, None)
         if job.name == self.table.selected_name:
             self.load_orders(job.name)
@@ -347,9 +350,7 @@ class DashboardBase(ThemedApp):
     def report(self, error: BaseException | None, name: str = "") -> None:
         """A failure as a notification: the error's title and its message, in plain words."""
         title, message, severity = error_parts(error)
-        if name and not message.startswith(name):
-            message = f"{name}: {message}"
-        self.notify(message, title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        self.notify(named(name, message), title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
 
     @work(thread=True, exit_on_error=False, group="revoke")
     def revoke(self, name: str, reason: int) -> tuple[str, CertInfo]:

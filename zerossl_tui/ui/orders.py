@@ -40,3 +40,8 @@ def error_parts(error: BaseException | None) -> tuple[str, str, str]:
     if isinstance(error, ZtError):
         return error.title, error.message, "error"
     return "Unexpected error", f"{type(error).__name__}: {error}", "error"
+
+
+def named(name: str, message: str) -> str:
+    """``message``, led by the certificate's name when it does not already start with it."""
+    return f"{name}: {message}" if name and not message.startswith(name) else message
