@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
@@ -59,7 +59,7 @@ class EabScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         """Provider select, what is configured, what it needs, the inputs, error, test result, buttons."""
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):  # at 80x24: scrolls to the focused row
             yield Label("EAB credentials", classes="title")
             yield Horizontal(Label("Provider"), Select(provider_choices(self.service), value=self.provider,
                                                        allow_blank=False, id="provider"), classes="row")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
@@ -39,7 +39,7 @@ class ProviderForm(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         """The inputs, the error line, the buttons."""
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):  # at 80x24: scrolls to the focused row
             yield Label("Add a provider", classes="title")
             for label, key, placeholder in FIELDS:
                 yield Horizontal(Label(label), Input(placeholder=placeholder, id=key,
