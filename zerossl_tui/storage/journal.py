@@ -140,6 +140,15 @@ class Journal:
             ).fetchall()
         return {row[1]: _order(row, ()) for row in rows}
 
+    def last_results(self) -> dict[str, tuple[str, str]]:
+        """cert -> (result, error_detail) of its newest order: what a row of ``list`` shows, without
+        building 10,000 OrderRecords (half the cost of ``last_orders`` at that scale)."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                "SELECT cert, result, error_detail FROM orders WHERE id IN (SELECT MAX(id) FROM orders GROUP BY cert)"
+            ).fetchall()
+        return {cert: (result, detail) for cert, result, detail in rows}
+
     def heal(self, at: datetime) -> list[int]:
         """Mark orders left 'running' by a process that no longer exists as failed ('interrupted').
 
