@@ -26,6 +26,7 @@ INDEX_FILE = "meta-index.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 POINTER = "current"
 META_FILE = "meta.json"
+_SEP = os.sep
 # current_meta (the older table): stamped the pointer alone, by its modification time. Its rows are not read;
 # it is left for an older zerossl-tui sharing this folder (dropping it would make that one rebuild it each run).
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
@@ -106,16 +107,18 @@ def pointer_version(pointer: str | Path) -> tuple[str, str] | None:
 
 def current_stamp(folder: str, version: str) -> Stamp | None:
     """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator) for
-    ``version``: its pointer and that version's meta.json; None when either is missing."""
+    ``version``: its pointer and that version's meta.json; None when either is missing. Called once per
+    certificate by every ``list``: one f-string, no helper calls (10,000 of each cost more than the stats)."""
     try:
-        pointer = os.stat(folder + POINTER)
-        meta = os.stat(f"{folder}versions{os.sep}{version}{os.sep}{META_FILE}")
+        p = os.stat(folder + POINTER)
+        m = os.stat(f"{folder}versions{_SEP}{version}{_SEP}{META_FILE}")
     except (OSError, ValueError):
         return None
-    return f"{_stamp(pointer)}/{_stamp(meta)}"
+    return f"{p.st_ctime_ns}:{p.st_size}:{p.st_ino}/{m.st_ctime_ns}:{m.st_size}:{m.st_ino}"
 
 
 def _stamp(stat: os.stat_result) -> str:
+    """One file's part of a stamp (as ``current_stamp`` writes it)."""
     return f"{stat.st_ctime_ns}:{stat.st_size}:{stat.st_ino}"
 
 
