@@ -105,13 +105,14 @@ def pointer_version(pointer: str | Path) -> tuple[str, str] | None:
         return None
 
 
-def current_stamp(folder: str, version: str) -> Stamp | None:
-    """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator) for
-    ``version``: its pointer and that version's meta.json; None when either is missing. Called once per
-    certificate by every ``list``: one f-string, no helper calls (10,000 of each cost more than the stats)."""
+def current_stamp(folder: str, version: str, dir_fd: int | None = None) -> Stamp | None:
+    """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator; relative to
+    ``dir_fd`` when given) for ``version``: its pointer and that version's meta.json; None when either is
+    missing. Called once per certificate by every ``list``: one f-string, no helper calls (10,000 of each
+    cost more than the stats)."""
     try:
-        p = os.stat(folder + POINTER)
-        m = os.stat(f"{folder}versions{_SEP}{version}{_SEP}{META_FILE}")
+        p = os.stat(folder + POINTER, dir_fd=dir_fd)
+        m = os.stat(f"{folder}versions{_SEP}{version}{_SEP}{META_FILE}", dir_fd=dir_fd)
     except (OSError, ValueError):
         return None
     return f"{p.st_ctime_ns}:{p.st_size}:{p.st_ino}/{m.st_ctime_ns}:{m.st_size}:{m.st_ino}"
@@ -132,29 +133,45 @@ def stamped_entry(folder: str) -> tuple[str, Stamp] | None:
     return (read[0], stamp) if stamp is not None and stamp.startswith(read[1] + "/") else None
 
 
-def cached_metas(index: MetaIndex, names: Iterable[str], folder_of: Callable[[str], str],
+def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: Callable[[str], str],
                  read: Callable[[str], Meta | None]) -> dict[str, Meta | None]:
     """The current meta of every name: from the index where its pointer and meta.json are unchanged, else
-    ``read(name)`` (the files), refreshing the index with what was read. ``folder_of(name)``: the
-    certificate's folder, ending with a separator."""
+    ``read(name)`` (the files), refreshing the index with what was read. ``base``: the certificates
+    folder, ending with a separator; ``folder_of(name)``: the certificate's folder within it, ending with
+    a separator. The stats of the index's rows are taken relative to ``base`` opened once: the kernel
+    walks 2 and 4 path parts instead of 6 and 8 (a tenth of the stat pass)."""
     rows = index.rows()
     out: dict[str, Meta | None] = {}
     hits: list[tuple[str, str]] = []
     fresh: list[tuple[str, str, Stamp, Meta]] = []
-    for name in names:
-        folder = folder_of(name)
-        row = rows.get(name)
-        if row is not None and current_stamp(folder, row[0]) == row[1]:
-            hits.append((name, row[2]))
-            continue
-        before = stamped_entry(folder)  # before reading: a rewrite meanwhile shows as a changed stamp
-        out[name] = meta = read(name)
-        if meta is not None and before is not None and current_stamp(folder, before[0]) == before[1]:
-            fresh.append((name, before[0], before[1], meta))
+    base_fd = _open_dir(base) if rows else None
+    try:
+        for name in names:
+            folder = folder_of(name)
+            row = rows.get(name)
+            if row is not None and base_fd is not None and current_stamp(folder, row[0], base_fd) == row[1]:
+                hits.append((name, row[2]))
+                continue
+            before = stamped_entry(base + folder)  # before reading: a rewrite meanwhile shows as a changed stamp
+            out[name] = meta = read(name)
+            if meta is not None and before is not None and current_stamp(base + folder, before[0]) == before[1]:
+                fresh.append((name, before[0], before[1], meta))
+    finally:
+        if base_fd is not None:
+            os.close(base_fd)
     for (name, _text), meta in zip(hits, _loads_all([text for _name, text in hits]), strict=True):
         out[name] = meta if meta is not None else read(name)
     index.put(fresh)
     return out
+
+
+def _open_dir(path: str) -> int | None:
+    """A descriptor of the folder ``path`` (None when it cannot be opened: every row is then read from
+    its files, as without the index)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
 
 
 def _loads_all(texts: list[str]) -> list[Meta | None]:
