@@ -61,16 +61,22 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, indent=2))
 
 
+def view_json(view: CertificateView) -> str:
+    """One row of ``list --json`` as JSON text (exactly ``json.dumps(view_dict(view))``)."""
+    return _encode_row(view_dict(view))
+
+
+def json_lines(texts: Sequence[str]) -> None:
+    """A JSON array of rows already encoded, one per line (as ``list --json`` prints them)."""
+    sys.stdout.write("[\n" + ",\n".join(texts) + "\n]\n" if texts else "[]\n")
+
+
 def _dump_rows(rows: list[dict[str, Any]]) -> None:
     """A JSON array with one compact object per line: ``indent`` makes ``json`` use its pure-Python encoder,
     about a third of ``list --json`` over 10,000 certificates; this keeps one row per line readable and
     encodes each row with one C encoder made once (``json.dumps`` makes a new one per call: two thirds of
     its cost for a small row). The text is exactly ``json.dumps(row)``'s."""
-    if not rows:
-        print("[]")
-        return
-    encode = _row_encoder()
-    sys.stdout.write("[\n" + ",\n".join([encode(row) for row in rows]) + "\n]\n")
+    json_lines([_encode_row(row) for row in rows])
 
 
 def _row_encoder() -> Callable[[Any], str]:
@@ -82,6 +88,9 @@ def _row_encoder() -> Callable[[Any], str]:
     chunks = c_make_encoder(None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ",
                             False, False, True)
     return lambda value: "".join(chunks(value, 0))
+
+
+_encode_row = _row_encoder()
 
 
 def info_dict(info: CertInfo | None) -> dict[str, Any] | None:

@@ -273,11 +273,11 @@ class CertificateService(OperationsApi):
         chosen = list(names) if names is not None else sorted(self._settings.certificates)
         specs = [self.certificate(n) for n in chosen]
         metas = self.store.current_metas(chosen)  # one index read, not two files per certificate
-        running, view = self.running.snapshot(), self._view
+        running, view = self.running.snapshot(), self.view_of
         return [view(s, now, states.get(s.name), last.get(s.name), metas.get(s.name), running) for s in specs]
 
     @staticmethod
-    def _view(
+    def view_of(
         spec: CertificateSpec, now: datetime, state: RenewalState | None, last: tuple[str, str] | None,
         meta: dict[str, Any] | None, running: frozenset[str],
     ) -> CertificateView:

@@ -31,6 +31,10 @@ _SEP = os.sep
 # it is left for an older zerossl-tui sharing this folder (dropping it would make that one rebuild it each run).
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
            "stamp TEXT NOT NULL, meta TEXT NOT NULL)")
+# list_rows_v1: each certificate's row of `list --json` as text, with the key of what it was made from and the
+# moments (POSIX seconds) between which it holds (service/listing.py)
+_ROWS_SCHEMA = ("CREATE TABLE IF NOT EXISTS list_rows_v1 (name TEXT PRIMARY KEY, key TEXT NOT NULL, "
+                "since REAL NOT NULL, until REAL NOT NULL, text TEXT NOT NULL)")
 Stamp = str  # "ctime_ns:size:inode" of the pointer, "/", the same of the version's meta.json
 Meta = dict[str, Any]
 
@@ -71,6 +75,32 @@ class MetaIndex:
             except sqlite3.Error:
                 self._broken = True
 
+    def list_rows(self) -> dict[str, tuple[str, float, float, str]]:
+        """name -> (key, since, until, text) of every kept row of ``list --json``; {} when unusable."""
+        with self._guard:
+            db = self._open(create=False)
+            if db is None:
+                return {}
+            try:
+                found = db.execute("SELECT name, key, since, until, text FROM list_rows_v1").fetchall()
+            except sqlite3.Error:
+                return {}
+        return {row[0]: row[1:] for row in found}
+
+    def put_list_rows(self, entries: list[tuple[str, str, float, float, str]]) -> None:
+        """Keep (name, key, since, until, text) rows of ``list --json``, in one transaction."""
+        if not entries:
+            return
+        with self._guard:
+            db = self._open(create=True)
+            if db is None:
+                return
+            try:
+                with db:
+                    db.executemany("INSERT OR REPLACE INTO list_rows_v1 VALUES (?, ?, ?, ?, ?)", entries)
+            except sqlite3.Error:
+                self._broken = True
+
     def close(self) -> None:
         """Close the connection (a later call opens it again)."""
         with self._guard:
@@ -89,6 +119,7 @@ class MetaIndex:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last rows on power loss is fine
             db.execute(_SCHEMA)
+            db.execute(_ROWS_SCHEMA)
         except sqlite3.Error:
             self._broken = True
             return None
@@ -134,12 +165,15 @@ def stamped_entry(folder: str) -> tuple[str, Stamp] | None:
 
 
 def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: Callable[[str], str],
-                 read: Callable[[str], Meta | None]) -> dict[str, Meta | None]:
+                 read: Callable[[str], Meta | None], stamps: dict[str, Stamp] | None = None
+                 ) -> dict[str, Meta | None]:
     """The current meta of every name: from the index where its pointer and meta.json are unchanged, else
     ``read(name)`` (the files), refreshing the index with what was read. ``base``: the certificates
     folder, ending with a separator; ``folder_of(name)``: the certificate's folder within it, ending with
     a separator. The stats of the index's rows are taken relative to ``base`` opened once: the kernel
-    walks 2 and 4 path parts instead of 6 and 8 (a tenth of the stat pass)."""
+    walks 2 and 4 path parts instead of 6 and 8 (a tenth of the stat pass). ``stamps`` gets the stamp of
+    every meta known to match its files (from the index, or read between two equal stamps)."""
+    stamps = {} if stamps is None else stamps
     rows = index.rows()
     out: dict[str, Meta | None] = {}
     hits: list[tuple[str, str]] = []
@@ -151,11 +185,13 @@ def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: C
             row = rows.get(name)
             if row is not None and base_fd is not None and current_stamp(folder, row[0], base_fd) == row[1]:
                 hits.append((name, row[2]))
+                stamps[name] = row[1]
                 continue
             before = stamped_entry(base + folder)  # before reading: a rewrite meanwhile shows as a changed stamp
             out[name] = meta = read(name)
             if meta is not None and before is not None and current_stamp(base + folder, before[0]) == before[1]:
                 fresh.append((name, before[0], before[1], meta))
+                stamps[name] = before[1]
     finally:
         if base_fd is not None:
             os.close(base_fd)
