@@ -24,13 +24,14 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.models import CertificateView, CertStatus
 from ..core.policy import emergency_at
 from ..storage.journal import Journal, state_from_text
-from ..storage.meta_index import MetaIndex, cached_metas
+from ..storage.meta_index import MetaIndex, cached_metas, current_stamps
 from ..storage.paths import safe_name
 from ..storage.store import CertStore
 
@@ -58,34 +59,49 @@ def json_rows(service: CertificateService, encode: Encode) -> tuple[list[str], l
 def _rows(service: CertificateService, store: CertStore, journal: Journal, index: MetaIndex,
           encode: Encode) -> tuple[list[str], list[CertificateView]]:
     now = service.clock.now()
-    at = now.timestamp()
-    names = sorted(service.settings.certificates)
+    at, code = now.timestamp(), code_key()
+    certificates = service.settings.certificates
+    names = sorted(certificates)
     states, last, kept = journal.state_texts(), journal.last_results(), index.list_rows()
+    stamps = current_stamps(index.versions(), names, *_folders(store))  # the files as they are now
+    out: dict[str, str] = {}
+    for name in names:
+        row = kept.get(name)
+        if (row is not None and row[1] <= at < row[2]
+                and row[0] == _key(code, stamps.get(name), states.get(name, ""), last.get(name), certificates[name])):
+            out[name] = row[3]
+    missed = [name for name in names if name not in out]
+    damaged = _make(service, store, index, missed, now, (states, last), out, encode) if missed else []
+    return [out[name] for name in names], damaged
+
+
+def _make(service: CertificateService, store: CertStore, index: MetaIndex, names: list[str], now: datetime,
+          journal: tuple[dict[str, str], dict[str, tuple[str, str]]], out: dict[str, str], encode: Encode,
+          ) -> list[CertificateView]:
+    """Make the rows of ``names`` as ``views()`` does, into ``out``, and keep those that hold still;
+    ``journal``: the states' texts and the newest orders' (result, error)."""
+    (states, last), at, running, code = journal, now.timestamp(), service.running.snapshot(), code_key()
     stamps: dict[str, str] = {}
-    base = f"{store.data_dir}{os.sep}certificates{os.sep}"
-    metas = cached_metas(index, names, base, lambda n: f"{safe_name(n, 'certificate')}{os.sep}",
-                         store.current_meta, stamps)
-    running, code = service.running.snapshot(), code_key()
-    out: list[str] = []
+    metas = cached_metas(index, names, *_folders(store), store.current_meta, stamps)
     fresh: list[tuple[str, str, float, float, str]] = []
     damaged: list[CertificateView] = []
     for name in names:
-        spec = service.settings.certificates[name]
-        state, outcome = states.get(name, ""), last.get(name)
-        key = _key(code, stamps.get(name), state, outcome, spec)
-        row = kept.get(name)
-        if row is not None and row[0] == key and row[1] <= at < row[2]:
-            out.append(row[3])
-            continue
-        view = service.view_of(spec, now, state_from_text(state) if state else None, outcome, metas.get(name),
-                               running)
-        out.append(text := encode(view))
+        spec, state = service.settings.certificates[name], states.get(name, "")
+        view = service.view_of(spec, now, state_from_text(state) if state else None, last.get(name),
+                               metas.get(name), running)
+        out[name] = text = encode(view)
         if view.damage:
             damaged.append(view)
         elif (held := _holds(view, at)) is not None and name in stamps and name not in running:
-            fresh.append((name, key, held[0], held[1], text))
+            # keyed on the stamp the meta was read under (a renewal since the first look gives a new one)
+            fresh.append((name, _key(code, stamps[name], state, last.get(name), spec), held[0], held[1], text))
     index.put_list_rows(fresh)
-    return out, damaged
+    return damaged
+
+
+def _folders(store: CertStore) -> tuple[str, Callable[[str], str]]:
+    """The certificates folder (with its separator), and each certificate's folder within it."""
+    return f"{store.data_dir}{os.sep}certificates{os.sep}", lambda n: f"{safe_name(n, 'certificate')}{os.sep}"
 
 
 def _key(code: str, stamp: str | None, state: str, outcome: tuple[str, str] | None, spec: Any) -> str:

@@ -75,6 +75,17 @@ class MetaIndex:
             except sqlite3.Error:
                 self._broken = True
 
+    def versions(self) -> dict[str, str]:
+        """name -> the version each row stands for; {} when the index is unusable."""
+        with self._guard:
+            db = self._open(create=False)
+            if db is None:
+                return {}
+            try:
+                return dict(db.execute("SELECT name, version FROM current_meta_v2").fetchall())
+            except sqlite3.Error:
+                return {}
+
     def list_rows(self) -> dict[str, tuple[str, float, float, str]]:
         """name -> (key, since, until, text) of every kept row of ``list --json``; {} when unusable."""
         with self._guard:
@@ -198,6 +209,24 @@ def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: C
     for (name, _text), meta in zip(hits, _loads_all([text for _name, text in hits]), strict=True):
         out[name] = meta if meta is not None else read(name)
     index.put(fresh)
+    return out
+
+
+def current_stamps(versions: dict[str, str], names: Iterable[str], base: str,
+                   folder_of: Callable[[str], str]) -> dict[str, Stamp]:
+    """The stamp of every name's pointer and meta.json, for the version ``versions`` names (a changed
+    pointer changes the stamp); names without a version or with a file missing are left out."""
+    out: dict[str, Stamp] = {}
+    base_fd = _open_dir(base) if versions else None
+    if base_fd is None:
+        return out
+    try:
+        for name in names:
+            version = versions.get(name)
+            if version is not None and (stamp := current_stamp(folder_of(name), version, base_fd)) is not None:
+                out[name] = stamp
+    finally:
+        os.close(base_fd)
     return out
 
 
