@@ -130,3 +130,28 @@ def test_list_json_prints_kept_rows_and_warns_of_damage(home: Path, capsys: pyte
     captured = capsys.readouterr()
     assert "valid: " in captured.err and "current is damaged" in captured.err
     assert os.path.exists(home.parent.parent / "data" / INDEX_FILE)
+
+
+def test_list_table_from_kept_rows_shows_what_the_views_show(home: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`list` (the table) is printed from the rows of `list --json`: the same cells as from the views."""
+    monkeypatch.setenv("ZEROSSL_TUI_CONFIG", str(home))
+    service = CertificateService(str(home))
+    expected = [("NAME", "DOMAINS", "PROVIDER", "STATUS", "NOT AFTER", "NEXT RENEWAL")]
+    for v in service.views():
+        more = f" +{len(v.spec.domains) - 1}" if len(v.spec.domains) > 1 else ""
+        expected.append((v.spec.name, v.spec.domains[0] + more, v.spec.provider, v.status.value,
+                         output.rfc3339(v.info.not_after) or "-" if v.info else "-",
+                         f"{output.rfc3339(v.next_renewal)} ({v.renewal_source})" if v.next_renewal else "-"))
+    service.close()
+    try:
+        for _ in range(2):  # the first run keeps the rows, the second reuses them
+            capsys.readouterr()
+            assert main(["list"]) == 0
+            shown = [line.split() for line in capsys.readouterr().out.splitlines()]
+            # the same cells, columns aside; a never-issued row is due "now", which moves on between the two
+            assert [cells for cells in shown if cells[3] != "never-issued"] == [
+                " ".join(cells).split() for cells in expected if cells[3] != "never-issued"]
+            assert len(shown) == len(expected)
+    finally:
+        gc.enable()
