@@ -46,7 +46,7 @@ def json_rows(service: CertificateService, encode: Encode) -> tuple[list[str], l
     """Every certificate's row of ``list --json`` as ``encode(view)`` gives it, sorted by name, reusing the
     rows kept from before when they still hold; and the views of rows with a damaged file (for warnings)."""
     store, journal = service.store, service.journal
-    if not isinstance(store, CertStore) or not isinstance(journal, Journal):
+    if not isinstance(store, CertStore) or not isinstance(journal, Journal) or not code_key():
         views = service.views()
         return [encode(v) for v in views], [v for v in views if v.damage]
     index = MetaIndex(store.data_dir)
@@ -130,14 +130,19 @@ _code: list[str] = []
 
 def code_key() -> str:
     """A digest of the modules that make a row (name, modification time and size of each) and of the
-    Python version: after an upgrade or an edit of the code no kept row matches."""
+    Python version: after an upgrade or an edit of the code no kept row matches. "" when the modules
+    cannot be listed (a zipped install): then no row is kept."""
     if not _code:
         digest = hashlib.sha256(sys.version.encode())
         root = Path(__file__).resolve().parent.parent
-        for part in _CODE_PARTS:
-            for entry in sorted(os.scandir(root / part), key=lambda e: e.name):
-                if entry.name.endswith(".py"):
-                    st = entry.stat()
-                    digest.update(f"{part}/{entry.name}:{st.st_mtime_ns}:{st.st_size}\n".encode())
-        _code.append(digest.hexdigest()[:16])
+        try:
+            for part in _CODE_PARTS:
+                for entry in sorted(os.scandir(root / part), key=lambda e: e.name):
+                    if entry.name.endswith(".py"):
+                        st = entry.stat()
+                        digest.update(f"{part}/{entry.name}:{st.st_mtime_ns}:{st.st_size}\n".encode())
+        except OSError:
+            _code.append("")
+        else:
+            _code.append(digest.hexdigest()[:16])
     return _code[0]
