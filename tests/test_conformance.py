@@ -245,6 +245,7 @@ def test_orders_keep_their_events_and_results_newest_first(backend: Backend) -> 
     assert journal.order_result(other, "blog") == "running"
     last = journal.last_orders()
     assert {k: (v.id, v.result) for k, v in last.items()} == {"shop": (second, "issued"), "blog": (other, "running")}
+    assert journal.last_results() == {k: (v.result, v.error_detail) for k, v in last.items()}
 
 
 def test_an_order_cannot_be_finished_as_running_nor_at_a_naive_time(backend: Backend) -> None:

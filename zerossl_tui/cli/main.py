@@ -233,11 +233,18 @@ def _list(args: argparse.Namespace) -> int:
     # cyclic collector's passes (two of them over every object) cost ~0.15 s of CPU and free nothing.
     gc.disable()
     service = _service(args)
-    rows = service.views()
-    output.views(rows, as_json=args.json, served_by=service.served_by() if args.json else None)
-    for row in rows:  # a damaged store file is said where a person looks, not only in --json's last_error
-        if row.damage:
-            output.warning(f"{row.spec.name}: {row.damage}")
+    served_by = service.served_by() if args.json else None
+    if served_by is None:  # rows kept from the last run where they still hold (service/listing.py)
+        from ..service.listing import json_rows
+
+        texts, damaged = json_rows(service, output.view_json)
+        (output.json_lines if args.json else output.table_of_rows)(texts)
+    else:  # a fleet: each row also names the serial every host serves
+        rows = service.views()
+        output.views(rows, as_json=True, served_by=served_by)
+        damaged = [row for row in rows if row.damage]
+    for row in damaged:  # a damaged store file is said where a person looks, not only in --json's last_error
+        output.warning(f"{row.spec.name}: {row.damage}")
     return 0
 
 

@@ -111,6 +111,9 @@ class OrderJournal(Protocol):
     def last_orders(self) -> dict[str, OrderRecord]:
         """The newest order of every certificate (without events)."""
 
+    def last_results(self) -> dict[str, tuple[str, str]]:
+        """cert -> (result, error_detail) of its newest order."""
+
     def heal(self, at: datetime) -> list[int]:
         """Close orders left running by processes that died; the ids closed."""
 

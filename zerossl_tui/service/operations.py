@@ -10,16 +10,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..core.imported import ImportItem, ImportReport
 from ..core.models import CertificateSpec, CertificateView, DnsSpec, RenewalState
-from ..core.served import EndpointCheck
 from ..core.settings import Settings, with_dns
 from ..core.validate import build_dns
 from . import dns
 from .deps import Deps, Progress, quiet, unlogged
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: `list` imports this module and needs neither import nor verify
     from ..core.clock import Clock
+    from ..core.imported import ImportItem, ImportReport
+    from ..core.served import EndpointCheck
     from ..storage.paths import Paths
     from .metrics import Snapshot
 

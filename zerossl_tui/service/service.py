@@ -269,32 +269,36 @@ class CertificateService(OperationsApi):
         """One row per certificate: status, expiry, next renewal and why, last result."""
         now = self.clock.now()
         states = self.journal.all_states()
-        last = self.journal.last_orders()
+        last = self.journal.last_results()  # (result, error) only: no OrderRecord per certificate
         chosen = list(names) if names is not None else sorted(self._settings.certificates)
         specs = [self.certificate(n) for n in chosen]
         metas = self.store.current_metas(chosen)  # one index read, not two files per certificate
-        rows = [self._view(s, now, states.get(s.name), last.get(s.name), info_from_meta(metas.get(s.name)))
-                for s in specs]
-        return [_damaged(v, damage) if (damage := damage_of(metas.get(v.spec.name))) else v for v in rows]
+        running, view = self.running.snapshot(), self.view_of
+        return [view(s, now, states.get(s.name), last.get(s.name), metas.get(s.name), running) for s in specs]
 
-    def _view(
-        self, spec: CertificateSpec, now: datetime, state: RenewalState | None, last: OrderRecord | None,
-        info: CertInfo | None,
+    @staticmethod
+    def view_of(
+        spec: CertificateSpec, now: datetime, state: RenewalState | None, last: tuple[str, str] | None,
+        meta: dict[str, Any] | None, running: frozenset[str],
     ) -> CertificateView:
+        """One row from its inputs; ``last``: (result, error detail) of the newest order."""
+        info = info_from_meta(meta)
         state = state or _NO_STATE
-        running = spec.name in self.running or (last is not None and last.result == "running")
+        result, detail = last or ("", "")
         decision = next_renewal(info, state, now)
-        return CertificateView(
+        view = CertificateView(
             spec=spec,
-            status=status_of(info, state, now, running, decision),
+            status=status_of(info, state, now, spec.name in running or result == "running", decision),
             info=info,
             next_renewal=decision.at,
             renewal_source=decision.source,
-            last_result=last.result if last else "",
-            last_error=state.last_error or (last.error_detail if last else ""),
+            last_result=result,
+            last_error=state.last_error or detail,
             explanation=state.ari_explanation,
             ari_window=_window(state),
         )
+        damage = damage_of(meta)
+        return _damaged(view, damage) if damage else view
 
     def orders(self, name: str, limit: int = 50) -> list[OrderRecord]:
         """A certificate's orders, newest first, with their events."""

@@ -140,6 +140,15 @@ class Journal:
             ).fetchall()
         return {row[1]: _order(row, ()) for row in rows}
 
+    def last_results(self) -> dict[str, tuple[str, str]]:
+        """cert -> (result, error_detail) of its newest order: what a row of ``list`` shows, without
+        building 10,000 OrderRecords (half the cost of ``last_orders`` at that scale)."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                "SELECT cert, result, error_detail FROM orders WHERE id IN (SELECT MAX(id) FROM orders GROUP BY cert)"
+            ).fetchall()
+        return {cert: (result, detail) for cert, result, detail in rows}
+
     def heal(self, at: datetime) -> list[int]:
         """Mark orders left 'running' by a process that no longer exists as failed ('interrupted').
 
@@ -194,6 +203,13 @@ class Journal:
         with self._transaction(write=False) as db:
             rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
         return {cert: _state_from_json(text) for cert, text in rows}
+
+    def state_texts(self) -> dict[str, str]:
+        """Every stored renewal state by certificate name, as its JSON text (``state_from_text`` reads one):
+        ``list`` parses only those of rows it has to compute again."""
+        with self._transaction(write=False) as db:
+            rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
+        return dict(rows)
 
     def order_counts(self) -> dict[str, int]:
         """How many orders ended with each result ('issued', 'failed', ...), for metrics."""
@@ -346,6 +362,11 @@ def _state_to_json(state: RenewalState) -> str:
     # getattr, not dataclasses.asdict: asdict deep-copies every value (a third of the cost at 10,000 states)
     values = {k: getattr(state, k) for k in _STATE_FIELDS}
     return json.dumps({k: (_iso(v) if isinstance(v, datetime) else v) for k, v in values.items()}, sort_keys=True)
+
+
+def state_from_text(text: str) -> RenewalState:
+    """A renewal state from its stored JSON text (see ``Journal.state_texts``)."""
+    return _state_from_json(text)
 
 
 def _state_from_json(text: str) -> RenewalState:

@@ -26,10 +26,15 @@ INDEX_FILE = "meta-index.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 POINTER = "current"
 META_FILE = "meta.json"
+_SEP = os.sep
 # current_meta (the older table): stamped the pointer alone, by its modification time. Its rows are not read;
 # it is left for an older zerossl-tui sharing this folder (dropping it would make that one rebuild it each run).
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, version TEXT NOT NULL, "
            "stamp TEXT NOT NULL, meta TEXT NOT NULL)")
+# list_rows_v1: each certificate's row of `list --json` as text, with the key of what it was made from and the
+# moments (POSIX seconds) between which it holds (service/listing.py)
+_ROWS_SCHEMA = ("CREATE TABLE IF NOT EXISTS list_rows_v1 (name TEXT PRIMARY KEY, key TEXT NOT NULL, "
+                "since REAL NOT NULL, until REAL NOT NULL, text TEXT NOT NULL)")
 Stamp = str  # "ctime_ns:size:inode" of the pointer, "/", the same of the version's meta.json
 Meta = dict[str, Any]
 
@@ -64,11 +69,55 @@ class MetaIndex:
             db = self._open(create=True)
             if db is None:
                 return
+            self._write_many(db, "INSERT OR REPLACE INTO current_meta_v2 VALUES (?, ?, ?, ?)", values)
+
+    def versions(self) -> dict[str, str]:
+        """name -> the version each row stands for; {} when the index is unusable."""
+        with self._guard:
+            db = self._open(create=False)
+            if db is None:
+                return {}
             try:
-                with db:
-                    db.executemany("INSERT OR REPLACE INTO current_meta_v2 VALUES (?, ?, ?, ?)", values)
+                return dict(db.execute("SELECT name, version FROM current_meta_v2").fetchall())
             except sqlite3.Error:
-                self._broken = True
+                return {}
+
+    def list_rows(self) -> dict[str, tuple[str, float, float, str]]:
+        """name -> (key, since, until, text) of every kept row of ``list --json``; {} when unusable."""
+        with self._guard:
+            db = self._open(create=False)
+            if db is None:
+                return {}
+            try:
+                found = db.execute("SELECT name, key, since, until, text FROM list_rows_v1").fetchall()
+            except sqlite3.Error:
+                return {}
+        return {row[0]: row[1:] for row in found}
+
+    def put_list_rows(self, entries: list[tuple[str, str, float, float, str]]) -> None:
+        """Keep (name, key, since, until, text) rows of ``list --json``, in one transaction."""
+        if not entries:
+            return
+        with self._guard:
+            db = self._open(create=True)
+            if db is None:
+                return
+            self._write_many(db, "INSERT OR REPLACE INTO list_rows_v1 VALUES (?, ?, ?, ?, ?)", entries)
+
+    def _write_many(self, db: sqlite3.Connection, statement: str, rows: list[Any]) -> None:
+        """``statement`` for every row in one transaction. Explicitly: the connection is in autocommit
+        mode, where ``with db:`` begins nothing and each row was its own transaction (10,000 rows took
+        about a second)."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(statement, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            self._broken = True
 
     def close(self) -> None:
         """Close the connection (a later call opens it again)."""
@@ -88,6 +137,7 @@ class MetaIndex:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # a cache: losing the last rows on power loss is fine
             db.execute(_SCHEMA)
+            db.execute(_ROWS_SCHEMA)
         except sqlite3.Error:
             self._broken = True
             return None
@@ -104,18 +154,21 @@ def pointer_version(pointer: str | Path) -> tuple[str, str] | None:
         return None
 
 
-def current_stamp(folder: str, version: str) -> Stamp | None:
-    """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator) for
-    ``version``: its pointer and that version's meta.json; None when either is missing."""
+def current_stamp(folder: str, version: str, dir_fd: int | None = None) -> Stamp | None:
+    """The stamp of a certificate's folder (``.../certificates/NAME/``, with its separator; relative to
+    ``dir_fd`` when given) for ``version``: its pointer and that version's meta.json; None when either is
+    missing. Called once per certificate by every ``list``: one f-string, no helper calls (10,000 of each
+    cost more than the stats)."""
     try:
-        pointer = os.stat(folder + POINTER)
-        meta = os.stat(f"{folder}versions{os.sep}{version}{os.sep}{META_FILE}")
+        p = os.stat(folder + POINTER, dir_fd=dir_fd)
+        m = os.stat(f"{folder}versions{_SEP}{version}{_SEP}{META_FILE}", dir_fd=dir_fd)
     except (OSError, ValueError):
         return None
-    return f"{_stamp(pointer)}/{_stamp(meta)}"
+    return f"{p.st_ctime_ns}:{p.st_size}:{p.st_ino}/{m.st_ctime_ns}:{m.st_size}:{m.st_ino}"
 
 
 def _stamp(stat: os.stat_result) -> str:
+    """One file's part of a stamp (as ``current_stamp`` writes it)."""
     return f"{stat.st_ctime_ns}:{stat.st_size}:{stat.st_ino}"
 
 
@@ -129,29 +182,68 @@ def stamped_entry(folder: str) -> tuple[str, Stamp] | None:
     return (read[0], stamp) if stamp is not None and stamp.startswith(read[1] + "/") else None
 
 
-def cached_metas(index: MetaIndex, names: Iterable[str], folder_of: Callable[[str], str],
-                 read: Callable[[str], Meta | None]) -> dict[str, Meta | None]:
+def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: Callable[[str], str],
+                 read: Callable[[str], Meta | None], stamps: dict[str, Stamp] | None = None
+                 ) -> dict[str, Meta | None]:
     """The current meta of every name: from the index where its pointer and meta.json are unchanged, else
-    ``read(name)`` (the files), refreshing the index with what was read. ``folder_of(name)``: the
-    certificate's folder, ending with a separator."""
+    ``read(name)`` (the files), refreshing the index with what was read. ``base``: the certificates
+    folder, ending with a separator; ``folder_of(name)``: the certificate's folder within it, ending with
+    a separator. The stats of the index's rows are taken relative to ``base`` opened once: the kernel
+    walks 2 and 4 path parts instead of 6 and 8 (a tenth of the stat pass). ``stamps`` gets the stamp of
+    every meta known to match its files (from the index, or read between two equal stamps)."""
+    stamps = {} if stamps is None else stamps
     rows = index.rows()
     out: dict[str, Meta | None] = {}
     hits: list[tuple[str, str]] = []
     fresh: list[tuple[str, str, Stamp, Meta]] = []
-    for name in names:
-        folder = folder_of(name)
-        row = rows.get(name)
-        if row is not None and current_stamp(folder, row[0]) == row[1]:
-            hits.append((name, row[2]))
-            continue
-        before = stamped_entry(folder)  # before reading: a rewrite meanwhile shows as a changed stamp
-        out[name] = meta = read(name)
-        if meta is not None and before is not None and current_stamp(folder, before[0]) == before[1]:
-            fresh.append((name, before[0], before[1], meta))
+    base_fd = _open_dir(base) if rows else None
+    try:
+        for name in names:
+            folder = folder_of(name)
+            row = rows.get(name)
+            if row is not None and base_fd is not None and current_stamp(folder, row[0], base_fd) == row[1]:
+                hits.append((name, row[2]))
+                stamps[name] = row[1]
+                continue
+            before = stamped_entry(base + folder)  # before reading: a rewrite meanwhile shows as a changed stamp
+            out[name] = meta = read(name)
+            if meta is not None and before is not None and current_stamp(base + folder, before[0]) == before[1]:
+                fresh.append((name, before[0], before[1], meta))
+                stamps[name] = before[1]
+    finally:
+        if base_fd is not None:
+            os.close(base_fd)
     for (name, _text), meta in zip(hits, _loads_all([text for _name, text in hits]), strict=True):
         out[name] = meta if meta is not None else read(name)
     index.put(fresh)
     return out
+
+
+def current_stamps(versions: dict[str, str], names: Iterable[str], base: str,
+                   folder_of: Callable[[str], str]) -> dict[str, Stamp]:
+    """The stamp of every name's pointer and meta.json, for the version ``versions`` names (a changed
+    pointer changes the stamp); names without a version or with a file missing are left out."""
+    out: dict[str, Stamp] = {}
+    base_fd = _open_dir(base) if versions else None
+    if base_fd is None:
+        return out
+    try:
+        for name in names:
+            version = versions.get(name)
+            if version is not None and (stamp := current_stamp(folder_of(name), version, base_fd)) is not None:
+                out[name] = stamp
+    finally:
+        os.close(base_fd)
+    return out
+
+
+def _open_dir(path: str) -> int | None:
+    """A descriptor of the folder ``path`` (None when it cannot be opened: every row is then read from
+    its files, as without the index)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
 
 
 def _loads_all(texts: list[str]) -> list[Meta | None]:

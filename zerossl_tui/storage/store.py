@@ -133,7 +133,7 @@ class CertStore:
         """``current_meta`` of every name, from the index where the ``current`` pointer and its meta.json
         are unchanged (two stats per certificate instead of two file reads: see meta_index.py)."""
         base = f"{self.data_dir}{os.sep}certificates{os.sep}"  # strings: pathlib costs more than the stat
-        return cached_metas(self._index, names, lambda n: f"{base}{safe_name(n, 'certificate')}{os.sep}",
+        return cached_metas(self._index, names, base, lambda n: f"{safe_name(n, 'certificate')}{os.sep}",
                             self.current_meta)
 
     def load_version(self, name: str, version: str) -> StoredCert | None:

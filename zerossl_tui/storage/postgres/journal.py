@@ -106,6 +106,13 @@ class PgJournal:
             rows = cur.fetchall()
         return {row[1]: _order(row, ()) for row in rows}
 
+    def last_results(self) -> dict[str, tuple[str, str]]:
+        """cert -> (result, error_detail) of its newest order (what a row of ``list`` shows)."""
+        with self.db.statement() as cur:
+            cur.execute("SELECT DISTINCT ON (cert) cert, result, error_detail FROM orders ORDER BY cert, id DESC")
+            rows = cur.fetchall()
+        return {cert: (result, detail) for cert, result, detail in rows}
+
     def heal(self, at: datetime) -> list[int]:
         """Close as failed ('interrupted') the orders whose process died; the ids closed."""
         with self.db.transaction() as cur:
