@@ -91,35 +91,41 @@ def answer(status: int, body: bytes = b"", **headers: str) -> Handler:
     return handle
 
 
-def post(session: requests.Session, url: str, data: bytes = b"{}") -> requests.Response:
-    return transport.post(session, url, data, {"Content-Type": "application/jose+json"}, timeout=5,
-                          verify=True, proxies={})
+class Client:
+    """A run's session (engine/pool.py), sending either through urllib3's pool or over http.client directly."""
+
+    def __init__(self, direct: bool) -> None:
+        self.shared = SharedCA(4)
+        self.session = self.shared.http
+        self.direct = self.shared.direct if direct else None
+
+    def post(self, url: str, data: bytes = b"{}") -> requests.Response:
+        return transport.post(self.session, url, data, {"Content-Type": "application/jose+json"}, timeout=5,
+                              verify=True, proxies={}, direct=self.direct)
+
+    def get(self, url: str, timeout: float = 5, verify: str | bool = True) -> requests.Response:
+        request = transport.prepared(self.session, "GET", url, {}, None)
+        return transport.send(self.session, request, timeout=timeout, verify=verify, proxies={}, direct=self.direct)
 
 
-def get(session: requests.Session, url: str, timeout: float = 5, verify: str | bool = True) -> requests.Response:
-    request = transport.prepared(session, "GET", url, {}, None)
-    return transport.send(session, request, timeout=timeout, verify=verify, proxies={})
+@pytest.fixture(params=["urllib3", "http.client"])
+def client(request: pytest.FixtureRequest) -> Iterator[Client]:
+    made = Client(direct=request.param == "http.client")
+    yield made
+    made.shared.close()
 
 
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    """The session a run's orders share (engine/pool.py)."""
-    shared = SharedCA(4)
-    yield shared.http
-    shared.close()
-
-
-def test_answers_come_back_whole_over_one_kept_alive_connection(serve: Serve, session: requests.Session) -> None:
+def test_answers_come_back_whole_over_one_kept_alive_connection(serve: Serve, client: Client) -> None:
     server = serve(answer(201, b'{"status": "pending"}', Content_Type="application/json", Replay_Nonce="abc",
                           Location="/order/1"))
-    responses = [post(session, f"{server.url}/new-order") for _ in range(5)]
+    responses = [client.post(f"{server.url}/new-order") for _ in range(5)]
     assert [(r.status_code, r.json(), r.headers["replay-nonce"], r.headers["Location"]) for r in responses] == \
         [(201, {"status": "pending"}, "abc", "/order/1")] * 5
     assert responses[0].url == f"{server.url}/new-order" and responses[0].encoding == "utf-8"
     assert server.connections == 1, "every request opened a connection: nothing was kept alive"
 
 
-def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Serve, session: requests.Session) -> None:
+def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Serve, client: Client) -> None:
     """A CA (or its load balancer) closes idle connections without saying so beforehand: the next request
     must go over a new connection, not fail an order with a 'closed' connection."""
     def then_close(request: BaseHTTPRequestHandler) -> None:
@@ -127,21 +133,22 @@ def test_a_connection_the_server_closed_while_idle_is_not_reused(serve: Serve, s
         request.close_connection = True  # no "Connection: close" header: the client learns it from the socket
 
     server = serve(then_close)
-    assert post(session, server.url + "/a").status_code == 200
+    assert client.post(server.url + "/a").status_code == 200
     assert server.closed.wait(5)
-    assert post(session, server.url + "/b").status_code == 200
+    assert client.post(server.url + "/b").status_code == 200
     assert server.connections == 2
 
 
 def test_chunked_gzip_body_and_repeated_headers_read_as_requests_reads_them(
-        serve: Serve, session: requests.Session) -> None:
+        serve: Serve, client: Client) -> None:
     chain = b"-----BEGIN CERTIFICATE-----\n" + b"A" * 5000 + b"\n-----END CERTIFICATE-----\n"
 
     def chunked(request: BaseHTTPRequestHandler) -> None:
-        packed = gzip.compress(chain)
+        coded = "gzip" in request.headers.get("Accept-Encoding", "")  # as asked: http.client's way asks for none
+        packed = gzip.compress(chain) if coded else chain
         request.send_response(200)
         request.send_header("Content-Type", "application/pem-certificate-chain")
-        request.send_header("Content-Encoding", "gzip")
+        request.send_header("Content-Encoding", "gzip" if coded else "identity")
         request.send_header("Transfer-Encoding", "chunked")
         request.send_header("Link", '<https://ca.test/cert/1/1>;rel="alternate"')
         request.send_header("Link", '<https://ca.test/dir>;rel="index"')
@@ -152,13 +159,13 @@ def test_chunked_gzip_body_and_repeated_headers_read_as_requests_reads_them(
         request.wfile.write(b"0\r\n\r\n")
 
     server = serve(chunked)
-    response = post(session, server.url + "/cert/1")
+    response = client.post(server.url + "/cert/1")
     assert response.content == chain
     assert response.headers["link"] == '<https://ca.test/cert/1/1>;rel="alternate", <https://ca.test/dir>;rel="index"'
     assert response.links["alternate"]["url"] == "https://ca.test/cert/1/1"
 
 
-def test_an_answer_cut_off_is_a_broken_connection(serve: Serve, session: requests.Session) -> None:
+def test_an_answer_cut_off_is_a_broken_connection(serve: Serve, client: Client) -> None:
     def cut(request: BaseHTTPRequestHandler) -> None:
         request.send_response(200)
         request.send_header("Content-Length", "100")
@@ -168,20 +175,20 @@ def test_an_answer_cut_off_is_a_broken_connection(serve: Serve, session: request
 
     server = serve(cut)
     with pytest.raises(requests.exceptions.ConnectionError) as caught:
-        post(session, server.url + "/order/1")
+        client.post(server.url + "/order/1")
     assert "was broken before the CA answered" in translate_error(caught.value).message
 
 
-def test_a_refused_connection_is_named_refused(session: requests.Session) -> None:
+def test_a_refused_connection_is_named_refused(client: Client) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(requests.exceptions.ConnectionError) as caught:
-        post(session, f"http://127.0.0.1:{port}/dir")
+        client.post(f"http://127.0.0.1:{port}/dir")
     assert translate_error(caught.value).message.startswith(f"cannot connect to 127.0.0.1:{port}: check")
 
 
-def test_no_answer_within_the_timeout_is_a_read_timeout(serve: Serve, session: requests.Session) -> None:
+def test_no_answer_within_the_timeout_is_a_read_timeout(serve: Serve, client: Client) -> None:
     release = threading.Event()
 
     def late(request: BaseHTTPRequestHandler) -> None:
@@ -190,12 +197,13 @@ def test_no_answer_within_the_timeout_is_a_read_timeout(serve: Serve, session: r
 
     server = serve(late)
     with pytest.raises(requests.exceptions.ReadTimeout) as caught:
-        get(session, server.url + "/dir", timeout=0.3)
+        client.get(server.url + "/dir", timeout=0.3)
     release.set()
     assert "did not answer in time" in translate_error(caught.value).message
 
 
 def test_a_redirected_get_is_followed_by_requests(serve: Serve) -> None:
+    """(The run's network sends a GET the cheap way; on a redirect it sends it again through requests.)"""
     def moved(request: BaseHTTPRequestHandler) -> None:
         if request.path == "/directory":
             answer(301, Location="/dir")(request)
@@ -216,9 +224,9 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PebbleServer]:
     server.stop()
 
 
-def test_tls_is_checked_against_the_bundle(pebble: PebbleServer, session: requests.Session) -> None:
-    directory = get(session, pebble.directory, timeout=10, verify=str(pebble.ca_bundle))
+def test_tls_is_checked_against_the_bundle(pebble: PebbleServer, client: Client) -> None:
+    directory = client.get(pebble.directory, timeout=10, verify=str(pebble.ca_bundle))
     assert "newOrder" in directory.json()
     with pytest.raises(requests.exceptions.SSLError) as caught:
-        get(session, pebble.directory, timeout=10)  # the public roots do not know Pebble's CA
+        client.get(pebble.directory, timeout=10)  # the public roots do not know Pebble's CA
     assert "TLS check of" in translate_error(caught.value).message

@@ -22,6 +22,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
 from . import transport
+from .direct import Connections
 from .network import AcmeNetwork
 
 _CHEAP_OPTIONS = frozenset({"data", "headers", "timeout"})
@@ -94,6 +95,7 @@ class SharedCA:
         adapter = _Adapter(pool_connections=4, pool_maxsize=max(1, connections))
         self.http.mount("https://", adapter)
         self.http.mount("http://", adapter)
+        self.direct = Connections(max(1, connections))  # http.client, kept alive (transport, direct.py)
         # requests reads the proxy variables (and REQUESTS_CA_BUNDLE) from os.environ on EVERY request, a
         # tenth of a bulk renew's CPU (py-spy): read them once, for the CA's URL, and keep them.
         found = self.http.merge_environment_settings(directory_url or None, {}, None, None, None)
@@ -114,6 +116,7 @@ class SharedCA:
 
     def close(self) -> None:
         """Close the kept-alive connections."""
+        self.direct.close()
         self.http.close()
 
 
@@ -142,7 +145,7 @@ class SharedNetwork(AcmeNetwork):
     def _cheap(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response | None:
         headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
         options: Any = {"timeout": kwargs.get("timeout", self._default_timeout), "verify": self.verify_ssl,
-                        "proxies": self.session.proxies}
+                        "proxies": self.session.proxies, "direct": self.shared.direct}
         if method == "POST":
             return transport.post(self.session, url, kwargs.get("data") or b"", headers, **options)
         if method in ("GET", "HEAD") and not kwargs.get("data"):  # a redirect comes back None: requests follows it

@@ -28,6 +28,8 @@ from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
 from urllib3.util import Timeout
 
+from .direct import Connections
+
 
 def b64url(data: bytes) -> str:
     """base64url without padding (RFC 7515 section 2), as josepy encodes it."""
@@ -48,22 +50,24 @@ def kid_jws(key: jose.JWK, alg: jose.JWASignature, kid: str, nonce: bytes, url: 
 
 
 def post(session: requests.Session, url: str, data: str | bytes, headers: Mapping[str, str], *,
-         timeout: float, verify: str | bool, proxies: Mapping[str, str]) -> requests.Response:
+         timeout: float, verify: str | bool, proxies: Mapping[str, str], direct: Connections | None = None
+         ) -> requests.Response:
     """POST ``data`` to ``url`` over ``session``'s adapter (``send``). The session's headers and cookies are
     still sent, cookies the CA sets are still kept. Redirects are not followed: a signed POST names its URL in
     the JWS, so a CA cannot redirect one."""
     body = data.encode() if isinstance(data, str) else data
     request = prepared(session, "POST", url, headers, body)
     request.headers["Content-Length"] = str(len(body))
-    return send(session, request, timeout=timeout, verify=verify, proxies=proxies)
+    return send(session, request, timeout=timeout, verify=verify, proxies=proxies, direct=direct)
 
 
 def fetch(session: requests.Session, method: str, url: str, headers: Mapping[str, str], *, timeout: float,
-          verify: str | bool, proxies: Mapping[str, str]) -> requests.Response | None:
+          verify: str | bool, proxies: Mapping[str, str], direct: Connections | None = None
+          ) -> requests.Response | None:
     """A GET or HEAD (the directory, a fresh nonce, an ARI window) sent the same way; None when the CA
     answers with a redirect: the caller then sends it through requests, which follows redirects for these."""
     response = send(session, prepared(session, method, url, headers, None), timeout=timeout, verify=verify,
-                    proxies=proxies)
+                    proxies=proxies, direct=direct)
     return None if response.is_redirect else response
 
 
@@ -81,8 +85,20 @@ def prepared(session: requests.Session, method: str, url: str, headers: Mapping[
 
 
 def send(session: requests.Session, request: PreparedRequest, *, timeout: float, verify: str | bool,
-         proxies: Mapping[str, str]) -> requests.Response:
-    """``HTTPAdapter.send`` of a request whose body is bytes (or None), with the answer read whole."""
+         proxies: Mapping[str, str], direct: Connections | None = None) -> requests.Response:
+    """``request`` (its body bytes or None) over ``direct`` when given and it takes the request, else as
+    ``HTTPAdapter.send`` sends it; the answer read whole, the cookies it sets kept in the session's jar."""
+    response = direct.send(request, timeout=timeout, verify=verify, proxies=proxies) if direct else None
+    if response is None:
+        response = _adapter_send(session, request, timeout=timeout, verify=verify, proxies=proxies)
+    if "set-cookie" in response.headers:
+        extract_cookies_to_jar(session.cookies, request, response.raw)
+    return response
+
+
+def _adapter_send(session: requests.Session, request: PreparedRequest, *, timeout: float, verify: str | bool,
+                  proxies: Mapping[str, str]) -> requests.Response:
+    """``HTTPAdapter.send``, the answer read whole by urllib3."""
     adapter = session.get_adapter(str(request.url))
     assert isinstance(adapter, HTTPAdapter)
     try:
@@ -99,8 +115,6 @@ def send(session: requests.Session, request: PreparedRequest, *, timeout: float,
     response = adapter.build_response(request, raw)
     response._content = raw.data  # what ``Response.content`` would read
     response._content_consumed = True  # type: ignore[attr-defined]
-    if "set-cookie" in response.headers:
-        extract_cookies_to_jar(session.cookies, request, raw)
     return response
 
 
