@@ -158,16 +158,29 @@ def _connect_error(error: BaseException, key: Key, timeout: float, request: Prep
 
 def _response(request: PreparedRequest, answer: http.client.HTTPResponse, body: bytes) -> requests.Response:
     """The answer as requests builds it; repeated headers joined by ", " as urllib3 joins them."""
-    response = requests.Response()
-    joined: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    fields: dict[str, str] = {}
+    names: dict[str, str] = {}  # lower-case name -> the name as first seen
     for name, value in answer.getheaders():
-        joined[name] = f"{joined[name]}, {value}" if name in joined else value
-    response.status_code, response.reason, response.headers = answer.status, answer.reason, joined
-    response.encoding = get_encoding_from_headers(joined)
+        first = names.setdefault(name.lower(), name)
+        fields[first] = f"{fields[first]}, {value}" if first in fields else value
+    response = requests.Response()
+    response.status_code, response.reason = answer.status, answer.reason
+    response.headers = CaseInsensitiveDict(fields)
+    response.encoding = _encoding(fields.get(names.get("content-type", ""), ""), response.headers)
     response._content = body
     response.url, response.request = str(request.url), request
     response.raw = _Raw(answer)
     return response
+
+
+def _encoding(content_type: str, headers: CaseInsensitiveDict[str]) -> str | None:
+    """requests' ``get_encoding_from_headers``, without parsing the parameters when no charset is named."""
+    if "charset" in content_type.lower():
+        return get_encoding_from_headers(headers)
+    main = content_type.split(";")[0]
+    if not main:
+        return None
+    return "ISO-8859-1" if "text" in main else "utf-8" if "application/json" in main else None
 
 
 class _Raw:
