@@ -1,16 +1,16 @@
-"""The cheap path of an ACME request: the JWS built with the C JSON encoder, and the request handed straight
-to the urllib3 connection pool that requests' adapter picked for the CA.
+"""The cheap path of an ACME request: the JWS built with the C JSON encoder, and the request sent over
+``http.client`` directly (``direct``, kept-alive connections of the run) or, when that does not take it (a
+proxy), handed straight to the urllib3 connection pool that requests' adapter picked for the CA.
 
 Measured on a bulk ``renew`` (bench/README.md, issue 14): per order, about a third of our CPU went to
 ``requests.Session.request`` around the socket work (merging session and request settings, cookie jars,
 hooks, redirect checks: the same answer every time for a request to the CA) and to josepy building each JWS
 through its field machinery with ``indent=2`` (which forces Python's pure-Python JSON encoder); then, once
-that was gone, another tenth to the adapter's own steps (proxy and URL parsing on every request, the answer
-read back through a generator of chunks). What is sent is the same: the same headers, over the same pool,
-TLS settings and retry policy (the adapter's), a JWS with the same protected header (alg, kid, nonce, url),
-signed by the same josepy algorithm; the answer is the same ``requests.Response`` (urllib3 reads the body
-whole, as ``Session.send`` does without ``stream``), and errors become the same ``requests`` exceptions as in
-``HTTPAdapter.send``.
+that was gone, a third of a request's CPU to the adapter's and urllib3's layers around ``http.client``. What
+is sent is the same: the same headers (but ``Accept-Encoding: identity`` on the direct way), a JWS with the
+same protected header (alg, kid, nonce, url), signed by the same josepy algorithm; the answer is the same
+``requests.Response`` read whole, as ``Session.send`` reads it without ``stream``, and errors become the same
+``requests`` exceptions as in ``HTTPAdapter.send``.
 """
 
 from __future__ import annotations
