@@ -11,9 +11,9 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -189,6 +189,16 @@ class Journal:
             (cert, _state_to_json(state)),
         )
 
+    def put_states(self, states: Mapping[str, RenewalState]) -> None:
+        """Store many certificates' renewal states in one transaction (all or none): the ARI pass commits
+        its answers in batches, one commit each instead of one per certificate."""
+        rows = [(cert, _state_to_json(state)) for cert, state in states.items()]
+        if not rows:
+            return
+        with self._transaction() as db:
+            db.executemany("INSERT INTO renewal_state (cert, state) VALUES (?, ?)"
+                           " ON CONFLICT (cert) DO UPDATE SET state = excluded.state", rows)
+
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state by certificate name."""
         with self._transaction(write=False) as db:
@@ -343,8 +353,9 @@ _STATE_FIELDS = {f.name: f for f in fields(RenewalState)}
 
 
 def _state_to_json(state: RenewalState) -> str:
-    values = {k: (_iso(v) if isinstance(v, datetime) else v) for k, v in asdict(state).items()}
-    return json.dumps(values, sort_keys=True)
+    # getattr, not dataclasses.asdict: asdict deep-copies every value (a third of the cost at 10,000 states)
+    values = {k: getattr(state, k) for k in _STATE_FIELDS}
+    return json.dumps({k: (_iso(v) if isinstance(v, datetime) else v) for k, v in values.items()}, sort_keys=True)
 
 
 def _state_from_json(text: str) -> RenewalState:
