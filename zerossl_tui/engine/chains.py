@@ -28,7 +28,7 @@ def top_issuer(fullchain_pem: bytes) -> str:
     blocks = keys.split_pem_certs(fullchain_pem)
     if not blocks:
         return ""
-    return keys.parse_cert(blocks[-1]).issuer
+    return keys.issuer_of(blocks[-1])
 
 
 def matches(issuer: str, preferred: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import josepy as jose
 import requests
@@ -25,6 +25,9 @@ from . import orders as o
 from .network import AcmeNetwork, host_of
 from .orders import Issued
 from .solvers import Solver
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 OnOrder = Callable[[str], None]
 RESUMABLE = ("pending", "ready", "processing", "valid")
@@ -78,18 +81,18 @@ class IssueFlow:
         ``on_order(url)`` is told the URL of the order as soon as it exists, to keep it for a resume.
         ``preferred_chain`` is the common name of the topmost issuer of the chain to download when the CA
         offers alternates; without a match the default chain is kept (and the progress says so)."""
-        csr_pem = keys.make_csr(key_pem, domains)
+        csr, public_der = keys.order_csr(key_pem, domains)
         names = list(domains)
         self._deadline = deadline
         try:
             issued = self._with_account(
-                lambda: self._issue(names, csr_pem, solver, deadline, (profile, replaces), resume_url, on_order,
+                lambda: self._issue(names, csr, solver, deadline, (profile, replaces), resume_url, on_order,
                                     preferred_chain))
         finally:
             self._deadline = None
-        return replace(issued, info=o.check_issued(issued, key_pem, names))
+        return replace(issued, info=o.check_issued(issued, public_der, names))
 
-    def _issue(self, domains: list[str], csr_pem: bytes, solver: Solver, deadline: float,
+    def _issue(self, domains: list[str], csr: x509.CertificateSigningRequest, solver: Solver, deadline: float,
                asked: tuple[str, str], resume_url: str, on_order: OnOrder, preferred_chain: str = "") -> Issued:
         order_url, order = self._resumed(resume_url, domains) if resume_url else ("", None)
         if order is None:
@@ -105,7 +108,7 @@ class IssueFlow:
             for item in presented:  # answer only once every token is in place
                 self._post(item.challenge.uri, item.response)
             self._await_authorizations(presented, deadline)
-            order = self._finalize(order_url, order, csr_pem, deadline)
+            order = self._finalize(order_url, order, csr, deadline)
         finally:
             for item in presented:
                 _quietly(solver.cleanup, item.domain, item.token)
@@ -224,12 +227,10 @@ class IssueFlow:
         if pending:
             self._took("validation", self.clock.monotonic() - started)
 
-    def _finalize(self, order_url: str, order: messages.Order, csr_pem: bytes, deadline: float
-                  ) -> messages.Order:
+    def _finalize(self, order_url: str, order: messages.Order, csr: x509.CertificateSigningRequest,
+                  deadline: float) -> messages.Order:
         """Finalize with the CSR, then poll the order until the certificate is ready."""
-        from cryptography import x509
-
-        request = messages.CertificateRequest(csr=x509.load_pem_x509_csr(csr_pem))
+        request = messages.CertificateRequest(csr=csr)
         finalized, first, interval, started = False, True, o.FIRST_POLL, self.clock.monotonic()
         wait_hint: float | None = None
         announced: list[float | None] = []

@@ -66,13 +66,29 @@ def key_type_of(key_pem: bytes) -> str:
 def make_csr(key_pem: bytes, domains: Sequence[str]) -> bytes:
     """A PEM CSR for ``domains`` (all in the SAN, IP addresses as IP SANs; the first also as CN when it
     is a domain name that fits), signed by the key."""
+    from cryptography.hazmat.primitives import serialization
+
+    return _csr(load_key(key_pem), domains).public_bytes(serialization.Encoding.PEM)
+
+
+def order_csr(key_pem: bytes, domains: Sequence[str]) -> tuple[x509.CertificateSigningRequest, bytes]:
+    """An order's CSR (as ``make_csr``) and the key's public half (DER SubjectPublicKeyInfo, for
+    ``issued_info``), from one reading of the key."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = load_key(key_pem)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _csr(key, domains), spki
+
+
+def _csr(key: PrivateKeyTypes, domains: Sequence[str]) -> x509.CertificateSigningRequest:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
 
     if not domains:
         raise OperationError("a certificate request needs at least one domain name")
-    key = load_key(key_pem)
     # RFC 5280 caps the CN at 64 characters; the SAN alone is what CAs use anyway.
     # An IP address stays out of the CN (CAs such as Let's Encrypt put IPs only in the SAN).
     first = domains[0]
@@ -83,8 +99,7 @@ def make_csr(key_pem: bytes, domains: Sequence[str]) -> bytes:
         .subject_name(x509.Name(subject))
         .add_extension(x509.SubjectAlternativeName([_general_name(d) for d in domains]), critical=False)
     )
-    csr = builder.sign(key, hashes.SHA256())  # type: ignore[arg-type]
-    return csr.public_bytes(serialization.Encoding.PEM)
+    return builder.sign(key, hashes.SHA256())  # type: ignore[arg-type]
 
 
 def _general_name(name: str) -> x509.GeneralName:
@@ -132,7 +147,28 @@ def serial_hex(serial: int) -> str:
 def parse_cert(pem: bytes) -> CertInfo:
     """Serial, validity (UTC), names (DNS, then IP addresses) and issuer CN of the first certificate in
     ``pem``."""
+    return _info(load_cert(pem))
+
+
+def issued_info(cert_pem: bytes, public_der: bytes) -> CertInfo | None:
+    """``parse_cert`` of a certificate that carries the public key ``public_der`` (DER SubjectPublicKeyInfo,
+    from ``order_csr``); None when it carries another key. One reading of the certificate for both."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert = load_cert(cert_pem)
+    der = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _info(cert) if der == public_der else None
+
+
+def issuer_of(pem: bytes) -> str:
+    """The issuer's common name (else its RFC 4514 form) of the first certificate in ``pem``: what
+    ``parse_cert(pem).issuer`` says, without reading the rest."""
     cert = load_cert(pem)
+    return _common_name(cert.issuer) or cert.issuer.rfc4514_string()
+
+
+def _info(cert: x509.Certificate) -> CertInfo:
     return CertInfo(
         serial=serial_hex(cert.serial_number),
         not_before=cert.not_valid_before_utc.astimezone(UTC),

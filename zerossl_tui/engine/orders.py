@@ -161,13 +161,13 @@ def check_directory(directory: messages.Directory, url: str) -> None:
                             "check the directory URL")
 
 
-def check_issued(issued: Issued, key_pem: bytes, domains: Sequence[str]) -> CertInfo:
-    """Refuse a certificate that is not for our key or does not cover our names (DNS names as DNS SANs,
-    IP addresses as IP SANs: ``parse_cert`` reads both, and an IP never parses as a DNS name); what the
-    certificate says when it is ours."""
-    if not keys.key_matches_cert(key_pem, issued.cert_pem):
+def check_issued(issued: Issued, public_der: bytes, domains: Sequence[str]) -> CertInfo:
+    """Refuse a certificate that is not for our key (``public_der``, its DER SubjectPublicKeyInfo) or does not
+    cover our names (DNS names as DNS SANs, IP addresses as IP SANs: ``parse_cert`` reads both, and an IP
+    never parses as a DNS name); what the certificate says when it is ours."""
+    info = keys.issued_info(issued.cert_pem, public_der)
+    if info is None:
         raise OperationError("the CA returned a certificate for a different key: not using it")
-    info = keys.parse_cert(issued.cert_pem)
     missing = set(domains) - set(info.domains)
     if missing:
         raise OperationError(f"the CA returned a certificate without {', '.join(sorted(missing))}")

@@ -22,9 +22,10 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
 from . import transport
+from .direct import Connections
 from .network import AcmeNetwork
 
-_POST_OPTIONS = frozenset({"data", "headers", "timeout"})
+_CHEAP_OPTIONS = frozenset({"data", "headers", "timeout"})
 NONCE_FETCH_TRIES = 5  # other orders may take the nonce just fetched: fetch again a few times
 
 
@@ -45,6 +46,7 @@ class _Adapter(HTTPAdapter):
         pool = self._pools.get(key)
         if pool is None or pool.pool is None:  # not picked yet, or closed since (urllib3 empties .pool)
             pool = self._pools[key] = super().get_connection_with_tls_context(request, verify, proxies, cert)
+            self.cert_verify(pool, url, verify, cert)  # the bundle is checked once per pool, not per request
         return pool
 
     def build_response(self, req: PreparedRequest, resp: Any) -> requests.Response:
@@ -93,6 +95,7 @@ class SharedCA:
         adapter = _Adapter(pool_connections=4, pool_maxsize=max(1, connections))
         self.http.mount("https://", adapter)
         self.http.mount("http://", adapter)
+        self.direct = Connections(max(1, connections))  # http.client, kept alive (transport, direct.py)
         # requests reads the proxy variables (and REQUESTS_CA_BUNDLE) from os.environ on EVERY request, a
         # tenth of a bulk renew's CPU (py-spy): read them once, for the CA's URL, and keep them.
         found = self.http.merge_environment_settings(directory_url or None, {}, None, None, None)
@@ -113,6 +116,7 @@ class SharedCA:
 
     def close(self) -> None:
         """Close the kept-alive connections."""
+        self.direct.close()
         self.http.close()
 
 
@@ -120,9 +124,7 @@ class SharedNetwork(AcmeNetwork):
     """An ``AcmeNetwork`` sending over a ``SharedCA``'s connections and nonce pool."""
 
     def __init__(self, key_pem: bytes | None, shared: SharedCA, **options: Any) -> None:
-        super().__init__(key_pem, **options)
-        self.session.close()  # the one the library made: never used
-        self.session = shared.http
+        super().__init__(key_pem, session=shared.http, **options)
         if self.verify_ssl is True and shared.env_verify:  # what requests would have read from the environment
             self.verify_ssl = shared.env_verify  # type: ignore[assignment]
         self._nonces = shared.nonces
@@ -132,28 +134,23 @@ class SharedNetwork(AcmeNetwork):
         """The library closes its session when the network is collected: not a shared one."""
 
     def _transmit(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
-        """A POST (every signed request) goes the cheap way (``transport.post``); anything else, or a call
-        with options that path does not know, through ``requests`` as usual."""
-        if method == "GET" and not args and set(kwargs) <= _POST_OPTIONS and not kwargs.get("data"):
-            response = self._get(url, **kwargs)  # not `or`: a Response of an error status is falsy
-            return response if response is not None else super()._transmit(method, url, **kwargs)
-        if method != "POST" or args or not set(kwargs) <= _POST_OPTIONS:
+        """A POST (every signed request), GET or HEAD goes the cheap way (``transport``); a call with options
+        that way does not know, or a request it does not take, goes through ``requests`` as usual."""
+        response = None if args or not set(kwargs) <= _CHEAP_OPTIONS else self._cheap(method, url, kwargs)
+        if response is None:
             return super()._transmit(method, url, *args, **kwargs)
-        headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
-        response = transport.post(self.session, url, kwargs.get("data") or b"", headers,
-                                  timeout=kwargs.get("timeout", self._default_timeout), verify=self.verify_ssl,
-                                  proxies=self.session.proxies)
         response.encoding = "utf-8"  # what the library sets: the CA's JSON is UTF-8
         return response
 
-    def _get(self, url: str, **kwargs: Any) -> requests.Response | None:
-        """A GET the cheap way (``transport.get``: an ARI pass sends thousands); None for a redirect."""
+    def _cheap(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response | None:
         headers = {"User-Agent": self.user_agent, **(kwargs.get("headers") or {})}
-        response = transport.get(self.session, url, headers, timeout=kwargs.get("timeout", self._default_timeout),
-                                 verify=self.verify_ssl, proxies=self.session.proxies)
-        if response is not None:
-            response.encoding = "utf-8"
-        return response
+        options: Any = {"timeout": kwargs.get("timeout", self._default_timeout), "verify": self.verify_ssl,
+                        "proxies": self.session.proxies, "direct": self.shared.direct}
+        if method == "POST":
+            return transport.post(self.session, url, kwargs.get("data") or b"", headers, **options)
+        if method in ("GET", "HEAD") and not kwargs.get("data"):  # a redirect comes back None: requests follows it
+            return transport.fetch(self.session, method, url, headers, **options)
+        return None
 
     def _get_nonce(self, url: str, new_nonce_url: str) -> str:
         for _ in range(NONCE_FETCH_TRIES):

@@ -18,7 +18,7 @@ from .deploys import heal_deploy, heal_deploys
 from .deps import Deps, info_from_meta, refuse_damaged
 from .dns import order_solver
 from .order_hooks import deploy_hook, failure_hook
-from .recorder import Recorder
+from .recorder import EventBatch, Recorder
 from .responders import PublishedTokens, SharedResponder
 
 if TYPE_CHECKING:
@@ -36,10 +36,11 @@ class Deferred(Exception):
 
 
 def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event,
-              sessions: SharedSessions | None = None, wait: bool = True) -> CertInfo | None:
+              sessions: SharedSessions | None = None, wait: bool = True, events: EventBatch | None = None
+              ) -> CertInfo | None:
     """Issue ``name`` (when ``force`` or due) under its cross-process lock; None when not due. ``sessions``:
-    the CA connections shared with the other orders of the same run. Without ``wait``, a lock held
-    elsewhere raises Deferred at once."""
+    the CA connections shared with the other orders of the same run; ``events``: the run's journal events
+    batch. Without ``wait``, a lock held elsewhere raises Deferred at once."""
     spec = deps.certificate(name)
     lock = deps.locker.certificate(name)
     if not wait and not force and _renewed_elsewhere(deps, name):
@@ -57,7 +58,7 @@ def run_order(deps: Deps, name: str, *, force: bool, cancel: threading.Event,
         # Look again after taking the lock: another process may have just renewed it.
         if not force and not is_due(deps.current_info(name), deps.journal.get_state(name), deps.clock.now()):
             return None
-        return _issue_locked(deps, spec, cancel, sessions)
+        return _issue_locked(deps, spec, cancel, sessions, events)
     finally:
         deps.running.mark(name, False)
         lock.release()
@@ -81,8 +82,8 @@ def _heal_orphans(deps: Deps, name: str) -> None:
 
 
 def _issue_locked(deps: Deps, spec: CertificateSpec, cancel: threading.Event,
-                  sessions: SharedSessions | None = None) -> CertInfo:
-    record = Recorder(deps, spec.name)
+                  sessions: SharedSessions | None = None, events: EventBatch | None = None) -> CertInfo:
+    record = Recorder(deps, spec.name, events=events)
     record(EventKind.STARTED, f"order for {', '.join(spec.domains)} at {spec.provider}")
     try:
         info, order_url, session, stored = _obtain(deps, spec, record, cancel, sessions)
@@ -257,13 +258,15 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
 
     workers = deps.settings.renewal.concurrency
     sessions = SharedSessions(workers, deps.clock.monotonic)  # one pool, directory, nonce pool per CA
+    events = EventBatch(deps) if len(chosen) > 1 and workers > 1 else None
 
     def one(name: str, wait: bool = True) -> RenewResult | None:
         provider = deps.certificate(name).provider
         if sessions.held(provider):
             return name, None, _postpone(deps, name, provider, sessions.slot(provider))
         try:
-            return name, run_order(deps, name, force=force, cancel=cancel, sessions=sessions, wait=wait), None
+            info = run_order(deps, name, force=force, cancel=cancel, sessions=sessions, wait=wait, events=events)
+            return name, info, None
         except Deferred:
             return None
         except ZtError as exc:
@@ -280,6 +283,8 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
             return _locked_last(chosen, one, pool.map)
     finally:
         sessions.close()
+        if events is not None:
+            events.close()
 
 
 def _locked_last(names: list[str], one: Callable[..., RenewResult | None], each: Callable[..., Iterable[Any]]

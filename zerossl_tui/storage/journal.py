@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -83,6 +83,16 @@ class Journal:
             "INSERT INTO events (order_id, at, kind, message, retry_after) VALUES (?, ?, ?, ?, ?)",
             (order_id, _iso(at), str(getattr(kind, "value", kind)), message, retry_after),
         )
+
+    def add_events(self, events: Iterable[tuple[int, str, str, datetime, float | None]]) -> None:
+        """Append several events, each (order id, kind, message, at, retry_after), in one transaction: a bulk
+        run's events cost a twelfth of writing each on its own (bench/README.md, issue 14)."""
+        rows = [(order_id, _iso(at), str(getattr(kind, "value", kind)), message, retry_after)
+                for order_id, kind, message, at, retry_after in events]
+        if rows:
+            with self._transaction() as db:
+                db.executemany("INSERT INTO events (order_id, at, kind, message, retry_after) VALUES (?, ?, ?, ?, ?)",
+                               rows)
 
     def finish_order(
         self,
