@@ -1,13 +1,21 @@
 """The fleet benchmark: 100 due renewals, one host on the filesystem against three hosts on PostgreSQL.
 
-Each scenario: 100 certificates (one name each) are issued untimed on a Pebble whose certificates live
-LIFETIME seconds, every host's daemon runs until it serves all of them, then the daemons stop. Once every
-certificate is due (half its lifetime left), the daemons start again (t0) and the wall time is taken until
-every host's certfile holds a renewed certificate for all 100 names. Daemons are processes, the way
-systemd runs them; the three fleet hosts sit behind a round-robin balancer on Pebble's http-01 port (a
-validation may land on any host). Also measured: taking a free lock (filesystem flock vs PostgreSQL lease
-row, 200 times each) and deploy propagation (database clock: a version's creation to each other host's
-record of serving it; median and worst).
+Each scenario: 100 certificates (one name each) are issued untimed, in one batch, on a Pebble whose
+certificates live LIFETIME seconds; every host's daemon runs until it serves all of them. Then two waves
+are timed, each until every host's certfile holds a renewed certificate for all 100 names:
+
+- ``steady`` (the primary figure, as users run daemons): the daemons keep running, settled, while the
+  certificates come due; t0 is the moment the first one comes due. The due moments spread over a few
+  seconds (issuance, plus the serial's jitter of up to 1/50 of the lifetime): ``after_last_due`` is the
+  same wave measured from the last due moment.
+- ``with_startup`` (the old figure): the daemons stop, and start again once every renewed certificate is
+  due again; t0 is their start, so the window includes each daemon's interpreter start-up.
+
+The same method for the single host and the fleet. Daemons are processes, the way systemd runs them;
+the three fleet hosts sit behind a round-robin balancer on Pebble's http-01 port (a validation may land
+on any host). Also measured: CPU seconds per process in each wave, taking a free lock (filesystem flock
+vs PostgreSQL lease row, 200 times each) and deploy propagation per wave (database clock: a version's
+creation to each other host's record of serving it; median and worst).
 
 Run as root (PostgreSQL runs as ``postgres``): ``python bench/fleet.py [--count 100]``; the result goes to
 bench/results.json under "fleet".
@@ -18,24 +26,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from fleet_tools import Balancer, CpuMeter, lock_latency, py_spy, statement_counts  # noqa: E402
 from pgserver import PgServer, _postgres_owned_folder  # noqa: E402 - after the path set-up
 
+from zerossl_tui.core.policy import lifetime_renewal_at  # noqa: E402
 from zerossl_tui.devtools.pebble import PebbleOptions, PebbleServer, free_port  # noqa: E402
 from zerossl_tui.engine.keys import parse_cert  # noqa: E402
 
@@ -47,54 +57,6 @@ def log(message: str) -> None:
     """Progress on stderr."""
     sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
     sys.stderr.flush()
-
-
-class Balancer:
-    """Round-robin TCP balancer over the hosts' responder ports (the next one that accepts)."""
-
-    def __init__(self, port: int, backends: list[int]) -> None:
-        self.backends, self._next = backends, 0
-        self._sock = socket.create_server(("127.0.0.1", port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        start, self._next = self._next, self._next + 1
-        for offset in range(len(self.backends)):  # each backend once, from this connection's turn on
-            port = self.backends[(start + offset) % len(self.backends)]
-            try:
-                upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
-            except OSError:
-                continue
-            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
-            _pipe(client, upstream)
-            return
-        client.close()
-
-    def close(self) -> None:
-        """Stop accepting."""
-        self._sock.close()
-
-
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class Host:
@@ -155,55 +117,6 @@ class Host:
         return out
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one live process (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def postgres_pids(server: PgServer) -> list[int]:
-    """The postmaster and every process it started (backends, checkpointer, ...)."""
-    master = int((server.data / "postmaster.pid").read_text().split()[0])
-    pids = [master]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
-                    pids.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds per process group of the timed phase: each daemon, PostgreSQL, Pebble."""
-
-    def __init__(self, pg: PgServer | None, pebble: PebbleServer) -> None:
-        self.pg, self.pebble = pg, pebble
-        self.start = self._others()
-        self.bench = cpu_seconds(os.getpid())
-
-    def _others(self) -> dict[str, dict[int, float]]:
-        groups = {"pebble": {p.pid: cpu_seconds(p.pid) for p in self.pebble._procs}}
-        if self.pg is not None:
-            groups["postgresql"] = {pid: cpu_seconds(pid) for pid in postgres_pids(self.pg)}
-        return groups
-
-    def end(self, hosts: list[Host]) -> dict[str, float]:
-        """Seconds used since the meter was made (daemons started after it: their whole life)."""
-        out = {h.host_id: round(cpu_seconds(h.proc.pid), 2) for h in hosts if h.proc is not None}
-        out["bench"] = round(cpu_seconds(os.getpid()) - self.bench, 2)  # its polling and balancer
-        for group, pids in self._others().items():
-            out[group] = round(sum(now - self.start[group].get(pid, 0.0) for pid, now in pids.items()), 2)
-        return out
-
-
 def wait_until(check: Any, timeout: float, what: str) -> float:
     """Poll ``check`` until true; the seconds it took."""
     start = time.perf_counter()
@@ -214,82 +127,91 @@ def wait_until(check: Any, timeout: float, what: str) -> float:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def scenario(hosts: list[Host], names: list[str], lifetime: int, meter: Any, profile: Path | None) -> dict[str, Any]:
-    """Warm up (issue, every host serves), wait until due, then time the renewal of everything everywhere."""
+Meter = Callable[[list[Host], str], CpuMeter]  # the CPU meter of one wave ("steady" or "with_startup")
+
+
+def scenario(hosts: list[Host], names: list[str], lifetime: int, meter: Meter, profile: Path | None) -> dict[str, Any]:
+    """Warm up (all issued in one batch, every host serves them), then two timed waves of renewals: the
+    steady state (the daemons run and have settled when the certificates come due), then, once the
+    renewed certificates are due again, the old figure: the daemons stopped meanwhile and started inside
+    the timed window."""
     hosts[0].cli("renew", "--force")
     for host in hosts:
         host.start()
     wait_until(lambda: all(len(h.serials(names)) == len(names) for h in hosts), 600, "every host to serve")
+    out = {"hosts": len(hosts), "certificates": len(names)}
+    out["steady"] = wave(hosts, names, meter, profile, started=True)
     for host in hosts:
         host.stop()
-    old = {h.host_id: h.serials(names) for h in hosts}
-    issued = max(parse_cert(hosts[0].certfile(n).read_bytes()).not_before for n in names)
-    due_in = lifetime / 2 - (datetime.now(UTC) - issued).total_seconds() + 2
-    log(f"waiting {max(0.0, due_in):.0f} s until all {len(names)} are due")
-    time.sleep(max(0.0, due_in))
-    cpu = meter()
-    start = time.perf_counter()
-    for host in hosts:
-        host.start()
-    spies = [] if profile is None else [py_spy(h, profile) for h in hosts]
-
-    def renewed() -> bool:
-        return all(all(s != old[h.host_id].get(n) for n, s in h.serials(names).items())
-                   and len(h.serials(names)) == len(names) for h in hosts)
-
-    seconds = wait_until(renewed, 1800, "every host to serve every renewed certificate")
-    used = cpu.end(hosts)
-    for host in hosts:
-        host.stop()
-    for spy in spies:
-        spy.wait(60)
-    return {"seconds": round(seconds, 2), "hosts": len(hosts), "certificates": len(names),
-            "since": round(time.perf_counter() - start, 2), "cpu_seconds": used,
-            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
-
-
-def py_spy(host: Host, folder: Path) -> subprocess.Popen[bytes]:
-    """Sample one daemon with py-spy until it exits: collapsed stacks of the thread holding the GIL (where
-    its Python CPU time goes; waits for the network, the disk or the GIL are left out)."""
-    assert host.proc is not None
-    folder.mkdir(parents=True, exist_ok=True)
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    return subprocess.Popen([spy, "record", "--pid", str(host.proc.pid), "--rate", "200", "--format", "raw",
-                             "--nonblocking", "--gil", "-o", str(folder / f"{host.host_id}.txt")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def statement_counts(server: PgServer, database: str) -> str:
-    """The statements PostgreSQL ran in the timed phase, most called first (pg_stat_statements)."""
-    return server.psql("SELECT calls, round(total_exec_time::numeric, 1), left(regexp_replace(query, '\\s+', ' ', 'g'),"
-                       " 160) FROM pg_stat_statements ORDER BY calls DESC LIMIT 40", database)
-
-
-def lock_latency(dsn: str, key_file: Path, data: Path) -> dict[str, Any]:
-    """Taking and giving back a free lock 200 times: filesystem flock vs a PostgreSQL lease row."""
-    from zerossl_tui.storage.backend import FileLocker
-    from zerossl_tui.storage.postgres import open_postgresql
-
-    backend = open_postgresql(dsn, "bench-probe", key_file, datetime.now(UTC))
-    out = {}
-    for label, locker in (("filesystem", FileLocker(data / "locks")), ("postgresql", backend.locker)):
-        times = []
-        for i in range(200):
-            lock = locker.certificate(f"lock{i % 10}")
-            start = time.perf_counter()
-            assert lock.try_acquire()
-            times.append(time.perf_counter() - start)
-            lock.release()
-        out[label] = {"median_ms": round(statistics.median(times) * 1000, 3), "worst_ms": round(max(times) * 1000, 3)}
-    backend.close()
+    out["with_startup"] = wave(hosts, names, meter, profile, started=False)
     return out
 
 
-def propagation(server: PgServer, database: str) -> dict[str, Any]:
-    """Seconds from a version's creation to each other host's record of serving it (database clock)."""
+def due_moments(host: Host, names: list[str]) -> dict[str, float]:
+    """name -> the moment (epoch seconds) its served certificate comes due: the daemons' lifetime rule,
+    half the lifetime left minus the serial's jitter (Pebble's ARI window lies outside a 300 s lifetime,
+    so the daemons fall back to that rule)."""
+    return {n: lifetime_renewal_at(parse_cert(host.certfile(n).read_bytes())).timestamp() for n in names}
+
+
+def wave(hosts: list[Host], names: list[str], meter: Meter, profile: Path | None, *, started: bool) -> dict[str, Any]:
+    """Time one wave of renewals until every host serves every renewed certificate.
+
+    ``started``: the daemons run; t0 is the moment the FIRST certificate comes due (the spread of the due
+    moments, a few seconds of issuance plus the serial's jitter of up to 1/50 of the lifetime, is inside
+    the figure; ``after_last_due`` is the time from the LAST due moment). Otherwise the daemons are
+    started once every certificate is due, and t0 is that start."""
+    label = "steady" if started else "with_startup"
+    old = {h.host_id: h.serials(names) for h in hosts}
+    due = due_moments(hosts[0], names)
+    first, last = min(due.values()), max(due.values())
+    t0 = first if started else last + 2
+    log(f"{label}: waiting {t0 - time.time():.0f} s; due moments spread over {last - first:.1f} s")
+    time.sleep(max(0.0, t0 - (3 if started else 0) - time.time()))  # steady: meter from 3 s before
+    cpu = meter(hosts, label)
+    if not started:
+        t0 = time.time()
+        for host in hosts:
+            host.start()
+    spies = [] if profile is None else [py_spy(h, profile, f"-{label}") for h in hosts]
+    seen = served_moments(hosts, names, old)
+    used = cpu.end(hosts)
+    for spy in spies:  # py-spy writes its profile on SIGINT (or when the daemon exits)
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
+    end = max(seen.values())
+    everywhere = {n: max(seen[(h.host_id, n)] for h in hosts) for n in names}
+    latency = [everywhere[n] - max(due[n], t0) for n in names]  # from its own due moment (or the start)
+    return {"seconds": round(end - t0, 2), "t0": "first due moment" if started else "daemons started",
+            "after_last_due": round(end - last, 2), "due_spread_s": round(last - first, 2),
+            "per_certificate_s": {"median": round(statistics.median(latency), 2), "worst": round(max(latency), 2)},
+            "renewed_before_t0": sum(1 for at in seen.values() if at < t0), "cpu_seconds": used,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()]}
+
+
+def served_moments(hosts: list[Host], names: list[str], old: dict[str, dict[str, str]]) -> dict[tuple[str, str], float]:
+    """(host, name) -> the moment (epoch seconds) the host was first seen serving a renewed certificate;
+    polls 5 times a second until every host serves every name renewed."""
+    seen: dict[tuple[str, str], float] = {}
+    deadline = time.time() + 1800
+    while len(seen) < len(hosts) * len(names):
+        if time.time() > deadline:
+            raise RuntimeError("timed out waiting for every host to serve every renewed certificate")
+        now = time.time()
+        for host in hosts:
+            for name, serial in host.serials(names).items():
+                if (host.host_id, name) not in seen and serial != old[host.host_id].get(name):
+                    seen[(host.host_id, name)] = now
+        time.sleep(0.2)
+    return seen
+
+
+def propagation(server: PgServer, database: str, seq: int) -> dict[str, Any]:
+    """Seconds from a version's creation to each other host's record of serving it (database clock), for
+    the versions numbered ``seq`` (2: the steady wave, 3: the wave with start-up)."""
     sql = ("SELECT extract(epoch FROM s.at - v.created) FROM served s JOIN versions v ON v.cert = s.cert AND"
            " v.version = s.version JOIN orders o ON o.serial = s.serial AND o.result = 'issued'"
-           " WHERE s.host_id <> o.host_id AND v.seq > 1")
+           f" WHERE s.host_id <> o.host_id AND v.seq = {seq}")
     values = [float(x) for x in server.psql(sql, database).split()]
     if not values:
         return {"samples": 0}
@@ -298,11 +220,22 @@ def propagation(server: PgServer, database: str) -> dict[str, Any]:
     worst = ("SELECT round(extract(epoch FROM s.at - v.created)::numeric, 2), s.host_id, round(extract(epoch FROM"
              " v.created - min(v.created) OVER ())::numeric, 2) FROM served s JOIN versions v ON v.cert = s.cert AND"
              " v.version = s.version JOIN orders o ON o.serial = s.serial AND o.result = 'issued' WHERE"
-             " s.host_id <> o.host_id AND v.seq > 1 ORDER BY 1 DESC LIMIT 5")
+             f" s.host_id <> o.host_id AND v.seq = {seq} ORDER BY 1 DESC LIMIT 5")
     slowest = [[float(r.split("|")[0]), r.split("|")[1], float(r.split("|")[2])]
                for r in server.psql(worst, database).split()]
     return {"samples": len(values), "median_s": round(statistics.median(values), 3), "worst_s": round(max(values), 3),
             "slowest": slowest}
+
+
+def ratios(single: dict[str, Any], fleet: dict[str, Any]) -> dict[str, float]:
+    """fleet / single of each wave's wall time: ``steady`` (the primary figure), ``steady_after_last_due``
+    (the same wave from its last due moment: the tail, without the spread of due moments both share) and
+    ``with_startup`` (the old figure)."""
+    def ratio(wave: str, key: str) -> float:
+        return round(fleet[wave][key] / max(single[wave][key], 0.01), 3)
+
+    return {"steady": ratio("steady", "seconds"), "steady_after_last_due": ratio("steady", "after_last_due"),
+            "with_startup": ratio("with_startup", "seconds")}
 
 
 def main() -> int:
@@ -355,27 +288,37 @@ def main() -> int:
             balancer = Balancer(pebble_port, [h.port for h in hosts])
             try:
                 log(f"{label}: {count} host(s), {len(names)} certificates")
-                def meter(pebble: PebbleServer = pebble, fleet: bool = count > 1) -> CpuMeter:
-                    if fleet and args.profile is not None:
+                waves: list[str] = []
+
+                def meter(daemons: list[Host], wave: str, pebble: PebbleServer = pebble,
+                          fleet: bool = count > 1, waves: list[str] = waves) -> CpuMeter:
+                    if fleet and args.profile is not None:  # the statements of each wave, apart
+                        if waves:
+                            dump_statements(args.profile, waves[-1])
                         pg.psql("SELECT pg_stat_statements_reset()", "fleet")
-                    return CpuMeter(pg if fleet else None, pebble)
+                    waves.append(wave)
+                    return CpuMeter(pg if fleet else None, pebble, daemons)
+
+                def dump_statements(folder: Path, wave: str) -> None:
+                    (folder / f"statements-{wave}.txt").write_text(statement_counts(pg, "fleet"))
 
                 spy = None if args.profile is None else args.profile / label
                 result[label] = scenario(hosts, names, lifetime, meter, spy)
                 if count > 1 and args.profile is not None:
-                    (args.profile / "statements.txt").write_text(statement_counts(pg, "fleet"))
-                log(f"{label}: {result[label]['seconds']} s")
+                    dump_statements(args.profile, waves[-1])
+                log(f"{label}: steady {result[label]['steady']['seconds']} s,"
+                    f" with start-up {result[label]['with_startup']['seconds']} s")
             finally:
                 for host in hosts:
                     host.stop()
                 balancer.close()
                 pebble.stop()
         if args.only is None:
-            result["ratio_fleet_over_single"] = round(result["fleet_postgresql"]["seconds"]
-                                                      / result["single_filesystem"]["seconds"], 3)
+            result["ratio_fleet_over_single"] = ratios(result["single_filesystem"], result["fleet_postgresql"])
         result["goal_ratio"] = GOAL_RATIO
         result["lock_latency"] = lock_latency(dsn, key_file, work / "locks")
-        result["deploy_propagation"] = propagation(pg, "fleet")
+        result["deploy_propagation"] = {"steady": propagation(pg, "fleet", 2),
+                                        "with_startup": propagation(pg, "fleet", 3)}
         result["load_average_at_end"] = list(os.getloadavg())
     finally:
         pg.stop()
