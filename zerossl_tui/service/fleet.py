@@ -218,8 +218,10 @@ class FleetAgent:
     """Runs the fleet duties of one daemon in a background thread until ``stop()``."""
 
     def __init__(self, service: FleetApi, cancel: threading.Event, log: Callable[[str], None], *,
-                 heartbeat: float = HEARTBEAT_SECONDS, check: float = CHECK_SECONDS) -> None:
+                 heartbeat: float = HEARTBEAT_SECONDS, check: float = CHECK_SECONDS,
+                 wake: Callable[[], None] | None = None) -> None:
         self.service = service
+        self.wake = wake  # the scheduler's: a command on some host changed a certificate's renewal state
         self.cancel = cancel
         self.log = log
         self.heartbeat = heartbeat
@@ -235,7 +237,11 @@ class FleetAgent:
         self._queue = DeployQueue(log)
 
     def start(self) -> None:
-        """Start responders and the background loop."""
+        """Start responders and the background loop; from now on this process is a fleet daemon, whose own
+        renewal-state writes wake no other daemon."""
+        from ..storage.postgres import daemon_process
+
+        daemon_process()
         self._thread = threading.Thread(target=self._run, name="fleet agent", daemon=True)
         self._thread.start()
 
@@ -316,16 +322,18 @@ class FleetAgent:
 
     def _on_notes(self, deps: Deps, notes: list[tuple[str, str]]) -> None:
         """A new current version somewhere: deploy the certificate it names now. A token presented or
-        withdrawn: sync web roots."""
-        from ..storage.postgres import CURRENT_CHANNEL
+        withdrawn: sync web roots. A renewal state changed by a command (a `revoke`): wake the scheduler."""
+        from ..storage.postgres import CHANGED_CHANNEL, CURRENT_CHANNEL, TOKENS_CHANNEL
 
         channels = {channel for channel, _ in notes}
         named = [payload for channel, payload in notes if channel == CURRENT_CHANNEL and payload]
         self._queue.submit(deps, named)
         if CURRENT_CHANNEL in channels and len(named) < len([c for c, _ in notes if c == CURRENT_CHANNEL]):
             self._next_deploy = 0.0  # a notification without a name: look at everything
-        if channels - {CURRENT_CHANNEL}:
+        if TOKENS_CHANNEL in channels:
             self._step(partial(sync_webroot_tokens, deps, self._written, self.log))
+        if CHANGED_CHANNEL in channels and self.wake is not None:
+            self.wake()
 
     def _listen(self, listener: Any, timeout: float) -> list[tuple[str, str]]:
         """Notifications within ``timeout``; none (after a pause) while the database is away."""

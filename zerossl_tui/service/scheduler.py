@@ -226,7 +226,7 @@ def run_daemon(service: RenewalApi, cancel: threading.Event, log: Callable[[str]
     count = len(service.settings.certificates)
     log(f"daemon started: {count} certificate(s), settings {service.config_file}")
     scheduler = Scheduler(service, cancel, log)
-    agent = _fleet_agent(service, cancel, log)
+    agent = _fleet_agent(service, cancel, log, scheduler.wake)
     try:
         scheduler.run()
     except KeyboardInterrupt:
@@ -238,14 +238,16 @@ def run_daemon(service: RenewalApi, cancel: threading.Event, log: Callable[[str]
     return 0
 
 
-def _fleet_agent(service: RenewalApi, cancel: threading.Event, log: Callable[[str], None]) -> FleetAgent | None:
-    """In a fleet (PostgreSQL backend), the agent that heartbeats, answers every host's http-01 tokens and
-    deploys every new current version; None on the filesystem."""
+def _fleet_agent(service: RenewalApi, cancel: threading.Event, log: Callable[[str], None],
+                 wake: Callable[[], None]) -> FleetAgent | None:
+    """In a fleet (PostgreSQL backend), the agent that heartbeats, answers every host's http-01 tokens,
+    deploys every new current version and calls ``wake`` when a command on any host changed a renewal
+    state (the fleet's counterpart of the journal's data_version); None on the filesystem."""
     if service.settings.storage.backend != "postgresql":
         return None
     from .fleet import FleetAgent
 
-    agent = FleetAgent(service, cancel, log)  # type: ignore[arg-type]  # the service is also a FleetApi
+    agent = FleetAgent(service, cancel, log, wake=wake)  # type: ignore[arg-type]  # the service is also a FleetApi
     agent.start()
     log(f"fleet: host {getattr(service, 'host_id', '?')} joined (heartbeat, http-01 responders, deploy on notify)")
     return agent

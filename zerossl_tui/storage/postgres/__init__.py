@@ -18,7 +18,7 @@ from .db import Database
 from .hosts import HostInfo, PgHosts
 from .journal import PgJournal
 from .locks import MAX_LEASE_SECONDS, PgLocker
-from .notify import CURRENT_CHANNEL, TOKENS_CHANNEL, Listener
+from .notify import CHANGED_CHANNEL, CURRENT_CHANNEL, TOKENS_CHANNEL, Listener, daemon_process
 from .schema import SCHEMA_VERSION, migrate, schema_version
 from .status import StorageStatus, storage_status
 from .store import PgCertificateStore
@@ -26,6 +26,7 @@ from .store import PgCertificateStore
 __all__ = [
     "SCHEMA_VERSION",
     "StorageStatus",
+    "CHANGED_CHANNEL",
     "CURRENT_CHANNEL",
     "TOKENS_CHANNEL",
     "HostInfo",
@@ -36,6 +37,7 @@ __all__ = [
     "PgHosts",
     "PgJournal",
     "PgLocker",
+    "daemon_process",
     "ensure_key_file",
     "fleet_hosts",
     "open_postgresql",
@@ -84,6 +86,7 @@ def fleet_hosts(backend: Backend) -> PgHosts | None:
 
 
 def fleet_listener(backend: Backend) -> Listener | None:
-    """A listener for new current versions and http-01 tokens on a PostgreSQL backend; None for others."""
+    """A listener for new current versions, http-01 tokens and renewal states changed by commands, on a
+    PostgreSQL backend; None for others."""
     hosts = fleet_hosts(backend)
-    return Listener(hosts.db, (CURRENT_CHANNEL, TOKENS_CHANNEL)) if hosts is not None else None
+    return Listener(hosts.db, (CURRENT_CHANNEL, TOKENS_CHANNEL, CHANGED_CHANNEL)) if hosts is not None else None

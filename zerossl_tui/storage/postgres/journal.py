@@ -21,6 +21,7 @@ from ...core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, state_from_doc
 from ..processes import process_alive, process_start
 from .db import Database
+from .notify import CHANGED_CHANNEL, announces
 
 STALE_HOST_SECONDS = 120
 _ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
@@ -163,10 +164,14 @@ class PgJournal:
         return state_from_doc(row[0]) if row else RenewalState()
 
     def put_state(self, cert: str, state: RenewalState) -> None:
-        """Store the renewal state of ``cert``."""
+        """Store the renewal state of ``cert``; outside a daemon, the fleet's daemons are told (at commit)
+        that it changed: a `revoke` on any host makes every daemon look at once."""
+        upsert = ("INSERT INTO renewal_state (cert, state) VALUES (%(cert)s, %(state)s) ON CONFLICT (cert)"
+                  " DO UPDATE SET state = excluded.state")
+        if announces():  # one statement all the same: the notification goes out when it commits
+            upsert = f"WITH w AS ({upsert} RETURNING cert) SELECT pg_notify(%(channel)s, cert) FROM w"
         with self.db.statement() as cur:
-            cur.execute("INSERT INTO renewal_state (cert, state) VALUES (%s, %s) ON CONFLICT (cert)"
-                        " DO UPDATE SET state = excluded.state", (cert, Jsonb(state_to_doc(state))))
+            cur.execute(upsert, {"cert": cert, "state": Jsonb(state_to_doc(state)), "channel": CHANGED_CHANNEL})
 
     def put_states(self, states: Mapping[str, RenewalState]) -> None:
         """Store many certificates' renewal states in one transaction (all or none; psycopg sends the rows

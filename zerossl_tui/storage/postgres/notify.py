@@ -1,6 +1,8 @@
 """LISTEN/NOTIFY between the hosts of a fleet: a version became current (every host deploys it), an http-01
-token was presented or withdrawn (webroot hosts write or remove it). A notification is only a hint to look
-now: hosts also look on a timer, so one lost while a host was disconnected costs a poll interval."""
+token was presented or withdrawn (webroot hosts write or remove it), a command changed a certificate's
+renewal state (a `revoke` makes it due at once: every daemon's scheduler looks again). A notification is
+only a hint to look now: hosts also look on a timer, so one lost while a host was disconnected costs a poll
+interval."""
 
 from __future__ import annotations
 
@@ -13,7 +15,26 @@ from .db import CONNECT_TIMEOUT, Database
 
 CURRENT_CHANNEL = "zt_current"
 TOKENS_CHANNEL = "zt_tokens"
+CHANGED_CHANNEL = "zt_changed"
 BATCH_SECONDS = 0.05
+
+
+class _Announce:
+    """Whether this process's renewal-state writes wake the fleet's daemons: yes for commands and the
+    dashboard, no in a daemon (its writes come from its own renewals and ARI looks, which the other
+    daemons need not look at: a wake per renewal would cost every host a look at every certificate)."""
+
+    on = True
+
+
+def daemon_process() -> None:
+    """This process is a fleet daemon: its renewal-state writes send no CHANGED_CHANNEL notification."""
+    _Announce.on = False
+
+
+def announces() -> bool:
+    """True when this process's renewal-state writes notify the daemons (see ``daemon_process``)."""
+    return _Announce.on
 
 
 def notify(cur: psycopg.Cursor[Any], channel: str, payload: str) -> None:
@@ -63,4 +84,5 @@ class Listener:
                 pass  # already broken
 
 
-__all__ = ["CURRENT_CHANNEL", "TOKENS_CHANNEL", "Listener", "StorageError", "notify"]
+__all__ = ["CHANGED_CHANNEL", "CURRENT_CHANNEL", "TOKENS_CHANNEL", "Listener", "StorageError", "announces",
+           "daemon_process", "notify"]
