@@ -20,10 +20,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from ...core.errors import StorageError
-from ...core.models import CertificateSpec, PendingDeploy, StoredCert
+from ...core.models import DAMAGED_META, CertificateSpec, PendingDeploy, StoredCert
 from ..deploy import Target, deploy_files, remove_stale_temps, targets
 from ..locks import CertLock
 from ..paths import safe_name
+from ..store_damage import key_problem, row_problem
 from .crypto import SecretBox
 from .db import Database
 from .hosts import PgHosts
@@ -98,13 +99,51 @@ class PgCertificateStore:
         return version
 
     def current(self, name: str) -> StoredCert | None:
-        """The current version (the newest one if the pointer is missing); None if none was stored."""
+        """The current version (the newest one if the pointer is missing); None if none was stored.
+
+        A current version whose private key does not decrypt although the database's other secrets do is
+        damaged: the newest older version that is sound stands in (None when there is none), so that an
+        order (``renew --force``) can replace it, as the file store does with a damaged version. When no
+        secret decrypts, the key file is the wrong one: StorageError, and nothing is ordered on a guess."""
         with self.db.statement() as cur:
             cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions v WHERE cert = %s ORDER BY"
                         " (version = (SELECT version FROM current_versions c WHERE c.cert = v.cert)) DESC"
                         " NULLS LAST, seq DESC LIMIT 1", (name,))
             row = cur.fetchone()
-        return self._stored(name, row) if row else None
+        try:
+            return self._stored(name, row) if row else None
+        except StorageError:
+            if row is None or not self._key_is_the_fleets(name):
+                raise
+            return self._newest_sound(name, str(row[0]))
+
+    def _newest_sound(self, name: str, damaged: str) -> StoredCert | None:
+        with self.db.statement() as cur:
+            cur.execute(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE cert = %s AND version <> %s ORDER BY seq"
+                        " DESC", (name, damaged))
+            rows = cur.fetchall()
+        for row in rows:
+            try:
+                return self._stored(name, row)
+            except StorageError:
+                continue
+        return None
+
+    def _key_is_the_fleets(self, name: str) -> bool:
+        """True when some other secret of the database (an account key, another certificate's key)
+        decrypts with this host's key file: then a row that does not is damaged, not sealed by another key."""
+        with self.db.statement() as cur:
+            cur.execute("(SELECT key_sealed, 'account:' || provider FROM accounts LIMIT 2) UNION ALL (SELECT"
+                        " key_sealed, 'version:' || cert || ':' || version FROM versions WHERE cert <> %s LIMIT 2)",
+                        (name,))
+            rows = cur.fetchall()
+        for sealed, place in rows:
+            try:
+                self.box.open(sealed, str(place))
+            except StorageError:
+                continue
+            return True
+        return False
 
     def current_versions(self) -> dict[str, str]:
         """certificate -> its current version, for every certificate (one query: what hosts poll)."""
@@ -113,25 +152,40 @@ class PgCertificateStore:
             return {str(cert): str(version) for cert, version in cur.fetchall()}
 
     def current_meta(self, name: str) -> dict[str, Any] | None:
-        """The current version's metadata alone (no PEM, no decryption)."""
-        with self.db.statement() as cur:
-            cur.execute("SELECT v.meta FROM current_versions c JOIN versions v USING (cert, version)"
-                        " WHERE c.cert = %s", (name,))
-            row = cur.fetchone()
-            stored_meta = row[0] if row else None
-        if stored_meta is not None:
-            return dict(stored_meta)
-        stored = self.current(name)
-        return stored.meta if stored else None
+        """The current version's metadata alone (no PEM); a damaged row gives ``{DAMAGED_META: the line}``."""
+        return self.current_metas([name])[name]
 
     def current_metas(self, names: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        """``current_meta`` of every name in one query (those with a broken pointer one by one)."""
+        """``current_meta`` of every name in one query (those with a broken pointer one by one). A row whose
+        metadata has wrong types, or whose key does not decrypt while the database's other secrets do, is
+        named as damaged (one line and the fix) instead of shown: `list` says it, `revoke` refuses it, and
+        `renew` sees it due and replaces it."""
         chosen = list(names)
         with self.db.statement() as cur:
-            cur.execute("SELECT c.cert, v.meta FROM current_versions c JOIN versions v USING (cert, version)"
-                        " WHERE c.cert = ANY(%s)", (chosen,))
-            found = {str(cert): dict(meta) for cert, meta in cur.fetchall() if meta is not None}
-        return {name: found[name] if name in found else self.current_meta(name) for name in chosen}
+            cur.execute("SELECT c.cert, v.version, v.meta, v.key_sealed FROM current_versions c JOIN versions v"
+                        " USING (cert, version) WHERE c.cert = ANY(%s)", (chosen,))
+            found = {str(row[0]): self._checked_meta(str(row[0]), *row[1:]) for row in cur.fetchall()}
+        return {name: found[name] if name in found else self._newest_meta(name) for name in chosen}
+
+    def _checked_meta(self, name: str, version: str, meta: Any, sealed: bytes) -> dict[str, Any]:
+        problem = row_problem(name, version, meta)
+        if not problem:
+            try:
+                self.box.open(sealed, _key_place(name, version))
+            except StorageError:
+                if self._key_is_the_fleets(name):
+                    problem = key_problem(name, version, self.box.key_file)
+        return {DAMAGED_META: problem} if problem else dict(meta)
+
+    def _newest_meta(self, name: str) -> dict[str, Any] | None:
+        stored = self.current(name)  # no current pointer: the newest version, as ``current`` finds it
+        return stored.meta if stored else None
+
+    def damage(self, name: str) -> str:
+        """One line naming the damaged current version row of ``name`` and the fix; "" when it is sound or
+        there is none. Asked before anything is sent to the CA about it (``revoke``)."""
+        meta = self.current_meta(name)
+        return str(meta[DAMAGED_META]) if meta is not None and DAMAGED_META in meta else ""
 
     def load_version(self, name: str, version: str) -> StoredCert | None:
         """One stored version, or None."""
@@ -158,7 +212,8 @@ class PgCertificateStore:
     def _stored(self, name: str, row: tuple[Any, ...]) -> StoredCert:
         version, sealed, cert, chain, full, meta = row
         key = self.box.open(sealed, _key_place(name, version))
-        return StoredCert(name, version, key, bytes(cert), bytes(chain), bytes(full), dict(meta))
+        facts = dict(meta) if isinstance(meta, dict) else {}  # a hand-damaged row: see ``current_metas``
+        return StoredCert(name, version, key, bytes(cert), bytes(chain), bytes(full), facts)
 
     # -- this host's served files -------------------------------------------------------------------
 
