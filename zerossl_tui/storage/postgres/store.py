@@ -47,6 +47,7 @@ class PgCertificateStore:
         self.host_id = host_id
         self.hosts = PgHosts(db, host_id)
         self.deploy_locks = deploy_locks  # this host's folder of deploy locks (flock); None: no lock
+        self._sound: set[tuple[str, str]] = set()  # (certificate, version) whose key decrypted
 
     # -- certificates -------------------------------------------------------------------------------
 
@@ -169,9 +170,10 @@ class PgCertificateStore:
 
     def _checked_meta(self, name: str, version: str, meta: Any, sealed: bytes) -> dict[str, Any]:
         problem = row_problem(name, version, meta)
-        if not problem:
+        if not problem and (name, version) not in self._sound:  # a version's key is checked once a process
             try:
                 self.box.open(sealed, _key_place(name, version))
+                self._sound.add((name, version))
             except StorageError:
                 if self._key_is_the_fleets(name):
                     problem = key_problem(name, version, self.box.key_file)
