@@ -8,6 +8,7 @@ sending heartbeats.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import fields
@@ -24,6 +25,7 @@ from .db import Database
 from .notify import CHANGED_CHANNEL, announces
 
 STALE_HOST_SECONDS = 120
+STATE_CACHE = 100_000  # parsed renewal states kept per process (cleared when full)
 _ORDER_COLUMNS = "id, cert, started, finished, result, error_type, error_detail, serial, order_url"
 _DETAIL = "the process running this order stopped before it finished"
 
@@ -34,6 +36,7 @@ class PgJournal:
     def __init__(self, db: Database, host_id: str) -> None:
         self.db = db
         self.host_id = host_id
+        self._states: dict[str, RenewalState] = {}  # stored document -> parsed state
 
     def close(self) -> None:
         """Close this process's connections (they are made again if used later)."""
@@ -159,9 +162,20 @@ class PgJournal:
     def get_state(self, cert: str) -> RenewalState:
         """The renewal state of ``cert`` (the default state when none is stored)."""
         with self.db.statement() as cur:
-            cur.execute("SELECT state FROM renewal_state WHERE cert = %s", (cert,))
+            cur.execute("SELECT state::text FROM renewal_state WHERE cert = %s", (cert,))
             row = cur.fetchone()
-        return state_from_doc(row[0]) if row else RenewalState()
+        return self._state(row[0]) if row else RenewalState()
+
+    def _state(self, text: str) -> RenewalState:
+        """The state a stored document says, parsed once per distinct document: a daemon reads every
+        certificate's state at each look and before each order, and states change rarely (a parsed state
+        is frozen, so one object serves every reader)."""
+        state = self._states.get(text)
+        if state is None:
+            if len(self._states) >= STATE_CACHE:
+                self._states.clear()
+            state = self._states[text] = state_from_doc(json.loads(text))
+        return state
 
     def put_state(self, cert: str, state: RenewalState) -> None:
         """Store the renewal state of ``cert``; outside a daemon, the fleet's daemons are told (at commit)
@@ -186,9 +200,9 @@ class PgJournal:
     def all_states(self) -> dict[str, RenewalState]:
         """Every stored renewal state."""
         with self.db.statement() as cur:
-            cur.execute("SELECT cert, state FROM renewal_state")
+            cur.execute("SELECT cert, state::text FROM renewal_state")
             rows = cur.fetchall()
-        return {cert: state_from_doc(doc) for cert, doc in rows}
+        return {cert: self._state(text) for cert, text in rows}
 
     def order_counts(self) -> dict[str, int]:
         """How many orders ended with each result (for metrics)."""

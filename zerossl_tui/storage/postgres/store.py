@@ -29,16 +29,17 @@ from .crypto import SecretBox
 from .db import Database
 from .hosts import PgHosts
 from .notify import CURRENT_CHANNEL, notify
+from .secrets import Pem, PgSecrets, as_bytes
 
-Pem = str | bytes
 DEPLOY_LOCK_WAIT = 120.0  # another deployment of the same files on this host: writing files and a hook
 _VERSION = re.compile(r"(\d{1,9})(-[0-9a-z]{1,64})?")
 _VERSION_COLUMNS = "version, key_sealed, cert_pem, chain_pem, fullchain_pem, meta"
 _SAVE_ATTEMPTS = 5
 UNIQUE_VIOLATION = "23505"
+SOUND_CACHE = 100_000  # checked current versions kept per process (cleared when full)
 
 
-class PgCertificateStore:
+class PgCertificateStore(PgSecrets):
     """Certificates and ACME accounts of the whole fleet; deployment records of this host."""
 
     def __init__(self, db: Database, box: SecretBox, host_id: str, deploy_locks: Path | None = None) -> None:
@@ -47,7 +48,7 @@ class PgCertificateStore:
         self.host_id = host_id
         self.hosts = PgHosts(db, host_id)
         self.deploy_locks = deploy_locks  # this host's folder of deploy locks (flock); None: no lock
-        self._sound: set[tuple[str, str]] = set()  # (certificate, version) whose key decrypted
+        self._sound: dict[tuple[str, str, str], dict[str, Any]] = {}  # (cert, version, meta text): checked
 
     # -- certificates -------------------------------------------------------------------------------
 
@@ -68,7 +69,7 @@ class PgCertificateStore:
     def _save(self, name: str, given: tuple[Pem, Pem, Pem, Pem], meta: dict[str, Any], order_id: int | None, *,
               current: bool) -> StoredCert:
         safe_name(name, "certificate")
-        pems = (_bytes(given[0]), _bytes(given[1]), _bytes(given[2]), _bytes(given[3]))
+        pems = (as_bytes(given[0]), as_bytes(given[1]), as_bytes(given[2]), as_bytes(given[3]))
         meta_doc = json.loads(json.dumps(meta, default=_json_default))
         suffix = re.sub(r"[^0-9a-z]", "", str(meta.get("serial", "")).lower())[:40]
         for _ in range(_SAVE_ATTEMPTS):  # two writers may pick the same number: the loser takes the next
@@ -163,20 +164,28 @@ class PgCertificateStore:
         `renew` sees it due and replaces it."""
         chosen = list(names)
         with self.db.statement() as cur:
-            cur.execute("SELECT c.cert, v.version, v.meta, v.key_sealed FROM current_versions c JOIN versions v"
-                        " USING (cert, version) WHERE c.cert = ANY(%s)", (chosen,))
+            cur.execute("SELECT c.cert, v.version, v.meta::text, v.key_sealed FROM current_versions c JOIN"
+                        " versions v USING (cert, version) WHERE c.cert = ANY(%s)", (chosen,))
             found = {str(row[0]): self._checked_meta(str(row[0]), *row[1:]) for row in cur.fetchall()}
         return {name: found[name] if name in found else self._newest_meta(name) for name in chosen}
 
-    def _checked_meta(self, name: str, version: str, meta: Any, sealed: bytes) -> dict[str, Any]:
+    def _checked_meta(self, name: str, version: str, text: str, sealed: bytes) -> dict[str, Any]:
+        # A sound version is parsed and checked (its metadata, its key) once per process: a daemon reads
+        # every certificate's metadata at each look and before each order.
+        sound = self._sound.get((name, version, text))
+        if sound is not None:
+            return dict(sound)
+        meta = json.loads(text)
         problem = row_problem(name, version, meta)
-        if not problem and (name, version) not in self._sound:  # a version's key is checked once a process
+        if not problem:
             try:
                 self.box.open(sealed, _key_place(name, version))
-                self._sound.add((name, version))
             except StorageError:
-                if self._key_is_the_fleets(name):
-                    problem = key_problem(name, version, self.box.key_file)
+                problem = key_problem(name, version, self.box.key_file) if self._key_is_the_fleets(name) else ""
+            if not problem:
+                if len(self._sound) >= SOUND_CACHE:
+                    self._sound.clear()
+                self._sound[(name, version, text)] = meta
         return {DAMAGED_META: problem} if problem else dict(meta)
 
     def _newest_meta(self, name: str) -> dict[str, Any] | None:
@@ -314,66 +323,6 @@ class PgCertificateStore:
         with self.db.statement() as cur:
             cur.execute("DELETE FROM pending_deploys WHERE host_id = %s AND cert = %s", (self.host_id, name))
 
-    # -- accounts -----------------------------------------------------------------------------------
-
-    def load_account(self, provider: str, directory: str = "") -> tuple[bytes | None, str]:
-        """(account key PEM or None, URL or ""); an account of another directory gives its key, no URL."""
-        with self.db.statement() as cur:
-            cur.execute("SELECT key_sealed, url, directory FROM accounts WHERE provider = %s", (provider,))
-            row = cur.fetchone()
-        if row is None:
-            return None, ""
-        key = self.box.open(row[0], f"account:{provider}")
-        url = "" if directory and row[2] not in ("", directory) else str(row[1])
-        return key, url
-
-    def save_account(self, provider: str, key_pem: Pem, url: str, directory: str = "") -> None:
-        """Keep the account key (sealed) and its URL and directory."""
-        safe_name(provider, "provider")
-        sealed = self.box.seal(_bytes(key_pem), f"account:{provider}")
-        with self.db.statement() as cur:
-            cur.execute("INSERT INTO accounts (provider, key_sealed, url, directory) VALUES (%s, %s, %s, %s)"
-                        " ON CONFLICT (provider) DO UPDATE SET key_sealed = excluded.key_sealed,"
-                        " url = excluded.url, directory = excluded.directory", (provider, sealed, url, directory))
-
-    def load_eab_cache(self, provider: str) -> tuple[str, str]:
-        """(kid, hmac key) fetched earlier, or ("", "")."""
-        with self.db.statement() as cur:
-            cur.execute("SELECT kid, hmac_sealed FROM eab_cache WHERE provider = %s", (provider,))
-            row = cur.fetchone()
-        if row is None:
-            return "", ""
-        hmac_key = self.box.open(row[1], f"eab:{provider}").decode()
-        return (str(row[0]), hmac_key) if row[0] and hmac_key else ("", "")
-
-    def save_eab_cache(self, provider: str, kid: str, hmac_key: str) -> None:
-        """Cache EAB credentials (the HMAC key sealed)."""
-        safe_name(provider, "provider")
-        sealed = self.box.seal(hmac_key.encode(), f"eab:{provider}")
-        with self.db.statement() as cur:
-            cur.execute("INSERT INTO eab_cache (provider, kid, hmac_sealed) VALUES (%s, %s, %s) ON CONFLICT"
-                        " (provider) DO UPDATE SET kid = excluded.kid, hmac_sealed = excluded.hmac_sealed",
-                        (provider, kid, sealed))
-
-    def save_pending_key(self, name: str, key_pem: Pem) -> None:
-        """Keep (sealed) the key of an order in progress, so any host can resume that order."""
-        sealed = self.box.seal(_bytes(key_pem), f"pending:{name}")
-        with self.db.statement() as cur:
-            cur.execute("INSERT INTO pending_keys (cert, key_sealed) VALUES (%s, %s) ON CONFLICT (cert)"
-                        " DO UPDATE SET key_sealed = excluded.key_sealed", (name, sealed))
-
-    def pending_key(self, name: str) -> bytes | None:
-        """The key of the order in progress, if any."""
-        with self.db.statement() as cur:
-            cur.execute("SELECT key_sealed FROM pending_keys WHERE cert = %s", (name,))
-            row = cur.fetchone()
-        return self.box.open(row[0], f"pending:{name}") if row else None
-
-    def clear_pending_key(self, name: str) -> None:
-        """Forget the key of the order in progress."""
-        with self.db.statement() as cur:
-            cur.execute("DELETE FROM pending_keys WHERE cert = %s", (name,))
-
 
 def _key_place(name: str, version: str) -> str:
     return f"version:{name}:{version}"
@@ -382,10 +331,6 @@ def _key_place(name: str, version: str) -> str:
 def _first(cur: psycopg.Cursor[Any]) -> Any:
     row = cur.fetchone()
     return row[0] if row else None
-
-
-def _bytes(pem: Pem) -> bytes:
-    return pem.encode() if isinstance(pem, str) else bytes(pem)
 
 
 def _json_default(value: Any) -> Any:
