@@ -99,10 +99,10 @@ def deploy_current(deps: Deps, log: Callable[[str], None]) -> DeployRound:
     return out
 
 
-def _deploy_logged(deps: Deps, log: Callable[[str], None], name: str) -> bool | None:
+def _deploy_logged(deps: Deps, log: Callable[[str], None], name: str, unless_pending: bool = False) -> bool | None:
     """``_deploy_one``; None when it failed (logged: it never stops the other certificates)."""
     try:
-        return _deploy_one(deps, deps.settings.certificates[name], log)
+        return _deploy_one(deps, deps.settings.certificates[name], log, unless_pending)
     except ZtError as exc:
         log(f"{name}: deploying the fleet's current version failed: {exc.message}")
         return None
@@ -118,12 +118,11 @@ def _served_versions(deps: Deps) -> dict[str, str]:
     return hosts.served_versions() if hosts is not None else {}
 
 
-def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None]) -> bool:
+def _deploy_one(deps: Deps, spec: CertificateSpec, log: Callable[[str], None], unless_pending: bool = False) -> bool:
     # The version is read, and the files written, under this host's deploy lock of the certificate: a
     # `renew --force` on this host may be deploying its own new version right now.
-    deploy: Callable[[CertificateSpec], tuple[StoredCert, list[str]] | None] | None = getattr(
-        deps.store, "deploy_current", None)
-    done = deploy(spec) if deploy is not None else None  # also records what this host serves
+    deploy: Callable[..., tuple[StoredCert, list[str]] | None] | None = getattr(deps.store, "deploy_current", None)
+    done = deploy(spec, unless_pending=unless_pending) if deploy is not None else None  # records what it serves
     if done is None:
         return False
     stored, written = done
@@ -162,11 +161,15 @@ class DeployQueue:
                 self._pool.submit(self._one, deps, name)
 
     def _one(self, deps: Deps, name: str) -> None:
+        from ..storage.postgres import DeployPending
+
         try:
-            if name in deps.running or pending_deploys(deps, [name]):
-                self.recheck = True  # an order or a heal of this host deploys it (with its hooks)
-            elif _deploy_logged(deps, self.log, name) is None:
+            # Left to an order or a heal of this host, which deploys it with its hooks: one running in this
+            # process, or a deployment recorded pending (read in the deployment's own query, under its lock).
+            if name in deps.running or _deploy_logged(deps, self.log, name, unless_pending=True) is None:
                 self.recheck = True
+        except DeployPending:
+            self.recheck = True
         except ZtError as exc:
             self.log(f"{name}: deploying the fleet's current version failed: {exc.message}")
             self.recheck = True

@@ -21,13 +21,14 @@ from .locks import MAX_LEASE_SECONDS, PgLocker
 from .notify import CHANGED_CHANNEL, CURRENT_CHANNEL, TOKENS_CHANNEL, Listener, daemon_process
 from .schema import SCHEMA_VERSION, migrate, schema_version
 from .status import StorageStatus, storage_status
-from .store import PgCertificateStore
+from .store import DeployPending, PgCertificateStore
 
 __all__ = [
     "SCHEMA_VERSION",
     "StorageStatus",
     "CHANGED_CHANNEL",
     "CURRENT_CHANNEL",
+    "DeployPending",
     "TOKENS_CHANNEL",
     "HostInfo",
     "Listener",

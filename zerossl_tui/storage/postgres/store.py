@@ -39,6 +39,10 @@ UNIQUE_VIOLATION = "23505"
 SOUND_CACHE = 100_000  # checked current versions kept per process (cleared when full)
 
 
+class DeployPending(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """``deploy_current(unless_pending=True)``: this host's deployment of the certificate is pending."""
+
+
 class PgCertificateStore(PgSecrets):
     """Certificates and ACME accounts of the whole fleet; deployment records of this host."""
 
@@ -237,27 +241,34 @@ class PgCertificateStore(PgSecrets):
         with self.deploy_lock(spec.name):
             return self._deploy(spec, stored)
 
-    def deploy_current(self, spec: CertificateSpec) -> tuple[StoredCert, list[str]] | None:
+    def deploy_current(self, spec: CertificateSpec, *, unless_pending: bool = False,
+                       ) -> tuple[StoredCert, list[str]] | None:
         """Deploy the current version of ``spec`` unless this host serves it already; None: nothing done.
 
         The current version and what this host serves are read under this host's deploy lock of the
         certificate (one query), so a deployment that another process of this host (the order of a `renew
-        --force`) made meanwhile is neither undone by an older version nor repeated."""
+        --force`) made meanwhile is neither undone by an older version nor repeated. ``unless_pending``:
+        raise DeployPending, deploying nothing, when this host's deployment of it is pending (an order or a
+        heal of this host deploys it, with its hooks); the same query tells."""
         with self.deploy_lock(spec.name):
-            stored, serving = self._current_and_served(spec.name)
+            stored, serving, pending = self._current_and_served(spec.name)
+            if unless_pending and pending:
+                raise DeployPending(spec.name)
             if stored is None or stored.version == serving:
                 return None
             return stored, self._deploy(spec, stored)
 
-    def _current_and_served(self, name: str) -> tuple[StoredCert | None, str | None]:
+    def _current_and_served(self, name: str) -> tuple[StoredCert | None, str | None, bool]:
         with self.db.statement() as cur:
-            cur.execute(f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))}, s.version"
-                        " FROM current_versions c JOIN versions v USING (cert, version) LEFT JOIN served s"
-                        " ON s.cert = c.cert AND s.host_id = %s WHERE c.cert = %s", (self.host_id, name))
+            cur.execute(f"SELECT {', '.join('v.' + c for c in _VERSION_COLUMNS.split(', '))}, s.version, EXISTS"
+                        " (SELECT 1 FROM pending_deploys p WHERE p.host_id = %(host)s AND p.cert = c.cert) FROM"
+                        " current_versions c JOIN versions v USING (cert, version) LEFT JOIN served s ON s.cert ="
+                        " c.cert AND s.host_id = %(host)s WHERE c.cert = %(cert)s",
+                        {"host": self.host_id, "cert": name})
             row = cur.fetchone()
         if row is None:  # no current pointer: the newest version, as ``current`` finds it
-            return self.current(name), self.hosts.serves(name)
-        return self._stored(name, row[:-1]), (str(row[-1]) if row[-1] is not None else None)
+            return self.current(name), self.hosts.serves(name), self.pending_deploy(name) is not None
+        return self._stored(name, row[:-2]), (str(row[-2]) if row[-2] is not None else None), bool(row[-1])
 
     def _deploy(self, spec: CertificateSpec, stored: StoredCert) -> list[str]:
         written = deploy_files(self._targets(spec, stored))
