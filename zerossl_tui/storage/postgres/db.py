@@ -22,12 +22,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ...core.errors import StorageError
 
 CONNECT_TIMEOUT = 5
-# Connections kept open between uses. A daemon in a renewal wave runs up to [renewal] concurrency orders
-# (16 by default), four deployments and its agent at once: with 4 kept, every wave closed and opened
-# connections all the time (a third of a fleet daemon's database samples were connecting). Those idle
-# longer than IDLE_CLOSE_SECONDS are closed, so a quiet daemon holds few connections on the server.
-MAX_IDLE = 16
-IDLE_CLOSE_SECONDS = 60.0
+MAX_IDLE = 4
 _REFUSED_LOGIN = ("authentication failed", "does not exist", "no password supplied", "no pg_hba.conf entry")
 IDLE_CHECK_SECONDS = 2.0  # a connection idle longer than this is pinged first: the server may have restarted
 
@@ -136,17 +131,11 @@ class Database:
             _close(conn)
 
     def _give_back(self, conn: psycopg.Connection[Any]) -> None:
-        now = time.monotonic()
         with self._guard:
-            # The least recently used sit first (``_take`` pops the last): those idle too long are closed.
-            stale = [c for c, used in self._idle if now - used > IDLE_CLOSE_SECONDS]
-            if stale:
-                self._idle = [(c, used) for c, used in self._idle if now - used <= IDLE_CLOSE_SECONDS]
-            keep = len(self._idle) < MAX_IDLE and not (conn.closed or conn.broken)
-            if keep:
-                self._idle.append((conn, now))
-        for old in stale if keep else [*stale, conn]:
-            _close(old)
+            if len(self._idle) < MAX_IDLE and not (conn.closed or conn.broken):
+                self._idle.append((conn, time.monotonic()))
+                return
+        _close(conn)
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
