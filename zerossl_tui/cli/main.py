@@ -69,7 +69,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "renew": _renew, "list": _list, "log": _log, "revoke": _revoke, "remove": _remove,
         "account": _account, "daemon": _daemon, "sandbox": _sandbox, "systemd": _systemd,
         "import": _import, "verify": _verify, "notify": _notify, "dns": _dns,
-        "storage": _storage, "settings": _settings,
+        "storage": _storage, "settings": lambda a: settings_cmd.run(_service(a), a),
     }
     return handlers[args.command](args)
 
@@ -319,10 +319,6 @@ def _storage(args: argparse.Namespace) -> int:
         return 0
     finally:
         service.close()
-
-
-def _settings(args: argparse.Namespace) -> int:
-    return settings_cmd.run(_service(args), args)
 
 
 def _systemd(args: argparse.Namespace) -> int:

@@ -54,8 +54,7 @@ BUSY_WAIT = 1.0  # first wait when a busy CA gives no Retry-After; doubles each 
 MAX_PAUSE = 120.0  # longest wait outside an order (an order's own deadline bounds it otherwise)
 RESET_WAITS = (0.5, 1.0)  # before sending a safe request again over a new connection
 
-# pause(seconds, why) -> True once it waited, False to give up on the request (the error is raised).
-Pause = Callable[[float, str], bool]
+Pause = Callable[[float, str], bool]  # (seconds, why) -> True once it waited, False to give up (raise)
 USER_AGENT = "zerossl-tui (+acme-python)"
 RATE_LIMITED = "urn:ietf:params:acme:error:rateLimited"
 _ALGORITHMS = {"ec256": jose.ES256, "ec384": jose.ES384}
@@ -63,8 +62,7 @@ _ALGORITHMS = {"ec256": jose.ES256, "ec384": jose.ES384}
 
 @functools.lru_cache(maxsize=16)
 def signing_key(key_pem: bytes) -> tuple[jose.JWK, jose.JWASignature]:
-    """The JWK of an account key and the JWS algorithm that goes with it (ES256, ES384 or RS256); kept for
-    the next order of the run (reading the PEM twice per order was a percent of a bulk renew's CPU)."""
+    """An account key's JWK and JWS algorithm (ES256, ES384, RS256), kept for the run's next order."""
     return jose.JWK.load(key_pem), _ALGORITHMS.get(key_type_of(key_pem), jose.RS256)
 
 
@@ -78,8 +76,7 @@ def tls_verify(ca_bundle: str) -> str | bool:
 
 
 class CaBusy(acme_errors.ClientError):
-    """A 502, 503 or 504 answer: the CA or its gateway cannot serve the request now; it may say when to
-    come back (``retry_after`` seconds)."""
+    """A 502, 503 or 504 answer: the CA cannot serve now; it may say when to come back (``retry_after`` s)."""
 
     def __init__(self, response: requests.Response, retry_after: float | None, detail: str) -> None:
         super().__init__(response)
@@ -101,8 +98,7 @@ def _default_pause(seconds: float, why: str) -> bool:
 
 
 class AcmeNetwork(acme_client.ClientNetwork):
-    """A ClientNetwork that retries bad nonces, busy answers and broken connections, signs with the right
-    algorithm and keeps Retry-After."""
+    """A ClientNetwork that retries bad nonces, busy answers and broken connections; keeps Retry-After."""
 
     def __init__(
         self,
@@ -118,8 +114,7 @@ class AcmeNetwork(acme_client.ClientNetwork):
     ) -> None:
         if session is None:
             super().__init__(user_agent=USER_AGENT, timeout=timeout)  # type: ignore[arg-type]  # float works
-        else:  # the library's attributes, without the Session and adapter it would make for nothing (a bulk
-            # renew gives every order a network over the run's one session: that was ~1 ms of CPU per order)
+        else:  # the library's attributes without a Session of its own (~1 ms per order of a bulk renew)
             self.key, self.account, self.alg, self._nonces = None, None, jose.RS256, set()
             self.user_agent, self.session, self._default_timeout = USER_AGENT, session, timeout  # type: ignore[assignment]
         self.remaining = remaining

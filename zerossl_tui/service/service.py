@@ -320,8 +320,7 @@ class CertificateService(OperationsApi):
         self, names: Iterable[str] | None = None, *, force: bool = False, progress: Progress = quiet,
         cancel: threading.Event | None = None, wait_for_held: bool = True,
     ) -> list[RenewResult]:
-        """Renew the named (default: all) certificates that are due, or all of them with ``force``; without
-        ``wait_for_held``, those whose lock another process or host holds are left to it (no result)."""
+        """Renew the named (default: all) due certificates, all with ``force``; see ``orders.renew_many``."""
         from . import orders
 
         return orders.renew_many(self.deps(progress), names, force=force, cancel=cancel or threading.Event(),
