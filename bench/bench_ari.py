@@ -30,23 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 SETUP_CONCURRENCY = 16
 
-_ADD_MANY = """
-import sys
-from zerossl_tui.core.settings import with_certificate
-from zerossl_tui.core.validate import build_certificate
-from zerossl_tui.service.service import CertificateService
-from zerossl_tui.storage.settings_file import save_settings
-service = CertificateService()
-port, count = int(sys.argv[1]), int(sys.argv[2])
-service.update_table("renewal", {"concurrency": int(sys.argv[3])})
-settings = service.reload()
-for k in range(count):
-    name = f"a{k:05d}"
-    spec = build_certificate(name, [f"{name}.zt.example.test"], "local", None, http_port=port,
-                             http_bind="127.0.0.1")
-    settings = with_certificate(settings, spec)
-save_settings(service.paths, settings)
-"""
+# The same one-write seeding as bench_list.py (names e0000..., one settings write).
+from bench_list import _ADD_MANY  # noqa: E402 - after the path set-up
 
 # One pass in a fresh process. Every certificate's ARI answer is forgotten first (untimed), keeping the
 # rest of its state, so the pass asks about all of them, as the first start after their retry time does.
