@@ -320,6 +320,15 @@ def running_with_url(backend: Backend) -> OrderRecord | None:
                  if o.result == "running" and o.order_url), None)
 
 
+def timeline(orders: list[OrderRecord]) -> str:
+    """Each order with its events, oldest first: a failure's message says what happened."""
+    lines = []
+    for order in sorted(orders, key=lambda o: o.id):
+        lines.append(f"order {order.id}: {order.result} {order.error_type} {order.order_url}")
+        lines += [f"  {event.at:%H:%M:%S.%f} {event.kind} {event.message}" for event in order.events]
+    return "\n".join(lines)
+
+
 def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_resume_it_without_a_second_order(
     tmp_path: Path, slow_pebble: PebbleServer, pg_dsn: str,  # noqa: F811
 ) -> None:
@@ -350,7 +359,8 @@ def test_sigkill_of_the_lock_holder_mid_order_lets_another_host_resume_it_withou
         # order on by its URL instead of placing a second one.
         orders = probe.journal.orders(killed.cert, MAX_LIMIT)
         cut = next(o for o in orders if o.id == killed.id)
-        assert cut.result == "failed" and cut.error_type == "interrupted"
-        assert issued_orders(probe, killed.cert)[0].order_url == killed.order_url
-        assert len({o.order_url for o in orders if o.order_url}) == 1
+        story = timeline(orders)  # what each order of the killed certificate did, should this fail
+        assert cut.result == "failed" and cut.error_type == "interrupted", story
+        assert issued_orders(probe, killed.cert)[0].order_url == killed.order_url, story
+        assert len({o.order_url for o in orders if o.order_url}) == 1, story
         probe.close()

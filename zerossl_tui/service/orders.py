@@ -247,8 +247,10 @@ def due_names(deps: Deps, names: Iterable[str]) -> list[str]:
     return [n for n in chosen if is_due(info_from_meta(metas.get(n)), states.get(n, RenewalState()), now)]
 
 
-def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: threading.Event) -> list[RenewResult]:
-    """Renew several certificates concurrently (up to the configured limit); one result per name."""
+def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: threading.Event,
+               wait_for_held: bool = True) -> list[RenewResult]:
+    """Renew several certificates concurrently (up to the configured limit); one result per name, except,
+    without ``wait_for_held``, for those whose lock another process or host holds (they are left to it)."""
     chosen = list(names) if names else sorted(deps.settings.certificates)
     for name in chosen:
         deps.certificate(name)
@@ -276,24 +278,25 @@ def renew_many(deps: Deps, names: Iterable[str] | None, *, force: bool, cancel: 
 
     try:
         if len(chosen) <= 1 or workers == 1:
-            return _locked_last(chosen, one, map)
+            return _locked_last(chosen, one, map, wait_for_held)
         from concurrent.futures import ThreadPoolExecutor  # only when several orders run
 
         with ThreadPoolExecutor(max_workers=min(workers, len(chosen))) as pool:
-            return _locked_last(chosen, one, pool.map)
+            return _locked_last(chosen, one, pool.map, wait_for_held)
     finally:
         sessions.close()
         if events is not None:
             events.close()
 
 
-def _locked_last(names: list[str], one: Callable[..., RenewResult | None], each: Callable[..., Iterable[Any]]
-                 ) -> list[RenewResult]:
+def _locked_last(names: list[str], one: Callable[..., RenewResult | None], each: Callable[..., Iterable[Any]],
+                 wait_for_held: bool = True) -> list[RenewResult]:
     """``one`` over ``names`` (through ``each``, a map), those whose lock is held elsewhere after all the
     others: a worker does not sit waiting for an order that another process, or in a fleet another host,
-    is running (it will most likely find the certificate renewed once its turn comes)."""
+    is running (it will most likely find the certificate renewed once its turn comes). Without
+    ``wait_for_held`` those are not waited for at all (a daemon looks again at its next turn)."""
     results: dict[str, RenewResult | None] = dict(zip(names, each(partial(one, wait=False), names), strict=True))
-    later = [name for name, result in results.items() if result is None]
+    later = [name for name, result in results.items() if result is None] if wait_for_held else []
     results.update(zip(later, each(one, later), strict=True))
     return [result for name in names if (result := results[name]) is not None]
 

@@ -51,7 +51,7 @@ class RenewalApi(Protocol):
 
     def renew(self, names: Iterable[str] | None = None, *, force: bool = False,
               progress: Callable[[ProgressEvent], None] = ..., cancel: threading.Event | None = None,
-              ) -> list[RenewResult]: ...
+              wait_for_held: bool = True) -> list[RenewResult]: ...
 
 MAX_SLEEP = 3600.0
 MIN_SLEEP = 0.5
@@ -60,6 +60,10 @@ MAX_RETRY = 60.0
 # How often a sleeping scheduler asks whether another process changed the journal: a revoke is noticed
 # within seconds, and a dashboard or cron run writing all the time wakes it at most this often.
 STORE_EVERY = 2.0
+# How soon, at the latest, a scheduler looks again at due certificates whose lock another process or host
+# held: it does not wait for them (newly due ones would queue behind) and its next moment leaves them out;
+# the holder most likely renews them meanwhile, and one that died loses its lock within its lease.
+HELD_LOOK = 2.0
 
 
 class Scheduler:
@@ -79,6 +83,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._last_error = ""
         self._ari_done = True  # False while an ARI pass stopped early: it goes on at the next turn
+        self._held: set[str] = set()  # due certificates the last turn left to another lock holder
 
     def wake(self) -> None:
         """Look at the schedule again now (settings changed, a certificate was added)."""
@@ -94,6 +99,7 @@ class Scheduler:
                 self.tick()
                 # An ARI pass that stopped early goes on soon (a wake-up or a change cuts the wait short).
                 delay = self.seconds_until_next() if self._ari_done else MIN_SLEEP
+                delay = min(delay, HELD_LOOK) if self._held else delay
                 failures = 0
             except ZtError as exc:
                 failures += 1
@@ -109,6 +115,7 @@ class Scheduler:
         renewed at the next turn, at once)."""
         self.service.heal()
         due = self.due_names()
+        self._held = set()
         if due:
             self.renew_names(due)
         self._ari_done = self.service.refresh_ari(self.cancel, self.log, pause=self._ari_pause())
@@ -148,7 +155,8 @@ class Scheduler:
             # Every host of a fleet sees the same names due at once: each takes them in its own order, so
             # that they share the work instead of queueing behind one another for the same locks.
             due = random.sample(due, len(due))
-        results = self.service.renew(due, progress=self.progress, cancel=self.cancel)
+        results = self.service.renew(due, progress=self.progress, cancel=self.cancel, wait_for_held=False)
+        self._held = set(due) - {name for name, _, _ in results}
         for name, info, err in results:
             if err is not None:
                 self.log(f"{name}: failed: {err}")
@@ -158,7 +166,8 @@ class Scheduler:
     def seconds_until_next(self) -> float:
         """Seconds until the earliest next renewal, clamped to [MIN_SLEEP, MAX_SLEEP]."""
         now = self.service.clock.now()
-        moments = [v.next_renewal for v in self.service.views() if v.next_renewal is not None]
+        moments = [v.next_renewal for v in self.service.views()
+                   if v.next_renewal is not None and v.spec.name not in self._held]
         if not moments:
             return MAX_SLEEP
         delay = (min(moments) - now).total_seconds()

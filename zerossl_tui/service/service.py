@@ -318,12 +318,13 @@ class CertificateService(OperationsApi):
 
     def renew(
         self, names: Iterable[str] | None = None, *, force: bool = False, progress: Progress = quiet,
-        cancel: threading.Event | None = None,
+        cancel: threading.Event | None = None, wait_for_held: bool = True,
     ) -> list[RenewResult]:
         """Renew the named (default: all) due certificates, all with ``force``; see ``orders.renew_many``."""
         from . import orders
 
-        return orders.renew_many(self.deps(progress), names, force=force, cancel=cancel or threading.Event())
+        return orders.renew_many(self.deps(progress), names, force=force, cancel=cancel or threading.Event(),
+                                 wait_for_held=wait_for_held)
 
     def due(self, names: Iterable[str] | None = None) -> list[str]:
         """The certificates (of ``names``, default all) whose renewal moment has come."""
