@@ -115,6 +115,7 @@ class AcmeProblem(OperationError):
     """An RFC 7807 problem document from the CA, with its type, detail and subproblems."""
 
     title = "CA refused"
+    validating = ""  # the domain whose validation the CA refused, when that is what this is
 
     def __init__(
         self, type: str, detail: str, subproblems: tuple[Subproblem, ...] = (), status: int = 0

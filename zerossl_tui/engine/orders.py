@@ -124,11 +124,13 @@ def refuses_replaces(error: messages.Error) -> bool:
 
 def authorization_problem(domain: str, authz: messages.Authorization) -> AcmeProblem:
     """Why an authorization failed, from its challenge's error, naming the domain."""
-    for challb in authz.challenges:
-        if challb.error is not None:
-            return problem_from(challb.error, prefix=f"{domain}: ")
-    status = authz.status.name if authz.status is not None else "unknown"
-    return AcmeProblem("urn:ietf:params:acme:error:unauthorized", f"{domain}: authorization is {status}")
+    problem = next((problem_from(c.error, prefix=f"{domain}: ") for c in authz.challenges if c.error is not None),
+                   None)
+    if problem is None:
+        status = authz.status.name if authz.status is not None else "unknown"
+        problem = AcmeProblem("urn:ietf:params:acme:error:unauthorized", f"{domain}: authorization is {status}")
+    problem.validating = domain
+    return problem
 
 
 def order_problem(order: messages.Order) -> AcmeProblem:

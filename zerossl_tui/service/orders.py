@@ -17,6 +17,7 @@ from .ari import ari_meta, refresh_ari
 from .deploys import heal_deploy, heal_deploys
 from .deps import Deps, info_from_meta, refuse_damaged
 from .dns import order_solver
+from .hints import with_hint
 from .order_hooks import deploy_hook, failure_hook
 from .recorder import EventBatch, Recorder
 from .responders import PublishedTokens, SharedResponder
@@ -88,8 +89,11 @@ def _issue_locked(deps: Deps, spec: CertificateSpec, cancel: threading.Event,
     try:
         info, order_url, session, stored = _obtain(deps, spec, record, cancel, sessions)
     except ZtError as exc:
-        _record_failure(deps, spec, record, exc)
-        raise
+        hinted = with_hint(spec, exc)  # a refused validation says where the CA looked
+        _record_failure(deps, spec, record, hinted)
+        if hinted is exc:
+            raise
+        raise hinted from exc
     deps.journal.put_state(spec.name, RenewalState())
     deploy_hook(deps, spec, info, record, stored)
     record.finish("issued", serial=info.serial, order_url=order_url)
