@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fleet_tools import Balancer, CpuMeter, lock_latency, py_spy, statement_counts  # noqa: E402
+from balancer import Balancer  # noqa: E402
+from fleet_tools import CpuMeter, lock_latency, py_spy, statement_counts  # noqa: E402
 from pgserver import PgServer, _postgres_owned_folder  # noqa: E402 - after the path set-up
 
 from zerossl_tui.core.policy import lifetime_renewal_at  # noqa: E402
@@ -298,7 +299,7 @@ def main() -> int:
                 ensure_key_file(key_file)
             for host in hosts:
                 host.write_settings(pebble, names, storage + (f'\nhost_id = "{host.host_id}"\n' if storage else ""))
-            balancer = Balancer(pebble_port, [h.port for h in hosts])
+            balancer = Balancer(pebble_port, [h.port for h in hosts]).start()
             try:
                 log(f"{label}: {count} host(s), {len(names)} certificates")
                 waves: list[str] = []

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,55 +16,6 @@ from typing import Any
 from pgserver import PgServer
 
 from zerossl_tui.devtools.pebble import PebbleServer
-
-
-class Balancer:
-    """Round-robin TCP balancer over the hosts' responder ports (the next one that accepts)."""
-
-    def __init__(self, port: int, backends: list[int]) -> None:
-        self.backends, self._next = backends, 0
-        self._sock = socket.create_server(("127.0.0.1", port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        start, self._next = self._next, self._next + 1
-        for offset in range(len(self.backends)):  # each backend once, from this connection's turn on
-            port = self.backends[(start + offset) % len(self.backends)]
-            try:
-                upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
-            except OSError:
-                continue
-            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
-            _pipe(client, upstream)
-            return
-        client.close()
-
-    def close(self) -> None:
-        """Stop accepting."""
-        self._sock.close()
-
-
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
