@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import LockBusy, UsageError
+from ..core.errors import ConfigError, LockBusy, UsageError, ZtError
 from ..core.interfaces import Lock, Locker
 from ..core.schema import STORAGE_BACKENDS, StorageSettings
 from ..core.settings import BUILTIN_PROVIDERS, Settings
@@ -67,17 +67,39 @@ def switch(settings: Settings, target: StorageSettings, paths: Paths, now: datet
            current: Callable[[], Backend]) -> UseResult:
     """Make ``target`` usable (key file, schema), copy what ``current()`` holds into it unless both are the
     same place, and verify the copy. Writes no settings: the caller saves [storage] once this returned."""
-    created = False
-    if target.backend == "postgresql":
-        from ..storage.postgres import ensure_key_file
-
-        created = ensure_key_file(key_file(target, paths))
-    dst = open_backend(target, paths, now)
+    created = _ensure_key(target, paths)
+    try:
+        dst = open_backend(target, paths, now)
+    except ZtError as exc:
+        if not created:
+            raise
+        # a key made for a database we could not use would pass for the fleet's key next time
+        key_file(target, paths).unlink(missing_ok=True)
+        raise _key_made_in_vain(exc, key_file(target, paths)) from None
     try:
         report = None if same_place(settings.storage, target) else copy_into(current(), dst, settings)
     finally:
         dst.close()
     return UseResult(target, report, created, target != settings.storage)
+
+
+def _ensure_key(target: StorageSettings, paths: Paths) -> bool:
+    """Create the key file a PostgreSQL target needs when it is missing; True when made."""
+    if target.backend != "postgresql":
+        return False
+    from ..storage.postgres import ensure_key_file
+
+    return ensure_key_file(key_file(target, paths))
+
+
+def _key_made_in_vain(exc: ZtError, path: Path) -> ZtError:
+    """The error to show when the key file this run created was refused by the fleet database."""
+    from ..storage.postgres import KeyFileMismatch
+
+    if not isinstance(exc, KeyFileMismatch):
+        return exc
+    return ConfigError(f"storage key file {path} does not exist, and the fleet database already holds keys"
+                       " sealed with another one: copy key_file from another host of the fleet (nothing changed)")
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 from ...core.errors import ConfigError
 from ..backend import Backend
 from .challenges import PgChallengeStore
-from .crypto import SecretBox, ensure_key_file, load_key_file
+from .crypto import KeyFileMismatch, SecretBox, ensure_key_file, load_key_file
 from .db import Database
 from .hosts import HostInfo, PgHosts
 from .journal import PgJournal
@@ -39,6 +39,7 @@ __all__ = [
     "PgJournal",
     "PgLocker",
     "daemon_process",
+    "KeyFileMismatch",
     "ensure_key_file",
     "fleet_hosts",
     "open_postgresql",

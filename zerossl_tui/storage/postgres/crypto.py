@@ -31,6 +31,10 @@ CHECK_PLAINTEXT = b"zerossl-tui fleet key check"
 CHECK_AAD = "key-check"
 
 
+class KeyFileMismatch(ConfigError):
+    """The key file is not the one the fleet database was set up with."""
+
+
 class SecretBox:
     """Seals and opens values with the fleet key; ``key_file`` is named in messages."""
 
@@ -68,7 +72,7 @@ class SecretBox:
         except StorageError:
             ok = False
         if not ok:
-            raise ConfigError(f"storage key file {self.key_file} does not match the key the fleet database was"
+            raise KeyFileMismatch(f"storage key file {self.key_file} does not match the key the fleet database was"
                               " set up with: copy key_file from another host of the fleet")
 
 

@@ -1,0 +1,39 @@
+"""Fourth new-user review, `storage use`: what a refused switch leaves behind, and what [storage] accepts.
+Against a real PostgreSQL on loopback, through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Home
+from pgserver import free_port, pg_dsn, pg_server  # noqa: F401
+
+
+def one_error_line(done: object) -> str:
+    stderr = str(done.stderr)  # type: ignore[attr-defined]
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    return stderr
+
+
+def test_a_new_key_file_the_fleet_refuses_is_not_left_behind(home: Home, tmp_path: Path, pg_dsn: str) -> None:  # noqa: F811
+    """A user joining a fleet gave --key-file at a path that did not exist yet: the run used to create a
+    random key there, then refuse it as 'does not match', and leave it for the next run to trust."""
+    home.run("storage", "use", "postgresql", "--dsn", pg_dsn, "--key-file", str(tmp_path / "first.key"),
+             check=True)
+    second = Home(tmp_path / "web2", tmp_path / "web2" / "config" / "settings.toml", tmp_path / "web2" / "data")
+    missing = tmp_path / "not-yet" / "made" / "storage.key"
+    done = second.run("storage", "use", "postgresql", "--dsn", pg_dsn, "--key-file", str(missing))
+    assert done.returncode == 2
+    line = one_error_line(done)
+    assert "does not exist" in line and "copy key_file from another host" in line
+    assert not missing.exists()
+    assert not second.config.exists() or "postgresql" not in second.config.read_text()
+
+
+def test_a_key_file_made_for_an_unreachable_database_is_not_left_behind(home: Home, tmp_path: Path) -> None:
+    key = tmp_path / "keys" / "storage.key"
+    dsn = f"postgresql://zt@127.0.0.1:{free_port()}/fleet"
+    done = home.run("storage", "use", "postgresql", "--dsn", dsn, "--key-file", str(key))
+    assert done.returncode == 1
+    assert "unreachable" in one_error_line(done)
+    assert not key.exists()
