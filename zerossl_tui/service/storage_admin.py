@@ -98,8 +98,8 @@ def _key_made_in_vain(exc: ZtError, path: Path) -> ZtError:
 
     if not isinstance(exc, KeyFileMismatch):
         return exc
-    return ConfigError(f"storage key file {path} does not exist, and the fleet database already holds keys"
-                       " sealed with another one: copy key_file from another host of the fleet (nothing changed)")
+    return ConfigError(f"storage key file {path} does not exist, and a new key does not match the key the fleet"
+                       " database was set up with: copy key_file from another host of the fleet (nothing kept)")
 
 
 @contextmanager
