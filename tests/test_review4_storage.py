@@ -37,3 +37,14 @@ def test_a_key_file_made_for_an_unreachable_database_is_not_left_behind(home: Ho
     assert done.returncode == 1
     assert "unreachable" in one_error_line(done)
     assert not key.exists()
+
+
+def test_a_host_id_with_an_escape_sequence_is_refused_and_not_saved(home: Home) -> None:
+    """`storage use filesystem --host-id $'h\\e[31m'` used to save the escape into settings.toml."""
+    done = home.run("storage", "use", "filesystem", "--host-id", "web\x1b[31m1")
+    assert done.returncode == 2
+    line = one_error_line(done)
+    assert "is not a host id" in line and "\x1b" not in line
+    assert not home.config.exists() or "web" not in home.config.read_text()
+    assert home.run("storage", "use", "filesystem", "--host-id", "web-1.example.com").returncode == 0
+    assert 'host_id = "web-1.example.com"' in home.config.read_text()

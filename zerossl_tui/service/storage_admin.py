@@ -15,12 +15,14 @@ from ..core.errors import ConfigError, LockBusy, UsageError, ZtError
 from ..core.interfaces import Lock, Locker
 from ..core.schema import STORAGE_BACKENDS, StorageSettings
 from ..core.settings import BUILTIN_PROVIDERS, Settings
+from ..core.validate import shown
 from ..storage.backend import Backend, open_filesystem
 from ..storage.daemon_mark import daemon_holds
 from ..storage.migrate import CopyReport, copy_backend
 from ..storage.paths import Paths
 
 DEFAULT_KEY_FILE = "storage.key"
+HOST_ID_MAX = 253  # a DNS host name's length
 
 
 def host_id(storage: StorageSettings) -> str:
@@ -133,13 +135,22 @@ def _locks(locker: Locker, names: list[str]) -> list[tuple[str, Lock]]:
     return [(name, locker.certificate(name)) for name in names]
 
 
+def _host_id(host: str) -> str:
+    """A --host-id fit for settings.toml and `storage status`: an escape sequence in it would be replayed on
+    the terminal of every host that reads the fleet's status."""
+    if len(host) > HOST_ID_MAX or not host.isprintable() or host != host.strip():
+        raise UsageError(f"--host-id {shown(host)} is not a host id: give this host's name (at most {HOST_ID_MAX}"
+                         " characters, no control characters or surrounding spaces)")
+    return host
+
+
 def target_settings(current: StorageSettings, backend: str, dsn: str | None, host: str | None,
                     key: str | None) -> StorageSettings:
     """[storage] after `storage use BACKEND [--dsn] [--host-id] [--key-file]` (a DSN's password is split
     off into the secret ``password``)."""
     if backend not in STORAGE_BACKENDS:
         raise UsageError(f"unknown storage backend {backend!r}: give {' or '.join(STORAGE_BACKENDS)}")
-    new = replace(current, backend=backend, host_id=host if host is not None else current.host_id,
+    new = replace(current, backend=backend, host_id=_host_id(host) if host is not None else current.host_id,
                   key_file=key if key is not None else current.key_file)
     if dsn is not None:
         from ..storage.postgres.dsn import same_dsn, split_password
