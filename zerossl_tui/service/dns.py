@@ -7,6 +7,7 @@ it is gone, so whatever moment a process dies at, the next start knows what to r
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from ..core.errors import LockBusy, NotFound, UsageError, ZtError
 from ..core.interfaces import DnsRecord, Lock
 from ..core.models import CertificateSpec, DnsSpec, EventKind, ProgressEvent
 from ..core.settings import Settings
+from ..core.validate import shown
 from .deps import Deps
 
 if TYPE_CHECKING:
@@ -52,14 +54,35 @@ def check_removable(settings: Settings, name: str) -> None:
 
 def check_type_options(spec: DnsSpec) -> None:
     """Checks that need the engine but no network: the lexicon provider exists (with close names when
-    not), the TSIG algorithm is known."""
+    not), the TSIG algorithm is known; and that the zone and option values are plain text."""
     from ..engine.dns import check_lexicon_provider
 
+    check_plain_values(spec)
     if spec.type == "lexicon":
         try:
             check_lexicon_provider(spec.lexicon_provider)
         except UsageError as exc:
             raise UsageError(f"DNS provider {spec.name!r}: {exc.message}") from None
+
+
+# A zone is held in ASCII (punycode) by then; punctuation such as '[' or ']' and control characters pass the
+# IDNA check, yet no name looked up could ever be in such a zone.
+_PLAIN_ZONE = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
+# Control characters but tab and newline (a credential may span lines): an escape sequence saved in a
+# setting is replayed on the terminal of whoever reads the file or `dns list` later.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def check_plain_values(spec: DnsSpec) -> None:
+    """UsageError when the zone is not a DNS name or an option value holds a control character (never
+    echoing the value: an option may be a credential)."""
+    if spec.zone and not _PLAIN_ZONE.fullmatch(spec.zone):
+        raise UsageError(f"DNS provider {spec.name!r}: zone {shown(spec.zone)} is not a DNS name: give the zone"
+                         " as the DNS holds it, such as example.com")
+    for key, value in spec.options:
+        if _CONTROL.search(value):
+            raise UsageError(f"DNS provider {spec.name!r}: option {key} contains a control character (such as"
+                             " an escape sequence): type plain text")
 
 
 def _manual_hook(deps: Deps, cert: str) -> object | None:
