@@ -220,10 +220,12 @@ def _cert_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--profile", metavar="NAME", help=DOCS["profile"])
     p.add_argument("--required-profile", metavar="NAME", help=DOCS["required_profile"])
     p.add_argument("--preferred-chain", metavar="ISSUER_CN", help=DOCS["preferred_chain"])
-    p.add_argument("--verify", action="append", metavar="HOST:PORT", help=DOCS["verify"] + " Repeat for more.")
+    # both at once would keep whichever came last, silently dropping the other
+    verify = p.add_mutually_exclusive_group()
+    verify.add_argument("--verify", action="append", metavar="HOST:PORT", help=DOCS["verify"] + " Repeat for more.")
     if not required:
-        p.add_argument("--no-verify", dest="verify", action="store_const", const=[],
-                       help="stop verifying what the endpoints serve")
+        verify.add_argument("--no-verify", dest="verify", action="store_const", const=[],
+                            help="stop verifying what the endpoints serve")
     p.add_argument("--challenge", choices=CHALLENGES, help=DOCS["challenge"])
     p.add_argument("--dns", metavar="DNSNAME", help=DOCS["dns"] + " Implies --challenge dns-01.")
 
