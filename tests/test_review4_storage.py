@@ -48,3 +48,15 @@ def test_a_host_id_with_an_escape_sequence_is_refused_and_not_saved(home: Home) 
     assert not home.config.exists() or "web" not in home.config.read_text()
     assert home.run("storage", "use", "filesystem", "--host-id", "web-1.example.com").returncode == 0
     assert 'host_id = "web-1.example.com"' in home.config.read_text()
+
+
+def test_a_dsn_option_libpq_refuses_is_a_configuration_error(home: Home, pg_dsn: str) -> None:  # noqa: F811
+    """`--dsn ...?sslmode=bogus` used to say the server 'is unreachable: check that it runs' (exit 1): the
+    user waited for a server that was fine."""
+    done = home.run("storage", "use", "postgresql", "--dsn", pg_dsn.replace("zt@", "zt:pw-n0t-sh0wn@") +
+                    "?sslmode=bogus")
+    assert done.returncode == 2
+    line = one_error_line(done)
+    assert 'invalid sslmode value: "bogus"' in line and "unreachable" not in line and "storage use" in line
+    assert "pw-n0t-sh0wn" not in line
+    assert not home.config.exists() or "postgresql" not in home.config.read_text()

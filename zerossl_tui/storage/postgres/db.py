@@ -9,6 +9,7 @@ dropped, and the next call connects again.
 
 from __future__ import annotations
 
+import re
 import select
 import threading
 import time
@@ -23,6 +24,8 @@ from ...core.errors import StorageError
 
 CONNECT_TIMEOUT = 5
 MAX_IDLE = 4
+# libpq's own refusals of a DSN option's value, made before any connection is tried (sslmode=bogus, ...)
+_BAD_OPTION = re.compile(r"\binvalid (\w+ value|port number|integer value)")
 _REFUSED_LOGIN = ("authentication failed", "does not exist", "no password supplied", "no pg_hba.conf entry")
 IDLE_CHECK_SECONDS = 2.0  # a connection idle longer than this is pinged first: the server may have restarted
 
@@ -42,6 +45,12 @@ def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
+
+
+class DsnOptionError(StorageError):
+    """A DSN option whose value libpq refuses: fixed in [storage], never by waiting for the server (exit 2)."""
+
+    exit_code = 2
 
 class Database:
     """The fleet database of one process: a few reusable connections and one-line errors.
@@ -92,7 +101,11 @@ class Database:
     def error(self, exc: BaseException) -> StorageError:
         """One line for a driver error, saying that the program reconnects by itself."""
         line = one_line(exc)
-        if isinstance(exc, psycopg.OperationalError) and any(w in line for w in _REFUSED_LOGIN):
+        if isinstance(exc, psycopg.OperationalError) and _BAD_OPTION.search(line):
+            error: StorageError = DsnOptionError(f"[storage] dsn of PostgreSQL at {self.where} has a value libpq"
+                                                 f" refuses ({line}): fix it with `zerossl-tui storage use"
+                                                 " postgresql --dsn DSN`")
+        elif isinstance(exc, psycopg.OperationalError) and any(w in line for w in _REFUSED_LOGIN):
             error = StorageError(f"PostgreSQL at {self.where} refused the login ({line}): check the dsn's user"
                                  " and database, and its password (secrets.toml, ~/.pgpass or PGPASSWORD)")
         elif isinstance(exc, psycopg.OperationalError):
