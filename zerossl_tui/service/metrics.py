@@ -86,7 +86,8 @@ def start_metrics(listen: str, snapshot: Callable[[], Snapshot]) -> Any:
     try:
         server, _ = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        raise OperationError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
+        raise OperationError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}: give another"
+                             " --metrics HOST:PORT, or stop what listens there") from None
     return server
 
 
