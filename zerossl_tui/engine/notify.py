@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from ..core.errors import UsageError
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _HOSTLIKE = re.compile(r"(localhost|[0-9.]+|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?")
 
 
@@ -41,6 +42,9 @@ def check_url(url: str) -> str:
 
     _quiet_apprise()
     url = url.strip()
+    if _CONTROL.search(url):  # saved, it would reach every target's request and any log that shows it
+        raise UsageError(f"{mask(url)}: the notification URL holds a control character (such as an escape"
+                         " sequence): percent-encode it (%1B for escape), or type the URL again")
     if not url or apprise.Apprise.instantiate(url) is None:
         raise UsageError(f"{mask(url)} is not a notification URL apprise knows: see "
                          "https://github.com/caronc/apprise/wiki for the forms (json://, mailto://, ntfy://, ...)")
