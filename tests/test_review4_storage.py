@@ -3,6 +3,7 @@ Against a real PostgreSQL on loopback, through the real CLI."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from conftest import Home
@@ -59,4 +60,17 @@ def test_a_dsn_option_libpq_refuses_is_a_configuration_error(home: Home, pg_dsn:
     line = one_error_line(done)
     assert 'invalid sslmode value: "bogus"' in line and "unreachable" not in line and "storage use" in line
     assert "pw-n0t-sh0wn" not in line
+    assert not home.config.exists() or "postgresql" not in home.config.read_text()
+
+
+def test_a_key_file_that_is_a_fifo_or_a_device_is_refused_at_once(home: Home, tmp_path: Path, pg_dsn: str) -> None:  # noqa: F811
+    """--key-file on a FIFO hung `storage use` for ever (and /dev/zero read until the kernel killed it);
+    /dev/null was answered with 'run chmod 600 /dev/null'."""
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo, 0o600)
+    for path in (fifo, Path("/dev/null")):
+        done = home.run("storage", "use", "postgresql", "--dsn", pg_dsn, "--key-file", str(path), timeout=30)
+        assert done.returncode == 2
+        line = one_error_line(done)
+        assert f"storage key file {path} is not a regular file" in line and "chmod" not in line
     assert not home.config.exists() or "postgresql" not in home.config.read_text()

@@ -25,6 +25,7 @@ from ...core.errors import ConfigError, StorageError
 from ..fsutil import atomic_write, ensure_dir
 
 KEY_BYTES = 32
+KEY_FILE_MAX = 4096  # a key file is one base64 line of 45 bytes; more is never a key
 NONCE_BYTES = 12
 FORMAT = b"\x01"
 CHECK_PLAINTEXT = b"zerossl-tui fleet key check"
@@ -92,7 +93,7 @@ def load_key_file(path: Path) -> SecretBox:
     path = Path(path).expanduser()
     try:
         info = path.stat()
-        raw = path.read_bytes()
+        raw = _read_small(path, info)
     except FileNotFoundError:
         raise ConfigError(f"storage key file {path} does not exist: copy it from another host of the fleet"
                           " (or let `storage use postgresql` create it for a new fleet)") from None
@@ -102,6 +103,16 @@ def load_key_file(path: Path) -> SecretBox:
         raise ConfigError(f"storage key file {path} is readable by others (mode"
                           f" {stat.S_IMODE(info.st_mode):o}): run chmod 600 {path}")
     return SecretBox(_decode_key(raw, path), path)
+
+
+def _read_small(path: Path, info: os.stat_result) -> bytes:
+    """The start of a regular file: a device such as /dev/zero would be read until memory ran out, and a
+    FIFO would hang every command."""
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"storage key file {path} is not a regular file: give the path of the key file"
+                          " (copy it from another host of the fleet)")
+    with path.open("rb") as handle:
+        return handle.read(KEY_FILE_MAX)
 
 
 def _decode_key(raw: bytes, path: Path) -> bytes:
