@@ -280,7 +280,7 @@ def _daemon(args: argparse.Namespace) -> int:
     from ..service.scheduler import run_daemon
     from ..service.watch import start_watch
     from ..storage.daemon_mark import daemon_running
-    from .stopping import end_promptly, stop_metrics
+    from .stopping import end_promptly, stop_metrics, wait_for_storage
 
     # Not healed here: the scheduler's first turn heals, and waits for a fleet database that is away.
     service, cancel = _service(args), _cancel_on_sigterm(graceful=True)
@@ -288,6 +288,7 @@ def _daemon(args: argparse.Namespace) -> int:
     start_watch(service, cancel, output.log_line)
     try:
         with daemon_running(service.paths.data_dir):  # `storage use` refuses to switch under it
+            wait_for_storage(lambda: service.backend, cancel, output.log_line)
             code = run_daemon(service, cancel, log=output.log_line)
     finally:
         cancel.set()

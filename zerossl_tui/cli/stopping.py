@@ -43,3 +43,26 @@ def end_promptly(code: int, log: Callable[[str], None], grace: float = GRACE) ->
 def _others() -> list[threading.Thread]:
     current = threading.current_thread()
     return [thread for thread in threading.enumerate() if thread is not current and not thread.daemon]
+
+
+def wait_for_storage(open_backend: Callable[[], object], cancel: threading.Event,
+                     log: Callable[[str], None], longest: float = 30.0) -> None:
+    """Return once ``open_backend()`` succeeds, trying again with backoff while it fails for a reason that
+    may pass (a fleet database that is away); a settings error (exit 2) is raised at once. Returns early
+    when ``cancel`` is set. Why: at boot the daemon may start before PostgreSQL, and the scheduler's
+    wait between turns opens the backend too, so a daemon started then ended at once."""
+    from ..core.errors import ZtError
+
+    delay, said = 1.0, ""
+    while not cancel.is_set():
+        try:
+            open_backend()
+            return
+        except ZtError as exc:
+            if exc.exit_code != 1:
+                raise
+            if exc.message != said:
+                log(f"waiting for storage: {exc.message}")
+            said = exc.message
+        cancel.wait(delay)
+        delay = min(longest, delay * 2)
