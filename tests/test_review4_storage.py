@@ -74,3 +74,14 @@ def test_a_key_file_that_is_a_fifo_or_a_device_is_refused_at_once(home: Home, tm
         line = one_error_line(done)
         assert f"storage key file {path} is not a regular file" in line and "chmod" not in line
     assert not home.config.exists() or "postgresql" not in home.config.read_text()
+
+
+def test_storage_use_filesystem_refuses_a_dsn_or_key_file_instead_of_saving_them(home: Home) -> None:
+    """`storage use filesystem --dsn ... --key-file ...` said 'now using filesystem' and wrote both, unchecked,
+    into [storage] (and the DSN's password into secrets.toml) for the next `storage use postgresql`."""
+    for extra in (("--dsn", "postgresql://zt:pw-n0t-kept@db.example.net/fleet"), ("--key-file", "/tmp/k")):
+        done = home.run("storage", "use", "filesystem", *extra)
+        assert done.returncode == 2
+        assert "belong to `storage use postgresql`" in one_error_line(done)
+    saved = "".join(p.read_text() for p in home.config.parent.glob("*.toml")) if home.config.exists() else ""
+    assert "db.example.net" not in saved and "pw-n0t-kept" not in saved and "/tmp/k" not in saved

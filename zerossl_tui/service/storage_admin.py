@@ -150,6 +150,10 @@ def target_settings(current: StorageSettings, backend: str, dsn: str | None, hos
     off into the secret ``password``)."""
     if backend not in STORAGE_BACKENDS:
         raise UsageError(f"unknown storage backend {backend!r}: give {' or '.join(STORAGE_BACKENDS)}")
+    if backend == "filesystem" and (dsn is not None or key is not None):
+        # they would silently replace the fleet's saved dsn and key file, unchecked, for the next switch
+        raise UsageError("--dsn and --key-file belong to `storage use postgresql`: `storage use filesystem`"
+                         " takes only --host-id")
     new = replace(current, backend=backend, host_id=_host_id(host) if host is not None else current.host_id,
                   key_file=key if key is not None else current.key_file)
     if dsn is not None:
