@@ -36,7 +36,8 @@ def verify_certificates(specs: Iterable[CertificateSpec], store: CertificateStor
     jobs = []
     for spec in specs:
         current = store.current(spec.name)
-        jobs += [(spec, endpoint, current.cert_pem if current else None) for endpoint in spec.verify]
+        # an endpoint listed twice (the CLI and settings.toml keep repeats) is checked and reported once
+        jobs += [(spec, endpoint, current.cert_pem if current else None) for endpoint in dict.fromkeys(spec.verify)]
     if not jobs:
         return []
     with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
