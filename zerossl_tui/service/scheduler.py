@@ -194,8 +194,8 @@ class Scheduler:
     def _store_stamp(self) -> object:
         """What changes when another process writes renewal state (None when the backend cannot tell: a
         fleet's PostgreSQL, or a service without a journal)."""
-        version = getattr(getattr(self.service, "journal", None), "data_version", None)
-        try:
+        try:  # opening the journal may reach the storage too (a fleet's database, away at start)
+            version = getattr(getattr(self.service, "journal", None), "data_version", None)
             return version() if version is not None else None
         except ZtError:
             return None  # storage away: the next look reports it
