@@ -20,7 +20,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[^\W_](?:[\w-]*[^\W_])?(?
 _B64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 _KID = re.compile(r"[\x21-\x7e]{1,256}")
 # The host part of a directory URL: a name or IPv4 address (IDN letters allowed), or [IPv6]; then a port.
-_URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+_URL_HOST = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.?|\[[0-9A-Fa-f:.]+\])"
+                       r"(?::(\d{1,5}))?")
 PATH_MAX, NAME_MAX = 4096, 255  # Linux limits: a longer path is accepted here but fails at every write
 URL_MAX = 2048  # what HTTP clients and servers reliably accept in a request line
 ENDPOINTS_MAX = 100  # as many as a certificate may have names
@@ -63,9 +64,12 @@ def check_directory_url(url: str) -> str:
             f"directory {shown(url)} must be an https:// URL without spaces or control characters "
             "(plain http and other schemes are refused)"
         )
-    if not _URL_HOST.fullmatch(url.split("/", 3)[2]):
+    host = _URL_HOST.fullmatch(url.split("/", 3)[2])
+    if not host:
         raise UsageError(f"directory {shown(url)} has no valid host name: write it as https://HOST[:PORT]/PATH, "
                          "such as https://acme.example.com/directory")
+    if host.group(1) is not None and not 1 <= int(host.group(1)) <= 65535:
+        raise UsageError(f"directory {shown(url)} has port {host.group(1)}: a port is 1 to 65535")
     return url
 
 
@@ -293,10 +297,11 @@ def build_provider(
 
 def check_endpoints(endpoints: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """``HOST:PORT`` (``[v6]:PORT`` for IPv6) endpoints to verify, as a tuple, an internationalised host
-    name in its ASCII form; UsageError naming a bad one."""
+    name in its ASCII form, each once (a repeat would be checked, reported and exported twice); UsageError
+    naming a bad one."""
     if len(endpoints) > ENDPOINTS_MAX:
         raise UsageError(f"{len(endpoints)} verify endpoints given: give at most {ENDPOINTS_MAX}")
-    return tuple(_endpoint(endpoint) for endpoint in endpoints)
+    return tuple(dict.fromkeys(_endpoint(endpoint) for endpoint in endpoints))  # each once, in order
 
 
 def _endpoint(endpoint: str) -> str:
