@@ -125,8 +125,24 @@ def child(out: Path, scheduler: bool) -> None:
         def painted_now(self) -> None:
             out.write_text(json.dumps({"pid": os.getpid(), "first_paint": time.perf_counter() - START,
                                        "rows": self.table.row_count}))
+            start_sampler()
 
     Bench(CertificateService(), autorenew=scheduler).run()
+
+
+def start_sampler() -> None:
+    """With ``ZT_BENCH_SAMPLE=file:after:seconds`` (``--sample``): sample where this process's CPU goes
+    (``cpu_sampler.py``) for the idle window, starting ``after`` seconds from now."""
+    spec = os.environ.get("ZT_BENCH_SAMPLE")
+    if not spec:
+        return
+    import threading
+
+    from cpu_sampler import CpuSampler
+
+    file, after, seconds = spec.rsplit(":", 2)
+    sampler = CpuSampler(Path(file), float(seconds))
+    threading.Timer(float(after), sampler.start).start()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -149,6 +165,8 @@ def start(root: Path, run: int, mode: str) -> tuple[str, Path]:
     config, data, out = root / "settings.toml", root / "data", root / f"paint-{mode}-{run}.json"
     env = (f"ZEROSSL_TUI_CONFIG={shlex.quote(str(config))} ZEROSSL_TUI_DATA_DIR={shlex.quote(str(data))} "
            f"PYTHONPATH={shlex.quote(str(ROOT))}")
+    if SAMPLE and mode != "bare":
+        env += f" ZT_BENCH_SAMPLE={shlex.quote(f'{SAMPLE}-{run}.json:{SETTLE}:{IDLE}')}"
     command = (f"{env} TERM=xterm-256color {shlex.quote(sys.executable)} {shlex.quote(__file__)} "
                f"--child {out} --mode {mode} --rows {shlex.quote(str(root / 'rows.json'))}")
     session = f"zt-bench-{os.getpid()}-{mode}-{run}"
@@ -174,6 +192,8 @@ def wait_report(out: Path, timeout: float = 180.0) -> dict[str, float]:
     return dict(json.loads(out.read_text()))
 
 
+SAMPLE = ""  # --sample: where the dashboard's sampled CPU profile goes (one file per run)
+IDLE = 30.0  # --idle
 SETTLE = 10.0  # seconds before the idle figures: the first refreshes and the scheduler's first turn (--settle)
 
 
@@ -248,13 +268,14 @@ def summary(figures: dict[str, dict[str, Any]], mode: str, count: int, seeding: 
 
 def main() -> int:
     """Parse options, run the measurement, print JSON."""
-    global SETTLE
+    global SETTLE, SAMPLE, IDLE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
     parser.add_argument("--runs", type=int, default=5, help="cold starts timed for the first paint")
     parser.add_argument("--no-scheduler", action="store_true", help="auto-renew off (as before: no CA needed)")
     parser.add_argument("--settle", type=float, default=SETTLE, help="seconds after the paint before idle")
+    parser.add_argument("--sample", default="", help="file prefix: profile the dashboard's idle window there")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="scheduler", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
@@ -265,7 +286,7 @@ def main() -> int:
         else:
             child(args.child, args.mode == "scheduler")
         return 0
-    SETTLE = args.settle
+    SETTLE, SAMPLE, IDLE = args.settle, args.sample, args.idle
     if shutil.which("tmux") is None:
         print("bench/dashboard.py needs tmux (a real terminal for the dashboard)", file=sys.stderr)
         return 2

@@ -150,11 +150,16 @@ class DashboardBase(ThemedApp):
     def reload_views(self, only_if_changed: bool = False) -> None:
         """Read every row (status, expiry, renewal, last result, served); ``only_if_changed``: if they can differ."""
         stamp, settings, now = self.service.data_stamp(), self.service.settings, self.clock.now()
-        if only_if_changed and self.freshness.unchanged(stamp, settings, now):
+        own, written = self.service.own_changes(self.freshness.own)
+        if only_if_changed and written is not None and self.freshness.unchanged(stamp, settings, now):
+            if written:  # only renewal states this process wrote (the ARI pass): read those rows again
+                views = self.service.views(sorted(written & settings.certificates.keys()))
+                self.freshness.record_some(views, now, own)
+                self.post_message(ViewsLoaded(views, partial=True))
             return
         self.post_message(ServedLoaded(load_served(self.service)))
         views = self.service.views()
-        self.freshness.record(stamp, settings, views, now)
+        self.freshness.record(stamp, settings, views, now, own)
         self.post_message(ViewsLoaded(views))
 
     def look_again(self) -> None:
@@ -169,7 +174,10 @@ class DashboardBase(ThemedApp):
     @while_open
     def on_views_loaded(self, message: ViewsLoaded) -> None:
         """Show fresh rows (kept for later when they arrive before the main screen is built)."""
-        if self.ready:
+        if message.partial:  # some rows read again: the others stay as shown
+            if self.ready and self.loaded:
+                self.show_views([*{**self.table.views, **{v.spec.name: v for v in message.views}}.values()])
+        elif self.ready:
             self.show_views(message.views)
         else:
             self._early_views = message.views
