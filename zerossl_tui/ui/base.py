@@ -149,18 +149,11 @@ class DashboardBase(ThemedApp):
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def reload_views(self, only_if_changed: bool = False) -> None:
         """Read every row (status, expiry, renewal, last result, served); ``only_if_changed``: if they can differ."""
-        stamp, settings, now = self.service.data_stamp(), self.service.settings, self.clock.now()
-        own, written = self.service.own_changes(self.freshness.own)
-        if only_if_changed and written is not None and self.freshness.unchanged(stamp, settings, now):
-            if written:  # only renewal states this process wrote (the ARI pass): read those rows again
-                views = self.service.views(sorted(written & settings.certificates.keys()))
-                self.freshness.record_some(views, now, own)
-                self.post_message(ViewsLoaded(views, partial=True))
+        if (read := self.freshness.read(self.service, self.clock.now(), only_if_changed)) is None:
             return
-        self.post_message(ServedLoaded(load_served(self.service)))
-        views = self.service.views()
-        self.freshness.record(stamp, settings, views, now, own)
-        self.post_message(ViewsLoaded(views))
+        if not read[1]:  # every row: what the endpoints served too
+            self.post_message(ServedLoaded(load_served(self.service)))
+        self.post_message(ViewsLoaded(*read))
 
     def look_again(self) -> None:
         """Every ``REFRESH_SECONDS``: read the rows again only when they can have changed (``freshness.py``)."""
@@ -174,9 +167,11 @@ class DashboardBase(ThemedApp):
     @while_open
     def on_views_loaded(self, message: ViewsLoaded) -> None:
         """Show fresh rows (kept for later when they arrive before the main screen is built)."""
-        if message.partial:  # some rows read again: the others stay as shown
-            if self.ready and self.loaded:
-                self.show_views([*{**self.table.views, **{v.spec.name: v for v in message.views}}.values()])
+        if message.partial:  # only some rows were read again (freshness.py): the others stay as shown
+            if self.loaded:
+                self.table.load_some(message.views, self.clock.now())
+                self.draw_timeline()
+                self.draw_log()
         elif self.ready:
             self.show_views(message.views)
         else:

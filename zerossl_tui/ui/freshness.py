@@ -29,6 +29,7 @@ from ..core.models import CertificateView
 from ..core.policy import emergency_at
 
 if TYPE_CHECKING:
+    from ..service.service import CertificateService
     from ..service.stamp import Stamp
 
 FULL_EVERY = timedelta(minutes=10)
@@ -67,6 +68,22 @@ class Freshness:
             return False
         return (stamp == self.stamp and settings is self.settings and now < self.until
                 and self.read_at <= now < self.read_at + FULL_EVERY)
+
+    def read(self, service: CertificateService, now: datetime, only_if_changed: bool = False
+             ) -> tuple[list[CertificateView], bool] | None:
+        """Read the rows: (every row, False); with ``only_if_changed``, (the rows whose renewal state this
+        process alone wrote, True) or None when no row can have changed. Called in a worker thread."""
+        stamp, settings = service.data_stamp(), service.settings
+        own, written = service.own_changes(self.own)
+        if only_if_changed and written is not None and self.unchanged(stamp, settings, now):
+            if not written:
+                return None
+            views = service.views(sorted(written & settings.certificates.keys()))
+            self.record_some(views, now, own)
+            return views, True
+        views = service.views()
+        self.record(stamp, settings, views, now, own)
+        return views, False
 
     def record(self, stamp: Stamp | None, settings: object, views: Iterable[CertificateView], now: datetime,
                own: int = 0) -> None:
