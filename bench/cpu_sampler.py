@@ -16,7 +16,7 @@ import json
 import sys
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 from types import FrameType
 
@@ -48,13 +48,13 @@ def _stack(frame: FrameType | None) -> list[str]:
 class CpuSampler(threading.Thread):
     """A daemon thread charging each thread's CPU to its current stack for ``seconds``; writes ``out``."""
 
-    def __init__(self, out: Path, seconds: float, interval: float = 0.005) -> None:
+    def __init__(self, out: Path, seconds: float, interval: float = 0.02) -> None:
         super().__init__(daemon=True, name="cpu-sampler")
         self.out, self.seconds, self.interval = out, seconds, interval
-        self.by_thread: Counter[str] = Counter()
-        self.by_leaf: Counter[str] = Counter()
-        self.by_ours: Counter[str] = Counter()
-        self.by_stack: Counter[str] = Counter()
+        self.by_thread: defaultdict[str, float] = defaultdict(float)
+        self.by_leaf: defaultdict[str, float] = defaultdict(float)
+        self.by_ours: defaultdict[str, float] = defaultdict(float)
+        self.by_stack: defaultdict[str, float] = defaultdict(float)
         self.clocks: dict[int, float] = {}
 
     def run(self) -> None:
@@ -90,8 +90,8 @@ class CpuSampler(threading.Thread):
             self.by_stack[";".join(reversed(stack[:DEPTH]))] += used
 
     def _write(self, wall: float, cpu: float, own: float) -> None:
-        def top(counter: Counter[str], n: int) -> list[tuple[str, float]]:
-            return [(k, round(v, 3)) for k, v in counter.most_common(n)]
+        def top(counter: dict[str, float], n: int) -> list[tuple[str, float]]:
+            return [(k, round(v, 3)) for k, v in sorted(counter.items(), key=lambda kv: -kv[1])[:n]]
 
         self.out.write_text(json.dumps({
             "wall_s": round(wall, 2), "process_cpu_s": round(cpu, 3), "sampler_cpu_s": round(own, 3),
