@@ -7,7 +7,7 @@ one's own; the meta index (every new version) and its write-ahead log, and ``ser
 stamps: (modification time in ns, size, inode), an append changes the size, a rewrite by rename the inode;
 a missing file is None in its place. What this process commits to the journal itself is told apart by
 ``own_changes``: the in-process scheduler's ARI pass writes renewal states in batches all through its pass
-(about 33 minutes at 10,000), and each batch changed the journal file's stamp, so the look read all 10,000
+(up to about 2 hours at 10,000), and each batch changed the journal file's stamp, so the look read all 10,000
 rows every half minute; now it reads again the rows of those states only.
 """
 

@@ -13,9 +13,10 @@ opened) with the stamp taken before its last read, and reads every row again onl
 - ``FULL_EVERY`` has passed since the last read: the one net for what the stamp does not see (a
   ``current`` pointer rewritten by another program, which also does not write the journal);
 - the storage is PostgreSQL (a fleet: its changes are not in local files): always.
-When only this process's renewal states changed (the in-process scheduler's ARI pass commits 20 answers
-every 4 seconds for half an hour at 10,000), the look reads again only those rows (``partial``): before, each
-look read all 10,000, half a second of CPU every half minute. No Textual here.
+When only this process's renewal states changed (the in-process scheduler's ARI pass commits its answers 20
+at a time all through a first pass of up to 2 hours at 10,000), the look reads again only those rows and the
+table updates only their cells (``read`` says ``partial``): before, each look read all 10,000 and
+re-measured the table, about 1 s of CPU every half minute (5.97% of a core at 10,000). No Textual here.
 """
 
 from __future__ import annotations
