@@ -2,9 +2,10 @@
 
 The scheduler's pass over every certificate (``refresh_due``) is paced by need: those near their renewal
 first, at most LOOKUPS_PER_SECOND look-ups, the others spread over about FAR_SPREAD, so 10,000 certificates
-are asked over up to two hours instead of one burst of CPU and of requests at the CA. Answers are committed in batches (``put_states``); each carries its next retry time (``ari_retry_at``),
-so a pass stopped in the middle (cancel, restart, a renewal that came due) goes on where it stopped. Each
-version's CertID is kept in its meta (``ARI_CERT_ID``) when it is stored: no certificate is parsed per
+are asked over up to two hours instead of one burst of CPU and of requests at the CA. Answers are
+committed in batches (``put_states``); each carries its next retry time (``ari_retry_at``), so a pass
+stopped in the middle (cancel, restart, a renewal that came due) goes on where it stopped. Each version's
+CertID is kept in its meta (``ARI_CERT_ID``) when it is stored: no certificate is parsed per
 look-up (a version stored by an older release, without it, is parsed from its cert.pem at each look-up).
 """
 
