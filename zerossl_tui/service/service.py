@@ -265,12 +265,6 @@ class CertificateService(OperationsApi):
 
         return data_stamp(self.paths, self.settings.storage.backend, self.journal)
 
-    def own_changes(self, since: int) -> tuple[int, frozenset[str] | None]:
-        """What this process wrote to the journal after mark ``since`` (``stamp.own_changes``)."""
-        from .stamp import own_changes
-
-        return own_changes(self.journal, since)
-
     def views(self, names: Iterable[str] | None = None) -> list[CertificateView]:
         """One row per certificate: status, expiry, next renewal and why, last result."""
         now = self.clock.now()

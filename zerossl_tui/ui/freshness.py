@@ -74,8 +74,10 @@ class Freshness:
              ) -> tuple[list[CertificateView], bool] | None:
         """Read the rows: (every row, False); with ``only_if_changed``, (the rows whose renewal state this
         process alone wrote, True) or None when no row can have changed. Called in a worker thread."""
+        from ..service.stamp import own_changes  # with the stamp, in the worker: not at the app's start
+
         stamp, settings = service.data_stamp(), service.settings
-        own, written = service.own_changes(self.own)
+        own, written = own_changes(service.journal, self.own)
         if only_if_changed and written is not None and self.unchanged(stamp, settings, now):
             if not written:
                 return None
