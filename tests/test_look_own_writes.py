@@ -18,6 +18,7 @@ from zerossl_tui.devtools.demo import DEMO_NOW, seed_demo
 from zerossl_tui.service.service import CertificateService
 from zerossl_tui.storage.journal import Journal
 from zerossl_tui.ui.app import make_app
+from zerossl_tui.ui.timeline_model import Timeline, build
 
 SIZE = (140, 40)
 
@@ -33,6 +34,10 @@ def ari_answer(at: datetime) -> RenewalState:
     """A renewal state as the ARI pass stores it: the CA's window, the moment chosen in it, the next ask."""
     return RenewalState(ari_window_start=at, ari_window_end=at + timedelta(hours=2), ari_chosen=at,
                         ari_retry_at=DEMO_NOW + timedelta(hours=6))
+
+
+def buckets(timeline: Timeline) -> list[tuple[set[str], set[str], set[str]]]:
+    return [(set(b.expiring), set(b.renewing), set(b.troubled)) for b in timeline.buckets]
 
 
 def test_the_journal_tells_which_states_this_connection_wrote(tmp_path: Path) -> None:
@@ -72,6 +77,9 @@ def test_the_look_reads_again_only_the_rows_whose_state_this_process_wrote(demo:
             app.look_again()  # what the 30-second timer calls
             await until(pilot, lambda: app.table.views["shop"].next_renewal == chosen, "shop's ARI moment")
             assert app.table.get_cell("shop", "renewal") != renewal
+            strip = app.main.timeline.model  # moved shop's renewal to its new day, as a rebuild would place it
+            assert strip is not None and buckets(strip) == buckets(build(app.table.views.values(), DEMO_NOW, strip.days))
+            assert any("shop" in b.renewing for b in strip.buckets if b.start <= chosen < b.end)
             others = [name for name in before if name != "shop"]
             assert others and all(app.table.views[name] is before[name] for name in others)  # not read again
 

@@ -169,8 +169,8 @@ class DashboardBase(ThemedApp):
         """Show fresh rows (kept for later when they arrive before the main screen is built)."""
         if message.partial:  # only some rows were read again (freshness.py): the others stay as shown
             if self.loaded:
-                self.table.load_some(message.views, self.clock.now())
-                self.draw_timeline()
+                moved = self.table.load_some(message.views, self.clock.now())
+                self.main.timeline.move(self.table.views, moved)  # those rows change buckets, no rebuild
                 self.draw_log()
         elif self.ready:
             self.show_views(message.views)

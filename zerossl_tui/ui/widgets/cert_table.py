@@ -99,13 +99,14 @@ class CertTable(ScrollView, can_focus=True):
             self.views = before  # the same object: the timeline strip (keyed on it) is not rebuilt either
             self.tick(now)
 
-    def load_some(self, views: list[CertificateView], now: datetime) -> None:
+    def load_some(self, views: list[CertificateView], now: datetime) -> list[tuple[CertificateView, CertificateView]]:
         """Show new views of some rows already shown (the look read again only the rows whose renewal state
         this process wrote): only their cells change, the columns only widen, and the rows are sorted again
-        only when one of them may move; at 10,000 rows, sizing every column cost 0.1 s of CPU each look."""
+        only when one of them may move; at 10,000 rows, sizing every column cost 0.1 s of CPU each look.
+        Returns the rows that changed: (old view, new view)."""
         fresh = {v.spec.name: v for v in views if v.spec.name in self.views and self.views[v.spec.name] != v}
         if not fresh:
-            return
+            return []
         key, before = self._sort_key(), self.views
         self.views, self._now = {**before, **fresh}, now  # a new mapping: the timeline strip follows it
         for name, view in fresh.items():
@@ -117,6 +118,7 @@ class CertTable(ScrollView, can_focus=True):
             self._arrange(size=False)
         else:
             self.refresh()
+        return [(before[name], view) for name, view in fresh.items()]
 
     def set_job(self, name: str, step: str | None) -> None:
         """Show ``step`` (``queued``, ``finalizing``...) for a running order, or clear it with None."""
