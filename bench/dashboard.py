@@ -1,7 +1,14 @@
 """Dashboard benchmark: time to first full paint, idle CPU with live countdowns, RSS; against a bare Textual
 DataTable of the same rows, interleaved run by run.
 
-    python bench/dashboard.py [--count 1000] [--idle 30] [--runs 5] [--no-scheduler]
+    python bench/dashboard.py [--count 1000] [--idle 30] [--settle 10] [--runs 5] [--no-scheduler]
+                              [--after-pass] [--sample FILE-PREFIX]
+
+``--after-pass`` seeds every certificate's renewal state as a finished first ARI pass leaves it (answered,
+next question in 6 hours), so the idle window is measured after the pass; without it, at 10,000 the window
+falls inside the first pass (about 2.4 hours since pacing by need). ``--sample`` profiles the dashboard's
+idle window in-process (``cpu_sampler.py``: CPU per thread and stack; it adds its own cost, about 1% of a
+core at its 20 ms interval, reported apart as ``sampler_cpu_s``: take idle figures from a run without it).
 
 The dashboard runs as a user runs it: in a real terminal (a detached tmux session, 160x50), as a separate
 process, with the auto-renew scheduler ON (``--no-scheduler`` turns it off, as earlier versions of this
