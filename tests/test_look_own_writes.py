@@ -78,7 +78,8 @@ def test_the_look_reads_again_only_the_rows_whose_state_this_process_wrote(demo:
             await until(pilot, lambda: app.table.views["shop"].next_renewal == chosen, "shop's ARI moment")
             assert app.table.get_cell("shop", "renewal") != renewal
             strip = app.main.timeline.model  # moved shop's renewal to its new day, as a rebuild would place it
-            assert strip is not None and buckets(strip) == buckets(build(app.table.views.values(), DEMO_NOW, strip.days))
+            assert strip is not None
+            assert buckets(strip) == buckets(build(app.table.views.values(), DEMO_NOW, strip.days))
             assert any("shop" in b.renewing for b in strip.buckets if b.start <= chosen < b.end)
             others = [name for name in before if name != "shop"]
             assert others and all(app.table.views[name] is before[name] for name in others)  # not read again
