@@ -1,7 +1,14 @@
 """Dashboard benchmark: time to first full paint, idle CPU with live countdowns, RSS; against a bare Textual
 DataTable of the same rows, interleaved run by run.
 
-    python bench/dashboard.py [--count 1000] [--idle 30] [--runs 5] [--no-scheduler]
+    python bench/dashboard.py [--count 1000] [--idle 30] [--settle 10] [--runs 5] [--no-scheduler]
+                              [--after-pass] [--sample FILE-PREFIX]
+
+``--after-pass`` seeds every certificate's renewal state as a finished first ARI pass leaves it (answered,
+next question in 6 hours), so the idle window is measured after the pass; without it, at 10,000 the window
+falls inside the first pass (about 2.4 hours since pacing by need). ``--sample`` profiles the dashboard's
+idle window in-process (``cpu_sampler.py``: CPU per thread and stack; it adds its own cost, about 1% of a
+core at its 20 ms interval, reported apart as ``sampler_cpu_s``: take idle figures from a run without it).
 
 The dashboard runs as a user runs it: in a real terminal (a detached tmux session, 160x50), as a separate
 process, with the auto-renew scheduler ON (``--no-scheduler`` turns it off, as earlier versions of this
@@ -71,10 +78,27 @@ def seed(root: Path, count: int, directory: str, ca_bundle: str) -> float:
             store_fake(service, name, (f"{name}.example.com",), not_after, f"{index + 1:012X}")
             order = service.journal.start_order(name, not_after - LIFETIME)
             service.journal.finish_order(order, "issued", not_after - LIFETIME, serial=f"{index + 1:012X}")
+        if ANSWERED:
+            answer_all(service, names, now)
         write_bare_rows(service, root / "rows.json")
     finally:
         os.fsync = fsync
     return time.perf_counter() - began
+
+
+def answer_all(service: Any, names: list[str], now: datetime) -> None:
+    """``--after-pass``: every certificate's renewal state as a finished ARI pass leaves it (a window in the
+    last third of its lifetime, a moment chosen in it, the next question in 6 hours, Let's Encrypt's
+    Retry-After): the dashboard is measured after the first pass instead of during it."""
+    from zerossl_tui.core.models import RenewalState
+
+    states = {}
+    for index, name in enumerate(names):
+        start = now + timedelta(days=30, minutes=index * 2)
+        states[name] = RenewalState(ari_window_start=start, ari_window_end=start + timedelta(days=2),
+                                    ari_chosen=start + timedelta(hours=index % 48),
+                                    ari_retry_at=now + timedelta(hours=6))
+    service.journal.put_states(states)
 
 
 def write_bare_rows(service: Any, path: Path) -> None:
@@ -125,8 +149,24 @@ def child(out: Path, scheduler: bool) -> None:
         def painted_now(self) -> None:
             out.write_text(json.dumps({"pid": os.getpid(), "first_paint": time.perf_counter() - START,
                                        "rows": self.table.row_count}))
+            start_sampler()
 
     Bench(CertificateService(), autorenew=scheduler).run()
+
+
+def start_sampler() -> None:
+    """With ``ZT_BENCH_SAMPLE=file:after:seconds`` (``--sample``): sample where this process's CPU goes
+    (``cpu_sampler.py``) for the idle window, starting ``after`` seconds from now."""
+    spec = os.environ.get("ZT_BENCH_SAMPLE")
+    if not spec:
+        return
+    import threading
+
+    from cpu_sampler import CpuSampler
+
+    file, after, seconds = spec.rsplit(":", 2)
+    sampler = CpuSampler(Path(file), float(seconds))
+    threading.Timer(float(after), sampler.start).start()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -149,6 +189,8 @@ def start(root: Path, run: int, mode: str) -> tuple[str, Path]:
     config, data, out = root / "settings.toml", root / "data", root / f"paint-{mode}-{run}.json"
     env = (f"ZEROSSL_TUI_CONFIG={shlex.quote(str(config))} ZEROSSL_TUI_DATA_DIR={shlex.quote(str(data))} "
            f"PYTHONPATH={shlex.quote(str(ROOT))}")
+    if SAMPLE and mode != "bare":
+        env += f" ZT_BENCH_SAMPLE={shlex.quote(f'{SAMPLE}-{run}.json:{SETTLE}:{IDLE}')}"
     command = (f"{env} TERM=xterm-256color {shlex.quote(sys.executable)} {shlex.quote(__file__)} "
                f"--child {out} --mode {mode} --rows {shlex.quote(str(root / 'rows.json'))}")
     session = f"zt-bench-{os.getpid()}-{mode}-{run}"
@@ -174,6 +216,9 @@ def wait_report(out: Path, timeout: float = 180.0) -> dict[str, float]:
     return dict(json.loads(out.read_text()))
 
 
+ANSWERED = False  # --after-pass: seed the states a finished first ARI pass leaves
+SAMPLE = ""  # --sample: where the dashboard's sampled CPU profile goes (one file per run)
+IDLE = 30.0  # --idle
 SETTLE = 10.0  # seconds before the idle figures: the first refreshes and the scheduler's first turn (--settle)
 
 
@@ -241,20 +286,23 @@ def summary(figures: dict[str, dict[str, Any]], mode: str, count: int, seeding: 
                                "idle_cpu_percent": round(bare["cpu"], 2), "rss_mb": round(bare["rss"], 1)},
             "ratio_over_bare_median": round(statistics.median(ratios), 2),
             "ratio_over_bare_all": [round(r, 2) for r in ratios],
-            "idle_seconds": idle, "settle_seconds": SETTLE,
+            "idle_seconds": idle, "settle_seconds": SETTLE, "after_first_ari_pass": ANSWERED,
             "idle_cpu_percent": round(ours["cpu"], 2), "rss_mb": round(ours["rss"], 1),
             "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
 def main() -> int:
     """Parse options, run the measurement, print JSON."""
-    global SETTLE
+    global SETTLE, SAMPLE, IDLE, ANSWERED
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU sampling")
     parser.add_argument("--runs", type=int, default=5, help="cold starts timed for the first paint")
     parser.add_argument("--no-scheduler", action="store_true", help="auto-renew off (as before: no CA needed)")
     parser.add_argument("--settle", type=float, default=SETTLE, help="seconds after the paint before idle")
+    parser.add_argument("--after-pass", action="store_true",
+                        help="measure after the first ARI pass (every certificate answered), not during it")
+    parser.add_argument("--sample", default="", help="file prefix: profile the dashboard's idle window there")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="scheduler", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
@@ -265,7 +313,7 @@ def main() -> int:
         else:
             child(args.child, args.mode == "scheduler")
         return 0
-    SETTLE = args.settle
+    SETTLE, SAMPLE, IDLE, ANSWERED = args.settle, args.sample, args.idle, args.after_pass
     if shutil.which("tmux") is None:
         print("bench/dashboard.py needs tmux (a real terminal for the dashboard)", file=sys.stderr)
         return 2

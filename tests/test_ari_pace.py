@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,25 @@ def test_look_ups_are_spread_at_the_pace_not_sent_at_once(issued: CertificateSer
     assert lines == []
     assert len(answered(issued)) == COUNT
     assert {v.renewal_source for v in issued.views()} == {"ari"}
+
+
+def test_a_certificate_near_its_renewal_is_asked_before_the_others(issued: CertificateService,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """c9's last answer chose a renewal tomorrow, and its retry time has come: it is asked first, though it
+    comes last in the settings; the others (weeks from renewal) come after it, at the far pace."""
+    monkeypatch.setattr(ari, "BATCH", 1)  # each answer in the journal at once
+    soon = datetime.now(UTC) + timedelta(days=1)
+    issued.journal.put_state("c9", RenewalState(ari_window_start=soon, ari_window_end=soon + timedelta(hours=1),
+                                                ari_chosen=soon))
+    cancel = threading.Event()
+    worker = threading.Thread(target=ari.refresh_due, args=(issued.deps(), cancel, lambda line: None))
+    worker.start()
+    try:
+        wait_for(lambda: len(answered(issued)) >= 1)
+        assert set(answered(issued)) == {"c9"}  # the far ones wait a second each (ari.far_pace)
+    finally:
+        cancel.set()
+        worker.join(timeout=30)
 
 
 def test_a_pass_killed_in_the_middle_goes_on_where_it_stopped(issued: CertificateService, local_home: Home) -> None:

@@ -260,10 +260,10 @@ class CertificateService(OperationsApi):
         return info_from_meta(self.store.current_meta(name))
 
     def data_stamp(self) -> Stamp | None:
-        """A cheap stamp of the local files the rows come from (``stamp.py``); None on PostgreSQL."""
+        """A cheap stamp of what other processes change under the rows (``stamp.py``); None on PostgreSQL."""
         from .stamp import data_stamp
 
-        return data_stamp(self.paths, self.settings.storage.backend)
+        return data_stamp(self.paths, self.settings.storage.backend, self.journal)
 
     def views(self, names: Iterable[str] | None = None) -> list[CertificateView]:
         """One row per certificate: status, expiry, next renewal and why, last result."""

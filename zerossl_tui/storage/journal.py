@@ -7,13 +7,11 @@ when read. Rows hold what the caller gives: messages must never contain secrets,
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,10 @@ from ..core.interfaces import DnsRecord
 from ..core.models import EventKind, OrderEvent, OrderRecord, RenewalState
 from .fsutil import ensure_dir
 from .journal_schema import MIGRATIONS, RESULTS, SCHEMA_VERSION
+from .own_writes import OwnWrites
 from .processes import process_alive, process_start
+from .state_json import state_from_doc as state_from_doc  # where the PostgreSQL journal reads it
+from .state_json import state_from_text, state_to_json
 
 BUSY_TIMEOUT_MS = 10_000
 # WAL + synchronous NORMAL: commits skip the fsync (a power cut may lose the last, never corrupt): bench/README
@@ -42,6 +43,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._own = OwnWrites()  # what this connection committed: ``own_changes``
         ensure_dir(self.path.parent)
         try:
             self._db = sqlite3.connect(
@@ -188,23 +190,23 @@ class Journal:
         """A certificate's renewal state (the default state when none was stored)."""
         with self._transaction(write=False) as db:
             row = db.execute("SELECT state FROM renewal_state WHERE cert = ?", (cert,)).fetchone()
-        return _state_from_json(row[0]) if row else RenewalState()
+        return state_from_text(row[0]) if row else RenewalState()
 
     def put_state(self, cert: str, state: RenewalState) -> None:
         """Store a certificate's renewal state, replacing the previous one."""
         self._write(
             "INSERT INTO renewal_state (cert, state) VALUES (?, ?)"
             " ON CONFLICT (cert) DO UPDATE SET state = excluded.state",
-            (cert, _state_to_json(state)),
+            (cert, state_to_json(state)), states=(cert,),
         )
 
     def put_states(self, states: Mapping[str, RenewalState]) -> None:
         """Store many certificates' renewal states in one transaction (all or none): the ARI pass commits
         its answers in batches, one commit each instead of one per certificate."""
-        rows = [(cert, _state_to_json(state)) for cert, state in states.items()]
+        rows = [(cert, state_to_json(state)) for cert, state in states.items()]
         if not rows:
             return
-        with self._transaction() as db:
+        with self._transaction(states=list(states)) as db:
             db.executemany("INSERT INTO renewal_state (cert, state) VALUES (?, ?)"
                            " ON CONFLICT (cert) DO UPDATE SET state = excluded.state", rows)
 
@@ -212,7 +214,7 @@ class Journal:
         """Every stored renewal state by certificate name."""
         with self._transaction(write=False) as db:
             rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
-        return {cert: _state_from_json(text) for cert, text in rows}
+        return {cert: state_from_text(text) for cert, text in rows}
 
     def state_texts(self) -> dict[str, str]:
         """Every stored renewal state by certificate name, as its JSON text (``state_from_text`` reads one):
@@ -220,6 +222,13 @@ class Journal:
         with self._transaction(write=False) as db:
             rows = db.execute("SELECT cert, state FROM renewal_state").fetchall()
         return dict(rows)
+
+    def own_changes(self, since: int) -> tuple[int, frozenset[str] | None]:
+        """What this connection (this process) committed after mark ``since``: (the mark now, the
+        certificates whose renewal state it wrote), or (the mark now, None) when it also wrote something
+        else (an order, an event). Other processes' commits show in ``data_version``."""
+        with self._lock:
+            return self._own.since(since)
 
     def order_counts(self) -> dict[str, int]:
         """How many orders ended with each result ('issued', 'failed', ...), for metrics."""
@@ -260,20 +269,24 @@ class Journal:
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+    def _write(self, sql: str, params: tuple[Any, ...], states: Iterable[str] | None = None) -> int:
         """One statement on its own, the new row's id: SQLite runs a lone statement as its own transaction
         (all or nothing, its write lock taken at its start), so it needs no BEGIN and COMMIT around it: a
         third of the round trips for the ~10 writes of every order (bench/README.md, issue 14)."""
         with self._lock:
             try:
-                return int(self._db.execute(sql, params).lastrowid or 0)
+                row = int(self._db.execute(sql, params).lastrowid or 0)
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
+            self._own.committed(states)
+            return row
 
     @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, write: bool = True, states: Iterable[str] | None = None
+                     ) -> Iterator[sqlite3.Connection]:
         """One transaction under the thread lock; writers take the write lock up front (no upgrade
-        deadlock between processes), and SQLite errors become StorageError naming the journal."""
+        deadlock between processes), and SQLite errors become StorageError naming the journal. A write
+        is counted for ``own_changes``: of ``states``' renewal states only, or (None) of anything."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -285,6 +298,8 @@ class Journal:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise self._error(exc) from None
+            if write:
+                self._own.committed(states)
 
     def _setup(self) -> None:
         try:
@@ -363,37 +378,3 @@ def _order(row: tuple[Any, ...], events: tuple[OrderEvent, ...]) -> OrderRecord:
         order_url=order_url,
         events=events,
     )
-
-
-_STATE_FIELDS = {f.name: f for f in fields(RenewalState)}
-
-
-def _state_to_json(state: RenewalState) -> str:
-    # getattr, not dataclasses.asdict: asdict deep-copies every value (a third of the cost at 10,000 states)
-    values = {k: getattr(state, k) for k in _STATE_FIELDS}
-    return json.dumps({k: (_iso(v) if isinstance(v, datetime) else v) for k, v in values.items()}, sort_keys=True)
-
-
-def state_from_text(text: str) -> RenewalState:
-    """A renewal state from its stored JSON text (see ``Journal.state_texts``)."""
-    return _state_from_json(text)
-
-
-def _state_from_json(text: str) -> RenewalState:
-    """The stored state; keys this version does not know are ignored, missing ones take defaults."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return RenewalState()
-    return state_from_doc(data)
-
-
-def state_from_doc(doc: Any) -> RenewalState:
-    """The stored state from its JSON document; keys this version does not know are ignored, missing ones
-    take defaults (both backends store it this way)."""
-    values: dict[str, Any] = {}
-    for key, value in doc.items() if isinstance(doc, dict) else ():
-        spec = _STATE_FIELDS.get(key)
-        if spec is not None:
-            values[key] = datetime.fromisoformat(value) if "datetime" in str(spec.type) and value else value
-    return RenewalState(**values)

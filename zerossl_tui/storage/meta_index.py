@@ -35,6 +35,7 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS current_meta_v2 (name TEXT PRIMARY KEY, v
 # moments (POSIX seconds) between which it holds (service/listing.py)
 _ROWS_SCHEMA = ("CREATE TABLE IF NOT EXISTS list_rows_v1 (name TEXT PRIMARY KEY, key TEXT NOT NULL, "
                 "since REAL NOT NULL, until REAL NOT NULL, text TEXT NOT NULL)")
+FEW = 500  # up to this many names, ``cached_metas`` reads only their rows, not the whole index
 Stamp = str  # "ctime_ns:size:inode" of the pointer, "/", the same of the version's meta.json
 Meta = dict[str, Any]
 
@@ -48,14 +49,19 @@ class MetaIndex:
         self._broken = False
         self._guard = threading.Lock()  # one connection shared by the threads of a renew
 
-    def rows(self) -> dict[str, tuple[str, Stamp, str]]:
-        """name -> (version, pointer stamp, meta JSON) for every row; {} when the index is unusable."""
+    def rows(self, names: list[str] | None = None) -> dict[str, tuple[str, Stamp, str]]:
+        """name -> (version, pointer stamp, meta JSON) for every row, or for ``names`` only (the ARI pass
+        checks 20 at a time: reading all 10,000 rows for them was a third of its CPU); {} when the index
+        is unusable."""
+        sql, params = "SELECT name, version, stamp, meta FROM current_meta_v2", ""
+        if names is not None:  # one parameter whatever the count (SQLite limits the number of parameters)
+            sql, params = sql + " WHERE name IN (SELECT value FROM json_each(?))", json.dumps(names)
         with self._guard:
             db = self._open(create=False)
             if db is None:
                 return {}
             try:
-                found = db.execute("SELECT name, version, stamp, meta FROM current_meta_v2").fetchall()
+                found = db.execute(sql, (params,) if params else ()).fetchall()
             except sqlite3.Error:
                 return {}
         return {row[0]: (row[1], row[2], row[3]) for row in found}
@@ -192,7 +198,8 @@ def cached_metas(index: MetaIndex, names: Iterable[str], base: str, folder_of: C
     walks 2 and 4 path parts instead of 6 and 8 (a tenth of the stat pass). ``stamps`` gets the stamp of
     every meta known to match its files (from the index, or read between two equal stamps)."""
     stamps = {} if stamps is None else stamps
-    rows = index.rows()
+    names = list(names)
+    rows = index.rows(names if len(names) <= FEW else None)
     out: dict[str, Meta | None] = {}
     hits: list[tuple[str, str]] = []
     fresh: list[tuple[str, str, Stamp, Meta]] = []

@@ -149,13 +149,11 @@ class DashboardBase(ThemedApp):
     @work(thread=True, exclusive=True, exit_on_error=False, group="views")
     def reload_views(self, only_if_changed: bool = False) -> None:
         """Read every row (status, expiry, renewal, last result, served); ``only_if_changed``: if they can differ."""
-        stamp, settings, now = self.service.data_stamp(), self.service.settings, self.clock.now()
-        if only_if_changed and self.freshness.unchanged(stamp, settings, now):
+        if (read := self.freshness.read(self.service, self.clock.now(), only_if_changed)) is None:
             return
-        self.post_message(ServedLoaded(load_served(self.service)))
-        views = self.service.views()
-        self.freshness.record(stamp, settings, views, now)
-        self.post_message(ViewsLoaded(views))
+        if not read[1]:  # every row: what the endpoints served too
+            self.post_message(ServedLoaded(load_served(self.service)))
+        self.post_message(ViewsLoaded(*read))
 
     def look_again(self) -> None:
         """Every ``REFRESH_SECONDS``: read the rows again only when they can have changed (``freshness.py``)."""
@@ -169,7 +167,12 @@ class DashboardBase(ThemedApp):
     @while_open
     def on_views_loaded(self, message: ViewsLoaded) -> None:
         """Show fresh rows (kept for later when they arrive before the main screen is built)."""
-        if self.ready:
+        if message.partial:  # only some rows were read again (freshness.py): the others stay as shown
+            if self.loaded:
+                moved = self.table.load_some(message.views, self.clock.now())
+                self.main.timeline.move(self.table.views, moved)  # those rows change buckets, no rebuild
+                self.draw_log()
+        elif self.ready:
             self.show_views(message.views)
         else:
             self._early_views = message.views

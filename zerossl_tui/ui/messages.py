@@ -27,9 +27,11 @@ class OrderProgress(Message):
 
 @dataclass
 class ViewsLoaded(Message):
-    """Fresh rows for the table, read from the service in a worker."""
+    """Fresh rows for the table, read from the service in a worker; ``partial``: only some rows (the others
+    are unchanged)."""
 
     views: list[CertificateView]
+    partial: bool = False
 
 
 @dataclass

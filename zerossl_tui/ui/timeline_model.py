@@ -7,7 +7,7 @@ today's, because that is when they need attention.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -89,20 +89,30 @@ def _index(at: datetime, start: datetime, span: float, count: int) -> int | None
     return index if index < count else None
 
 
-def _place(view: CertificateView, buckets: tuple[Bucket, ...], start: datetime, span: float) -> None:
+def shift(timeline: Timeline, moved: Iterable[tuple[CertificateView, CertificateView]]) -> None:
+    """Move each certificate of ``moved`` (its old view, its new view) from the buckets of its old view to
+    those of its new one, as ``build`` would place it: a few rows changed, not a pass over 10,000."""
+    span = timedelta(days=timeline.days).total_seconds()
+    for old, new in moved:
+        _place(old, timeline.buckets, timeline.start, span, list.remove)
+        _place(new, timeline.buckets, timeline.start, span)
+
+
+def _place(view: CertificateView, buckets: tuple[Bucket, ...], start: datetime, span: float,
+           put: Callable[[list[str], str], None] = list.append) -> None:
     name = view.spec.name
     if view.info is not None:
         at = _index(view.info.not_after, start, span, len(buckets))
         if at is not None:
-            buckets[at].expiring.append(name)
+            put(buckets[at].expiring, name)
     if view.next_renewal is not None:
         at = _index(view.next_renewal, start, span, len(buckets))
         if at is not None:
-            buckets[at].renewing.append(name)
+            put(buckets[at].renewing, name)
             if is_troubled(view):
-                buckets[at].troubled.append(name)
+                put(buckets[at].troubled, name)
     elif is_troubled(view):
-        buckets[0].troubled.append(name)
+        put(buckets[0].troubled, name)
 
 
 def summary(bucket: Bucket) -> str:

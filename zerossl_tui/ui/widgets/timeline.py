@@ -21,7 +21,7 @@ from textual.widget import Widget
 
 from ...core.models import CertificateView
 from .. import format as fmt
-from ..timeline_model import Bucket, Timeline, bucket_days, build, day_start, summary
+from ..timeline_model import Bucket, Timeline, bucket_days, build, day_start, shift, summary
 
 LABEL = "renew  "
 LEVELS = "▁▂▃▄▅▆▇█"
@@ -82,6 +82,20 @@ class TimelineStrip(Widget, can_focus=True):
         """Follow the table's views and filter at ``now``; rebuilt only when something it shows changed."""
         self._views, self._filter, self._now, self._palette = views, filter_text, now, palette
         self._rebuild()
+
+    def move(self, views: Mapping[str, CertificateView], moved: list[tuple[CertificateView, CertificateView]]
+             ) -> None:
+        """Follow the table's new ``views``, in which only the rows of ``moved`` (old view, new view) changed:
+        those certificates change buckets, without a rebuild over every row (40 ms at 10,000)."""
+        if (self.model is None or self._key is None or self._key[0] != id(self._views)
+                or any(self._views.get(old.spec.name) is not old for old, _ in moved)):  # not what it shows
+            self._views = views
+            self._rebuild()
+            return
+        shift(self.model, [(old, new) for old, new in moved if fmt.matches(new, self._filter)])
+        self._views, self._key = views, (id(views), *self._key[1:])
+        self._announce()
+        self.refresh()
 
     def on_resize(self, _event: events.Resize) -> None:
         """A day or a week per column depends on the width."""
