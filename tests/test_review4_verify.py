@@ -1,6 +1,7 @@
-"""Fourth new-user review, an endpoint given twice to `--verify`: settings keep the repeat, and `verify` checked
-and reported it twice, and /metrics served the same series twice (Prometheus refuses duplicate samples).
-Through the real CLI and a real daemon; the endpoint is a closed loopback port."""
+"""Fourth new-user review, an endpoint given twice to `--verify`: `verify` checked and reported it twice, and
+/metrics served the same series twice (Prometheus refuses duplicate samples). Settings now keep it once
+(core/validate.py's check_endpoints, the one path for the CLI, the forms and the settings file). Through the
+real CLI and a real daemon; the endpoint is a closed loopback port."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def snapshot_of(views: list[Any], failures: dict[str, int], orders: dict[str, in
                          v.next_renewal.timestamp() if v.next_renewal else None, failures.get(v.spec.name, 0))
              for v in views]
     rows = [(name, endpoint, isinstance(check, dict) and check.get("state") == "ok")
-            for name, endpoints in sorted(verify.items()) for endpoint in dict.fromkeys(endpoints)  # once per series
+            for name, endpoints in sorted(verify.items()) for endpoint in endpoints
             if (check := served.get(name, {}).get(endpoint)) is not None]
     # A counter never falls (running orders end); an import is no order.
     finished = {result: count for result, count in orders.items() if result not in ("running", "imported")}

@@ -36,8 +36,7 @@ def verify_certificates(specs: Iterable[CertificateSpec], store: CertificateStor
     jobs = []
     for spec in specs:
         current = store.current(spec.name)
-        # an endpoint listed twice (the CLI and settings.toml keep repeats) is checked and reported once
-        jobs += [(spec, endpoint, current.cert_pem if current else None) for endpoint in dict.fromkeys(spec.verify)]
+        jobs += [(spec, endpoint, current.cert_pem if current else None) for endpoint in spec.verify]
     if not jobs:
         return []
     with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
