@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.models import CertificateView, CertStatus
 from ..core.policy import emergency_at
-from ..storage.journal import Journal, state_from_text
+from ..storage.journal import Journal
 from ..storage.meta_index import MetaIndex, cached_metas, current_stamps
 from ..storage.paths import safe_name
+from ..storage.state_json import state_from_text
 from ..storage.store import CertStore
 
 if TYPE_CHECKING:

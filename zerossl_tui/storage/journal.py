@@ -23,7 +23,6 @@ from .fsutil import ensure_dir
 from .journal_schema import MIGRATIONS, RESULTS, SCHEMA_VERSION
 from .own_writes import OwnWrites
 from .processes import process_alive, process_start
-from .state_json import state_from_doc as state_from_doc  # where the PostgreSQL journal reads it
 from .state_json import state_from_text, state_to_json
 
 BUSY_TIMEOUT_MS = 10_000

@@ -34,7 +34,8 @@ from .orders import error_parts, named, run_job, success_text
 from .served import Recorded, ServedLoaded, load_served, served_block
 from .theming import ThemedApp
 from .toasts import OrderToasts, forget_titled
-from .widgets.cert_table import CertTable, palette_from
+from .widgets.cert_table import CertTable
+from .widgets.table_draw import palette_from
 from .widgets.timeline import TimelineStrip
 
 if TYPE_CHECKING:

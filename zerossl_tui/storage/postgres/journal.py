@@ -19,8 +19,9 @@ from psycopg.types.json import Jsonb
 
 from ...core.interfaces import DnsRecord
 from ...core.models import EventKind, OrderEvent, OrderRecord, RenewalState
-from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS, state_from_doc
+from ..journal import INTERRUPTED, MAX_LIMIT, RESULTS
 from ..processes import process_alive, process_start
+from ..state_json import state_from_doc
 from .db import Database
 from .notify import CHANGED_CHANNEL, announces
 

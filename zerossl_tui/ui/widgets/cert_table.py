@@ -26,8 +26,7 @@ from textual.strip import Strip
 from ...core.models import CertificateView
 from .. import format as fmt
 from ..served import Recorded, served_rank
-from .table_draw import Palette, fit, parse_style
-from .table_draw import palette_from as palette_from  # the App builds the palette from its theme
+from .table_draw import Palette, fit, palette_from, parse_style
 from .table_model import COLUMNS, SORT_KEYS, SORT_ORDER, Cells, cells_for, live_cells, served_cell, status_cell
 
 PADDING = 1
